@@ -1,0 +1,67 @@
+// A Catch2 reporter that prints one TAP line per test case (Catch2's own TAP
+// reporter prints one per assertion). Included by catch_main.cpp so the
+// registration is linked into every test program. Meson runs every test program with
+// protocol 'tap', so its summary, and .ci/run's "N passed, N failed", count
+// test cases. Failed assertions are printed as TAP comments.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <sstream>
+#include <string>
+
+namespace {
+
+class TapCasesReporter : public Catch::StreamingReporterBase<TapCasesReporter> {
+public:
+    using StreamingReporterBase::StreamingReporterBase;
+
+    static std::string getDescription() { return "One TAP line per test case"; }
+
+    void assertionStarting(Catch::AssertionInfo const&) override {}
+
+    bool assertionEnded(Catch::AssertionStats const& stats) override {
+        const auto& result = stats.assertionResult;
+        if (result.isOk()) return true;
+        std::ostringstream out;
+        out << result.getSourceInfo().file << ":" << result.getSourceInfo().line << ": ";
+        if (result.hasExpression()) out << result.getExpressionInMacro() << " with expansion " << result.getExpandedExpression();
+        if (result.hasMessage()) out << " " << result.getMessage();
+        for (const auto& info : stats.infoMessages) out << " [" << info.message << "]";
+        failures_ += comment(out.str());
+        return true;
+    }
+
+    void testCaseEnded(Catch::TestCaseStats const& stats) override {
+        ++count_;
+        const bool ok = stats.totals.assertions.failed == 0 && stats.totals.testCases.failed == 0;
+        stream << (ok ? "ok " : "not ok ") << count_ << " - " << stats.testInfo.name << "\n" << failures_;
+        if (!stats.stdOut.empty()) stream << comment(stats.stdOut);
+        if (!stats.stdErr.empty()) stream << comment(stats.stdErr);
+        stream.flush();
+        failures_.clear();
+        StreamingReporterBase::testCaseEnded(stats);
+    }
+
+    void testRunEnded(Catch::TestRunStats const& stats) override {
+        stream << "1.." << count_ << std::endl;
+        StreamingReporterBase::testRunEnded(stats);
+    }
+
+private:
+    static std::string comment(const std::string& text) {
+        std::string out = "# ";
+        for (char c : text) {
+            out += c;
+            if (c == '\n') out += "# ";
+        }
+        return out + "\n";
+    }
+
+    int count_ = 0;
+    std::string failures_;
+};
+
+}  // namespace
+
+CATCH_REGISTER_REPORTER("tapcases", TapCasesReporter)
