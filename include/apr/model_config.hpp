@@ -26,6 +26,12 @@ struct ModelConfig {
     std::optional<int32_t> bos_token_id;
     std::vector<int32_t> eos_token_ids;  // generation stops on any of them
     std::optional<int32_t> pad_token_id;
+    // Informational, from Hugging Face configs: "bfloat16" (torch_dtype or
+    // dtype), the rope variant ("default", "linear", "yarn", ...), and the
+    // newer per-layer attention kinds ("full_attention", "sliding_attention").
+    std::string torch_dtype;
+    std::string rope_type;
+    std::vector<std::string> layer_types;
 };
 
 }  // namespace apr

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -34,6 +35,21 @@ struct MetaValue {
 };
 using Metadata = std::map<std::string, MetaValue, std::less<>>;
 
+// GGUF's value type ids, as stored in MetaValue::type / element_type.
+enum class MetaType : uint32_t {
+    uint8 = 0, int8 = 1, uint16 = 2, int16 = 3, uint32 = 4, int32 = 5, float32 = 6,
+    boolean = 7, string = 8, array = 9, uint64 = 10, int64 = 11, float64 = 12,
+};
+
+// Typed reads of a metadata value; nullopt/nullptr when the value holds
+// another kind. meta_int accepts any integer type (and bool), failing for
+// uint64 values above INT64_MAX; meta_float accepts floats and integers.
+APR_API std::optional<int64_t> meta_int(const MetaValue& value) noexcept;
+APR_API std::optional<double> meta_float(const MetaValue& value) noexcept;
+APR_API std::optional<bool> meta_bool(const MetaValue& value) noexcept;
+APR_API const std::string* meta_string(const MetaValue& value) noexcept;
+APR_API const MetaArray* meta_array(const MetaValue& value) noexcept;
+
 // What inspect shows about the tokenizer without building it.
 struct TokenizerSummary {
     std::string model;          // "gpt2" (byte-level BPE), "llama", ...
@@ -54,6 +70,8 @@ public:
     // Key/value metadata (GGUF); empty for formats without it.
     const Metadata& metadata() const { return metadata_; }
     const TokenizerSummary& tokenizer_summary() const { return tokenizer_summary_; }
+    // Metadata lookup by key ("tokenizer.ggml.tokens"); nullptr when absent.
+    const MetaValue* find_metadata(std::string_view key) const;
 
     // Lookup by canonical name ("blk.3.ffn_up.weight"); nullptr when absent.
     const TensorView* find_tensor(std::string_view name) const;
@@ -68,6 +86,10 @@ protected:
     std::vector<TensorView> tensors_;
     Metadata metadata_;
     TokenizerSummary tokenizer_summary_;
+    // Canonical name -> index into tensors_; filled by index_tensors(), which
+    // every reader calls once its tensor list is complete.
+    std::map<std::string, size_t, std::less<>> tensor_index_;
+    void index_tensors();
 };
 
 // Opens any supported source, choosing the reader by content (GGUF magic,
