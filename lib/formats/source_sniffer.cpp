@@ -21,6 +21,10 @@ SourceKind sniff_source(const std::filesystem::path& path) {
     }
     const std::string name = path.filename().string();
     if (name.ends_with(".safetensors.index.json")) return SourceKind::safetensors_index;
+    // The extension decides when present, so a damaged file gets the
+    // specific complaint of its reader ("wrong magic") instead of "unknown".
+    if (name.ends_with(".gguf")) return SourceKind::gguf;
+    if (name.ends_with(".safetensors")) return SourceKind::safetensors;
 
     std::ifstream in(path, std::ios::binary);
     if (!in) fail(ErrorCode::io, "{}: cannot open for reading", path.string());

@@ -1,5 +1,6 @@
 // Chooses a reader for a path by looking at it: a directory with config.json
-// is a Hugging Face model, a file starting with "GGUF" is GGUF, a file
+// is a Hugging Face model, "*.gguf" and "*.safetensors" go by their
+// extension; otherwise a file starting with "GGUF" is GGUF, a file
 // starting with a plausible 8-byte header length and '{' is SafeTensors, and
 // "*.safetensors.index.json" is a shard index.
 #pragma once
