@@ -1,0 +1,39 @@
+// Row-wise CPU kernels for the non-matmul ops of the forward pass (the
+// quantized matmul lives in matmul.hpp). Each is one obvious loop that the
+// compiler vectorizes; the numerics follow llama.cpp's CPU ops (sums of
+// squares and softmax denominators in double) so outputs agree with it.
+#pragma once
+
+#include <cstdint>
+
+namespace apr::cpu {
+
+// y = x / sqrt(mean(x^2) + eps) * w  (n values; y may alias x)
+void rmsnorm_row(const float* x, const float* w, int64_t n, float eps, float* y);
+
+// Rotates one head in place, NEOX style: pairs (i, i + d/2) by angle
+// position * inv_freq[i]; inv_freq has d/2 entries.
+void rope_neox_head(float* x, int64_t d, float position, const float* inv_freq);
+
+// y = silu(gate) * up = gate / (1 + exp(-gate)) * up
+void swiglu_row(const float* gate, const float* up, int64_t n, float* y);
+
+// y += x
+void add_row(float* y, const float* x, int64_t n);
+
+// In place: x = softmax(x) over n values; returns nothing. Max-subtracted,
+// denominator summed in double.
+void softmax_row(float* x, int64_t n);
+
+// f16 helpers for the attention over an f16 KV cache (values are raw IEEE
+// half bits). The f16 -> f32 conversion goes through a 64K-entry table.
+float f16_bits_to_f32(uint16_t h);
+void f32_to_f16_row(const float* x, uint16_t* y, int64_t n);
+// sum_i a[i] * b[i], products and sum in f32
+float dot_f16(const uint16_t* a, const uint16_t* b, int64_t n);
+float dot_f32(const float* a, const float* b, int64_t n);
+// y += a * x
+void axpy_f16(float a, const uint16_t* x, float* y, int64_t n);
+void axpy_f32(float a, const float* x, float* y, int64_t n);
+
+}  // namespace apr::cpu

@@ -1,0 +1,109 @@
+// The compute backend interface the model code is written against. The
+// forward pass (transformer.cpp) only calls these ops, so a CUDA backend
+// plugs in by implementing this class; weights are bound to a backend once at
+// load, activations live in buffers the backend allocates.
+//
+// Layout conventions: activations are row-major `rows x cols` f32 matrices,
+// one row per token of the batch. A linear layer's weight is {out, in}, rows
+// contiguous (as in every model file), so matmul computes
+//   y[r][o] = sum_i x[r][i] * W[o][i].
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "apr/dtype.hpp"
+#include "apr/session.hpp"
+#include "apr/tensor.hpp"
+
+namespace apr::model {
+
+// A weight as the backend sees it. On the CPU, `data` points into the file
+// mapping (zero copy) or, for the small vectors the backend wants as f32
+// (norm weights, biases), into a converted copy the backend owns.
+struct Weight {
+    std::string_view name;  // canonical tensor name, for errors and observers
+    DType type = DType::F32;
+    const void* data = nullptr;
+    int64_t rows = 0;  // 1 for vectors
+    int64_t cols = 0;
+    explicit operator bool() const { return data != nullptr; }
+};
+
+// Backend memory holding f32 activations.
+class Buffer {
+public:
+    virtual ~Buffer() = default;
+    virtual float* data() = 0;
+};
+
+// Keys and values of one sequence for every layer: `capacity` positions of
+// `kv_dim` (= kv_heads * head_dim) values each, f16 or f32.
+class KVCache {
+public:
+    virtual ~KVCache() = default;
+    virtual int64_t capacity() const = 0;
+    virtual KVCacheType type() const = 0;
+};
+
+// The rows [first, first + count) of a batch belong to one sequence whose
+// keys and values live in `cache`. A batch may mix sequences (continuous
+// batching); each row has its own position.
+struct SeqSlice {
+    KVCache* cache;
+    int64_t first;
+    int64_t count;
+};
+
+struct AttentionShape {
+    int64_t heads;
+    int64_t kv_heads;
+    int64_t head_dim;
+};
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+    virtual std::string_view name() const = 0;
+
+    // Makes a tensor usable by the ops. `as_f32` asks for an f32 copy (small
+    // vectors only: norms, biases); otherwise the weight keeps its type.
+    virtual Weight bind(const TensorView& tensor, bool as_f32) = 0;
+    virtual bool supports_matmul(DType type) const = 0;
+
+    virtual std::unique_ptr<Buffer> alloc(int64_t floats) = 0;
+    virtual std::unique_ptr<KVCache> make_kv_cache(int64_t layers, int64_t capacity, int64_t kv_dim,
+                                                   KVCacheType type) = 0;
+
+    // y[r] = table[ids[r]] (ids already validated against table.rows).
+    virtual void get_rows(const Weight& table, const int32_t* ids, int64_t rows, float* y) = 0;
+    // y[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight (weight is f32).
+    virtual void rmsnorm(const float* x, const Weight& weight, float eps, int64_t rows, int64_t cols, float* y) = 0;
+    // y = x W^T, x: rows x w.cols, y: rows x w.rows.
+    virtual void matmul(const Weight& w, const float* x, int64_t rows, float* y) = 0;
+    // y[r] += bias (bias is f32, cols values).
+    virtual void add_bias(float* y, const Weight& bias, int64_t rows, int64_t cols) = 0;
+    // NEOX-style rotary embedding in place: each head's pairs (i, i + head_dim/2)
+    // rotate by position * theta^(-2i/head_dim).
+    virtual void rope(float* x, const int32_t* positions, int64_t rows, int64_t heads, int64_t head_dim,
+                      float theta) = 0;
+    // Stores k and v (rows x kv_dim) at their positions in each sequence's
+    // cache for `layer`, then computes causal grouped-query attention of q
+    // (rows x heads*head_dim) over positions 0..position of its sequence.
+    virtual void attention(int layer, const float* q, const float* k, const float* v, const int32_t* positions,
+                           std::span<const SeqSlice> seqs, const AttentionShape& shape, float* out) = 0;
+    // y = silu(gate) * up, n values.
+    virtual void swiglu(const float* gate, const float* up, int64_t n, float* y) = 0;
+    // y += x, n values.
+    virtual void add(float* y, const float* x, int64_t n) = 0;
+    // dst[i] = src[rows[i]] for whole rows of `cols` floats (backend memory).
+    virtual void gather_rows(const float* src, const int32_t* rows, int64_t count, int64_t cols, float* dst) = 0;
+    // Copies n floats of backend memory to host memory.
+    virtual void to_host(const float* src, int64_t n, float* dst) = 0;
+    // Whether buffers are host memory (observers may then read them directly).
+    virtual bool host_memory() const = 0;
+};
+
+}  // namespace apr::model

@@ -1,0 +1,244 @@
+#include "model/cpu_backend.hpp"
+
+#include <tbb/blocked_range.h>
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <array>
+#include <cmath>
+#include <deque>
+#include <thread>
+#include <vector>
+
+#include "core/fail.hpp"
+#include "core/half.hpp"
+#include "cpu/ops.hpp"
+#include "model/cpu_matmul.hpp"
+#include "model/weights.hpp"
+#include "quant/dequantize.hpp"
+
+namespace apr::model {
+namespace {
+
+class HostBuffer final : public Buffer {
+public:
+    explicit HostBuffer(int64_t floats) : data_(std::make_unique<float[]>(static_cast<size_t>(floats))) {}
+    float* data() override { return data_.get(); }
+
+private:
+    std::unique_ptr<float[]> data_;
+};
+
+// Per layer: capacity x kv_dim keys, then the same for values.
+class HostKVCache final : public KVCache {
+public:
+    HostKVCache(int64_t layers, int64_t capacity, int64_t kv_dim, KVCacheType type)
+        : capacity_(capacity), kv_dim_(kv_dim), type_(type) {
+        const size_t per_layer = static_cast<size_t>(capacity * kv_dim);
+        if (type == KVCacheType::f16) {
+            k16_.resize(static_cast<size_t>(layers) * per_layer);
+            v16_.resize(static_cast<size_t>(layers) * per_layer);
+        } else {
+            k32_.resize(static_cast<size_t>(layers) * per_layer);
+            v32_.resize(static_cast<size_t>(layers) * per_layer);
+        }
+    }
+    int64_t capacity() const override { return capacity_; }
+    KVCacheType type() const override { return type_; }
+    int64_t kv_dim() const { return kv_dim_; }
+
+    size_t offset(int layer, int64_t pos) const {
+        return (static_cast<size_t>(layer) * capacity_ + pos) * kv_dim_;
+    }
+    uint16_t* k16(int layer, int64_t pos) { return k16_.data() + offset(layer, pos); }
+    uint16_t* v16(int layer, int64_t pos) { return v16_.data() + offset(layer, pos); }
+    float* k32(int layer, int64_t pos) { return k32_.data() + offset(layer, pos); }
+    float* v32(int layer, int64_t pos) { return v32_.data() + offset(layer, pos); }
+
+private:
+    int64_t capacity_, kv_dim_;
+    KVCacheType type_;
+    std::vector<uint16_t> k16_, v16_;
+    std::vector<float> k32_, v32_;
+};
+
+// Scratch of one worker thread for attention: scores and a query in f16.
+struct AttentionScratch {
+    std::vector<float> scores;
+    std::vector<uint16_t> q16;
+    std::vector<float> acc;
+};
+
+class CpuBackend final : public Backend {
+public:
+    explicit CpuBackend(int threads)
+        : threads_(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
+          arena_(threads_),
+          matmul_() {}
+
+    std::string_view name() const override { return "cpu"; }
+
+    Weight bind(const TensorView& t, bool as_f32) override {
+        Weight w{t.name, t.dtype, t.data, t.rows(), t.cols()};
+        if (t.shape.size() == 1) w.rows = 1;
+        if (as_f32 && t.dtype != DType::F32) {
+            auto& copy = f32_copies_.emplace_back(static_cast<size_t>(t.elements()));
+            quant::dequantize_row(t.dtype, t.data, copy.data(), t.elements());
+            w.type = DType::F32;
+            w.data = copy.data();
+        }
+        return w;
+    }
+
+    bool supports_matmul(DType type) const override { return matmul_.supports(type); }
+
+    std::unique_ptr<Buffer> alloc(int64_t floats) override { return std::make_unique<HostBuffer>(floats); }
+
+    std::unique_ptr<KVCache> make_kv_cache(int64_t layers, int64_t capacity, int64_t kv_dim,
+                                           KVCacheType type) override {
+        return std::make_unique<HostKVCache>(layers, capacity, kv_dim, type);
+    }
+
+    void get_rows(const Weight& table, const int32_t* ids, int64_t rows, float* y) override {
+        const size_t row_bytes = dtype_bytes(table.type, table.cols);
+        const auto* base = static_cast<const std::byte*>(table.data);
+        for (int64_t r = 0; r < rows; ++r)
+            quant::dequantize_row(table.type, base + static_cast<size_t>(ids[r]) * row_bytes, y + r * table.cols,
+                                  table.cols);
+    }
+
+    void rmsnorm(const float* x, const Weight& w, float eps, int64_t rows, int64_t cols, float* y) override {
+        const auto* weight = static_cast<const float*>(w.data);
+        run_rows(rows, [&](int64_t r) { cpu::rmsnorm_row(x + r * cols, weight, cols, eps, y + r * cols); });
+    }
+
+    void matmul(const Weight& w, const float* x, int64_t rows, float* y) override {
+        arena_.execute([&] { matmul_.run(w, x, rows, y); });
+    }
+
+    void add_bias(float* y, const Weight& bias, int64_t rows, int64_t cols) override {
+        const auto* b = static_cast<const float*>(bias.data);
+        for (int64_t r = 0; r < rows; ++r) cpu::add_row(y + r * cols, b, cols);
+    }
+
+    void rope(float* x, const int32_t* positions, int64_t rows, int64_t heads, int64_t head_dim,
+              float theta) override {
+        // inv_freq as Hugging Face computes it in f32: 1 / theta^(2i/d).
+        // head_dim <= kMaxHeadDim is checked at load.
+        std::array<float, kMaxHeadDim / 2> inv;
+        for (int64_t i = 0; i < head_dim / 2; ++i)
+            inv[static_cast<size_t>(i)] =
+                1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(head_dim));
+        run_rows(rows, [&](int64_t r) {
+            for (int64_t h = 0; h < heads; ++h)
+                cpu::rope_neox_head(x + (r * heads + h) * head_dim, head_dim, static_cast<float>(positions[r]),
+                                    inv.data());
+        });
+    }
+
+    void attention(int layer, const float* q, const float* k, const float* v, const int32_t* positions,
+                   std::span<const SeqSlice> seqs, const AttentionShape& shape, float* out) override {
+        const int64_t hd = shape.head_dim;
+        const int64_t kv_dim = shape.kv_heads * hd;
+        const int64_t q_dim = shape.heads * hd;
+        const int64_t group = shape.heads / shape.kv_heads;
+        const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+        // 1. store this batch's keys and values (rounded to f16 for an f16 cache)
+        for (const SeqSlice& s : seqs) {
+            auto& cache = static_cast<HostKVCache&>(*s.cache);
+            for (int64_t r = s.first; r < s.first + s.count; ++r) {
+                const int64_t pos = positions[r];
+                if (cache.type() == KVCacheType::f16) {
+                    cpu::f32_to_f16_row(k + r * kv_dim, cache.k16(layer, pos), kv_dim);
+                    cpu::f32_to_f16_row(v + r * kv_dim, cache.v16(layer, pos), kv_dim);
+                } else {
+                    std::copy_n(k + r * kv_dim, kv_dim, cache.k32(layer, pos));
+                    std::copy_n(v + r * kv_dim, kv_dim, cache.v32(layer, pos));
+                }
+            }
+        }
+        // 2. one task per (row, head); row r sees positions 0..positions[r].
+        for (const SeqSlice& s : seqs) {
+            auto& cache = static_cast<HostKVCache&>(*s.cache);
+            const bool f16 = cache.type() == KVCacheType::f16;
+            const int64_t tasks = s.count * shape.heads;
+            arena_.execute([&] {
+                tbb::parallel_for(tbb::blocked_range<int64_t>(0, tasks), [&](const tbb::blocked_range<int64_t>& range) {
+                    AttentionScratch& scratch = attention_scratch_.local();
+                    for (int64_t task = range.begin(); task < range.end(); ++task) {
+                        const int64_t r = s.first + task / shape.heads;
+                        const int64_t h = task % shape.heads;
+                        const int64_t kvh = h / group;
+                        const int64_t n = positions[r] + 1;
+                        if (static_cast<int64_t>(scratch.scores.size()) < n) scratch.scores.resize(n);
+                        scratch.q16.resize(hd);
+                        scratch.acc.assign(hd, 0.0f);
+                        const float* qh = q + r * q_dim + h * hd;
+                        float* scores = scratch.scores.data();
+                        if (f16) {
+                            // llama.cpp rounds Q to f16 for Q.K and the probabilities to f16 for P.V.
+                            cpu::f32_to_f16_row(qh, scratch.q16.data(), hd);
+                            for (int64_t j = 0; j < n; ++j)
+                                scores[j] = cpu::dot_f16(scratch.q16.data(), cache.k16(layer, j) + kvh * hd, hd) * scale;
+                            cpu::softmax_row(scores, n);
+                            for (int64_t j = 0; j < n; ++j)
+                                cpu::axpy_f16(cpu::f16_bits_to_f32(f32_to_f16(scores[j])),
+                                              cache.v16(layer, j) + kvh * hd, scratch.acc.data(), hd);
+                        } else {
+                            for (int64_t j = 0; j < n; ++j)
+                                scores[j] = cpu::dot_f32(qh, cache.k32(layer, j) + kvh * hd, hd) * scale;
+                            cpu::softmax_row(scores, n);
+                            for (int64_t j = 0; j < n; ++j)
+                                cpu::axpy_f32(scores[j], cache.v32(layer, j) + kvh * hd, scratch.acc.data(), hd);
+                        }
+                        std::copy_n(scratch.acc.data(), hd, out + r * q_dim + h * hd);
+                    }
+                });
+            });
+        }
+    }
+
+    void swiglu(const float* gate, const float* up, int64_t n, float* y) override {
+        constexpr int64_t kChunk = 4096;
+        run_rows((n + kChunk - 1) / kChunk, [&](int64_t c) {
+            const int64_t begin = c * kChunk;
+            cpu::swiglu_row(gate + begin, up + begin, std::min(kChunk, n - begin), y + begin);
+        });
+    }
+
+    void add(float* y, const float* x, int64_t n) override { cpu::add_row(y, x, n); }
+
+    void gather_rows(const float* src, const int32_t* rows, int64_t count, int64_t cols, float* dst) override {
+        for (int64_t i = 0; i < count; ++i) std::copy_n(src + rows[i] * cols, cols, dst + i * cols);
+    }
+
+    void to_host(const float* src, int64_t n, float* dst) override { std::copy_n(src, n, dst); }
+    bool host_memory() const override { return true; }
+
+private:
+    template <typename Fn>
+    void run_rows(int64_t rows, const Fn& fn) {
+        if (rows <= 1) {
+            if (rows == 1) fn(0);
+            return;
+        }
+        arena_.execute([&] {
+            tbb::parallel_for(tbb::blocked_range<int64_t>(0, rows), [&](const tbb::blocked_range<int64_t>& range) {
+                for (int64_t r = range.begin(); r < range.end(); ++r) fn(r);
+            });
+        });
+    }
+
+    int threads_;
+    tbb::task_arena arena_;
+    CpuMatmul matmul_;
+    std::deque<std::vector<float>> f32_copies_;  // deque: stable addresses
+    tbb::enumerable_thread_specific<AttentionScratch> attention_scratch_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
+
+}  // namespace apr::model

@@ -1,0 +1,101 @@
+// The generation loop: prompt in batches, then sample / stream / evaluate
+// one token at a time.
+#include "apr/generate.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/fail.hpp"
+#include "model/model_impl.hpp"
+#include "model/text_output.hpp"
+#include "model/tokenizer_bridge.hpp"
+
+namespace apr {
+
+std::string_view finish_reason_name(FinishReason reason) noexcept {
+    switch (reason) {
+        case FinishReason::stop: return "stop";
+        case FinishReason::length: return "length";
+        case FinishReason::cancelled: return "cancelled";
+    }
+    return "unknown";
+}
+
+namespace {
+double ms_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+}  // namespace
+
+GenerateResult generate(Session& session, std::span<const int32_t> prompt, const GenerateParams& params,
+                        const TokenCallback& on_token) {
+    validate(params.sampling);
+    if (params.max_tokens < 0) fail(ErrorCode::invalid_argument, "generate: max_tokens = {} (must be >= 0)", params.max_tokens);
+    if (params.logprobs < 0) fail(ErrorCode::invalid_argument, "generate: logprobs = {} (must be >= 0)", params.logprobs);
+    if (prompt.empty()) fail(ErrorCode::invalid_argument, "generate: the prompt has no tokens");
+    const Model& model = session.model();
+    std::vector<int32_t> ends = params.stop_token_ids.empty() ? model.end_token_ids() : params.stop_token_ids;
+    std::sort(ends.begin(), ends.end());
+
+    Sampler sampler(params.sampling);
+    for (int32_t t : prompt) sampler.accept(t);
+    model::TextOutput text = model::make_text_output(model, params.stop_strings);
+
+    GenerateResult result;
+    result.prompt_tokens = static_cast<int64_t>(prompt.size());
+    const auto prompt_start = std::chrono::steady_clock::now();
+    std::span<const float> logits = session.evaluate(prompt);
+    result.prompt_ms = ms_since(prompt_start);
+
+    const auto gen_start = std::chrono::steady_clock::now();
+    result.tokens.reserve(static_cast<size_t>(std::min<int64_t>(params.max_tokens, 4096)));
+    StepLogprobs step;
+    for (int64_t i = 0; i < params.max_tokens; ++i) {
+        if (params.cancel != nullptr && params.cancel->load(std::memory_order_relaxed)) {
+            result.finish_reason = FinishReason::cancelled;
+            break;
+        }
+        const int32_t id = sampler.sample(logits);
+        if (params.logprobs > 0) {
+            step = StepLogprobs{id, logprob_of(logits, id), top_logprobs(logits, params.logprobs)};
+            result.logprobs.push_back(step);
+        }
+        result.tokens.push_back(id);
+        sampler.accept(id);
+
+        const bool is_end = std::binary_search(ends.begin(), ends.end(), id);
+        std::string piece = is_end ? std::string() : std::string(text.push(id));
+        bool finished = true;
+        if (is_end || text.stopped()) {
+            result.finish_reason = FinishReason::stop;
+        } else if (i + 1 == params.max_tokens || session.position() >= session.context_length()) {
+            result.finish_reason = FinishReason::length;
+        } else {
+            finished = false;
+        }
+        if (finished && !text.stopped()) piece += text.finish();
+        if (on_token) {
+            const GeneratedToken event{id, piece, is_end, params.logprobs > 0 ? &step : nullptr};
+            if (!on_token(event)) {
+                if (!finished) result.finish_reason = FinishReason::cancelled;
+                break;
+            }
+        }
+        if (finished) break;
+        logits = session.evaluate(std::span<const int32_t>(&id, 1));
+    }
+    if (params.max_tokens == 0) result.finish_reason = FinishReason::length;
+    text.finish();  // cancelled runs keep the text held back so far
+    result.text = text.text();
+    result.completion_tokens = static_cast<int64_t>(result.tokens.size());
+    result.generation_ms = ms_since(gen_start);
+    return result;
+}
+
+GenerateResult generate(Session& session, std::string_view prompt, const GenerateParams& params,
+                        const TokenCallback& on_token) {
+    const std::vector<int32_t> ids = model::encode_prompt(session.model(), prompt, params.parse_special);
+    return generate(session, ids, params, on_token);
+}
+
+}  // namespace apr

@@ -1,0 +1,70 @@
+// Model loading: open the file, check the config, bind weights to the backend.
+#include <algorithm>
+
+#include "apr/model.hpp"
+#include "apr/tokenizer.hpp"
+#include "core/fail.hpp"
+#include "model/cpu_backend.hpp"
+#include "model/model_impl.hpp"
+#include "model/tokenizer_bridge.hpp"
+
+namespace apr {
+
+Observer::~Observer() = default;
+
+std::string_view op_kind_name(OpKind kind) noexcept {
+    switch (kind) {
+        case OpKind::embed: return "embed";
+        case OpKind::rmsnorm: return "rmsnorm";
+        case OpKind::matmul: return "matmul";
+        case OpKind::bias: return "bias";
+        case OpKind::rope: return "rope";
+        case OpKind::attention: return "attention";
+        case OpKind::swiglu: return "swiglu";
+        case OpKind::add: return "add";
+        case OpKind::lm_head: return "lm_head";
+    }
+    return "unknown";
+}
+
+Model::Model(std::unique_ptr<model::ModelImpl> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+
+std::unique_ptr<Model> Model::load(const std::filesystem::path& path, const ModelParams& params) {
+    return from_file(open_model_file(path), params);
+}
+
+std::unique_ptr<Model> Model::from_file(std::unique_ptr<ModelFile> file, const ModelParams& params) {
+    if (!file) fail(ErrorCode::invalid_argument, "Model::from_file: no file");
+    if (params.threads < 0) fail(ErrorCode::invalid_argument, "model params: threads = {} (must be >= 0)", params.threads);
+    if (params.device != Device::cpu)
+        fail(ErrorCode::unsupported, "{}: only the CPU device is available in this build", file->path().string());
+    auto impl = std::make_unique<model::ModelImpl>();
+    impl->config = file->config();
+    model::validate_config(impl->config, file->path().string());
+    impl->device = params.device;
+    impl->backend = model::make_cpu_backend(params.threads);
+    impl->threads = params.threads;
+    impl->weights = model::bind_weights(*file, impl->config, *impl->backend);
+
+    impl->tokenizer = model::load_tokenizer(*file);
+    std::vector<int32_t> ends = impl->config.eos_token_ids;
+    if (impl->tokenizer) {
+        const std::vector<int32_t> more = model::tokenizer_end_ids(*impl->tokenizer);
+        ends.insert(ends.end(), more.begin(), more.end());
+    }
+    std::sort(ends.begin(), ends.end());
+    ends.erase(std::unique(ends.begin(), ends.end()), ends.end());
+    impl->end_token_ids = std::move(ends);
+    impl->file = std::move(file);
+    return std::unique_ptr<Model>(new Model(std::move(impl)));
+}
+
+const ModelConfig& Model::config() const { return impl_->config; }
+const ModelFile& Model::file() const { return *impl_->file; }
+const Tokenizer* Model::tokenizer() const { return impl_->tokenizer.get(); }
+const std::vector<int32_t>& Model::end_token_ids() const { return impl_->end_token_ids; }
+int Model::threads() const { return impl_->threads; }
+Device Model::device() const { return impl_->device; }
+
+}  // namespace apr

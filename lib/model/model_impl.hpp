@@ -1,0 +1,47 @@
+// What a Model and a Session hold behind their public pimpl handles.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "apr/model.hpp"
+#include "apr/session.hpp"
+#include "model/backend.hpp"
+#include "model/transformer.hpp"
+#include "model/weights.hpp"
+
+namespace apr::model {
+
+struct ModelImpl {
+    std::unique_ptr<ModelFile> file;  // owns the mapping the weights point into
+    ModelConfig config;
+    int threads = 0;
+    Device device = Device::cpu;
+    std::unique_ptr<Backend> backend;
+    ModelWeights weights;
+    std::shared_ptr<const Tokenizer> tokenizer;  // null when the file has none
+    std::vector<int32_t> end_token_ids;
+};
+
+struct SessionImpl {
+    const Model* model;
+    ModelImpl* m;
+    int64_t context_length;
+    KVCacheType kv_type;
+    int64_t batch_size;
+    Observer* observer;
+    std::unique_ptr<KVCache> cache;
+    ForwardBuffers buffers;
+    int64_t position = 0;
+    std::vector<float> last_logits;  // vocab_size
+    // Per-batch scratch reused between calls.
+    std::vector<int32_t> positions;
+    std::vector<int32_t> logit_rows;
+
+    // Runs tokens at the next positions in batches of batch_size; writes the
+    // logits of every token (all_logits, tokens x vocab) or of the last one
+    // into `logits`.
+    void run(std::span<const int32_t> tokens, bool all_logits, float* logits);
+};
+
+}  // namespace apr::model

@@ -1,0 +1,95 @@
+// Sessions: a KV cache and a position on a shared Model.
+#include "apr/session.hpp"
+
+#include <algorithm>
+
+#include "core/fail.hpp"
+#include "model/model_impl.hpp"
+
+namespace apr {
+namespace model {
+
+namespace {
+constexpr int64_t kDefaultContextCap = 4096;
+
+int64_t resolve_context(const ModelConfig& c, int64_t requested) {
+    if (requested < 0) fail(ErrorCode::invalid_argument, "session params: context_length = {} (must be >= 0)", requested);
+    if (requested > 0) return requested;
+    return c.context_length > 0 ? std::min(c.context_length, kDefaultContextCap) : kDefaultContextCap;
+}
+}  // namespace
+
+void SessionImpl::run(std::span<const int32_t> tokens, bool all_logits, float* logits) {
+    const int64_t n = static_cast<int64_t>(tokens.size());
+    if (n == 0) fail(ErrorCode::invalid_argument, "evaluate: no tokens");
+    if (position + n > context_length)
+        fail(ErrorCode::context_overflow, "context overflow: {} tokens in the session + {} new > context length {}",
+             position, n, context_length);
+    for (int64_t i = 0; i < n; ++i)
+        if (tokens[i] < 0 || tokens[i] >= m->config.vocab_size)
+            fail(ErrorCode::invalid_argument, "evaluate: token id {} at index {} is outside the vocabulary (0..{})",
+                 tokens[i], i, m->config.vocab_size - 1);
+    const int64_t vocab = m->config.vocab_size;
+    for (int64_t start = 0; start < n; start += batch_size) {
+        const int64_t count = std::min(batch_size, n - start);
+        positions.resize(static_cast<size_t>(count));
+        for (int64_t i = 0; i < count; ++i) positions[static_cast<size_t>(i)] = static_cast<int32_t>(position + i);
+        logit_rows.clear();
+        if (all_logits) {
+            for (int64_t i = 0; i < count; ++i) logit_rows.push_back(static_cast<int32_t>(i));
+        } else if (start + count == n) {
+            logit_rows.push_back(static_cast<int32_t>(count - 1));
+        }
+        const SeqSlice seq{cache.get(), 0, count};
+        Batch batch{tokens.subspan(static_cast<size_t>(start), static_cast<size_t>(count)), positions,
+                    std::span<const SeqSlice>(&seq, 1), logit_rows};
+        forward(*m->backend, m->config, m->weights, buffers, batch, observer,
+                all_logits ? logits + start * vocab : logits);
+        position += count;
+    }
+}
+
+}  // namespace model
+
+Session::Session(const Model& model, const SessionParams& params) {
+    model::ModelImpl& m = model.impl();
+    const int64_t ctx = model::resolve_context(m.config, params.context_length);
+    if (params.batch_size <= 0)
+        fail(ErrorCode::invalid_argument, "session params: batch_size = {} (must be > 0)", params.batch_size);
+    const int64_t batch = std::min(params.batch_size, ctx);
+    auto cache = m.backend->make_kv_cache(m.config.num_layers, ctx, m.config.num_kv_heads * m.config.head_dim,
+                                          params.kv_cache_type);
+    impl_.reset(new model::SessionImpl{&model, &m, ctx, params.kv_cache_type, batch, params.observer, std::move(cache),
+                                       model::ForwardBuffers(*m.backend, m.config, batch), 0, {}, {}, {}});
+    impl_->last_logits.resize(static_cast<size_t>(m.config.vocab_size));
+    impl_->positions.reserve(static_cast<size_t>(batch));
+    impl_->logit_rows.reserve(static_cast<size_t>(batch));
+}
+
+Session::~Session() = default;
+
+const Model& Session::model() const { return *impl_->model; }
+int64_t Session::context_length() const { return impl_->context_length; }
+int64_t Session::position() const { return impl_->position; }
+void Session::reset() { impl_->position = 0; }
+
+void Session::truncate(int64_t length) {
+    if (length < 0 || length > impl_->position)
+        fail(ErrorCode::invalid_argument, "session truncate: length {} outside 0..{}", length, impl_->position);
+    impl_->position = length;
+}
+
+std::span<const float> Session::evaluate(std::span<const int32_t> tokens) {
+    impl_->run(tokens, false, impl_->last_logits.data());
+    return impl_->last_logits;
+}
+
+std::vector<float> Session::evaluate_all(std::span<const int32_t> tokens) {
+    std::vector<float> logits(tokens.size() * static_cast<size_t>(impl_->m->config.vocab_size));
+    impl_->run(tokens, true, logits.data());
+    return logits;
+}
+
+void Session::set_observer(Observer* observer) { impl_->observer = observer; }
+
+}  // namespace apr

@@ -1,0 +1,131 @@
+#include "model/transformer.hpp"
+
+namespace apr::model {
+
+ForwardBuffers::ForwardBuffers(Backend& backend, const ModelConfig& c, int64_t cap) : capacity(cap) {
+    const int64_t q_dim = c.num_heads * c.head_dim;
+    const int64_t kv_dim = c.num_kv_heads * c.head_dim;
+    x = backend.alloc(cap * c.hidden_size);
+    xn = backend.alloc(cap * c.hidden_size);
+    q = backend.alloc(cap * q_dim);
+    k = backend.alloc(cap * kv_dim);
+    v = backend.alloc(cap * kv_dim);
+    attn = backend.alloc(cap * q_dim);
+    tmp = backend.alloc(cap * c.hidden_size);
+    gate = backend.alloc(cap * c.intermediate_size);
+    up = backend.alloc(cap * c.intermediate_size);
+    selected = backend.alloc(cap * c.hidden_size);
+    logits = backend.alloc(cap * c.vocab_size);
+}
+
+namespace {
+
+// Reports ops to the observer; free when there is none.
+struct Tracer {
+    Observer* observer;
+    Backend& backend;
+    const int32_t* positions;
+    void op(OpKind kind, int layer, std::string_view name, const float* out, int64_t rows, int64_t cols) const {
+        if (observer != nullptr)
+            observer->on_op(OpEvent{kind, layer, name, backend.host_memory() ? out : nullptr, rows, cols});
+    }
+    void layer(LayerStage stage, int index, const float* hidden, int64_t rows, int64_t cols) const {
+        if (observer != nullptr)
+            observer->on_layer(LayerEvent{stage, index, backend.host_memory() ? hidden : nullptr, rows, cols, positions});
+    }
+};
+
+}  // namespace
+
+void forward(Backend& be, const ModelConfig& c, const ModelWeights& w, ForwardBuffers& buf, const Batch& batch,
+             Observer* observer, float* logits_host) {
+    const int64_t n = static_cast<int64_t>(batch.tokens.size());
+    const int64_t d = c.hidden_size;
+    const int64_t q_dim = c.num_heads * c.head_dim;
+    const int64_t kv_dim = c.num_kv_heads * c.head_dim;
+    const int64_t inter = c.intermediate_size;
+    const float eps = static_cast<float>(c.rms_norm_eps);
+    const float theta = static_cast<float>(c.rope_theta);
+    const AttentionShape shape{c.num_heads, c.num_kv_heads, c.head_dim};
+    const Tracer trace{observer, be, batch.positions.data()};
+
+    float* x = buf.x->data();
+    float* xn = buf.xn->data();
+    float* q = buf.q->data();
+    float* k = buf.k->data();
+    float* v = buf.v->data();
+    float* attn = buf.attn->data();
+    float* tmp = buf.tmp->data();
+    float* gate = buf.gate->data();
+    float* up = buf.up->data();
+
+    be.get_rows(w.token_embd, batch.tokens.data(), n, x);
+    trace.op(OpKind::embed, -1, w.token_embd.name, x, n, d);
+    trace.layer(LayerStage::embedding, -1, x, n, d);
+
+    for (int layer = 0; layer < static_cast<int>(w.layers.size()); ++layer) {
+        const LayerWeights& l = w.layers[static_cast<size_t>(layer)];
+        // attention block
+        be.rmsnorm(x, l.attn_norm, eps, n, d, xn);
+        trace.op(OpKind::rmsnorm, layer, l.attn_norm.name, xn, n, d);
+        be.matmul(l.wq, xn, n, q);
+        trace.op(OpKind::matmul, layer, l.wq.name, q, n, q_dim);
+        be.matmul(l.wk, xn, n, k);
+        trace.op(OpKind::matmul, layer, l.wk.name, k, n, kv_dim);
+        be.matmul(l.wv, xn, n, v);
+        trace.op(OpKind::matmul, layer, l.wv.name, v, n, kv_dim);
+        if (l.bq) {
+            be.add_bias(q, l.bq, n, q_dim);
+            trace.op(OpKind::bias, layer, l.bq.name, q, n, q_dim);
+        }
+        if (l.bk) {
+            be.add_bias(k, l.bk, n, kv_dim);
+            trace.op(OpKind::bias, layer, l.bk.name, k, n, kv_dim);
+        }
+        if (l.bv) {
+            be.add_bias(v, l.bv, n, kv_dim);
+            trace.op(OpKind::bias, layer, l.bv.name, v, n, kv_dim);
+        }
+        be.rope(q, batch.positions.data(), n, c.num_heads, c.head_dim, theta);
+        trace.op(OpKind::rope, layer, "rope_q", q, n, q_dim);
+        be.rope(k, batch.positions.data(), n, c.num_kv_heads, c.head_dim, theta);
+        trace.op(OpKind::rope, layer, "rope_k", k, n, kv_dim);
+        be.attention(layer, q, k, v, batch.positions.data(), batch.seqs, shape, attn);
+        trace.op(OpKind::attention, layer, "attention", attn, n, q_dim);
+        be.matmul(l.wo, attn, n, tmp);
+        trace.op(OpKind::matmul, layer, l.wo.name, tmp, n, d);
+        be.add(x, tmp, n * d);
+        trace.op(OpKind::add, layer, "attn_residual", x, n, d);
+
+        // MLP block (SwiGLU)
+        be.rmsnorm(x, l.ffn_norm, eps, n, d, xn);
+        trace.op(OpKind::rmsnorm, layer, l.ffn_norm.name, xn, n, d);
+        be.matmul(l.w_gate, xn, n, gate);
+        trace.op(OpKind::matmul, layer, l.w_gate.name, gate, n, inter);
+        be.matmul(l.w_up, xn, n, up);
+        trace.op(OpKind::matmul, layer, l.w_up.name, up, n, inter);
+        be.swiglu(gate, up, n * inter, gate);
+        trace.op(OpKind::swiglu, layer, "swiglu", gate, n, inter);
+        be.matmul(l.w_down, gate, n, tmp);
+        trace.op(OpKind::matmul, layer, l.w_down.name, tmp, n, d);
+        be.add(x, tmp, n * d);
+        trace.op(OpKind::add, layer, "ffn_residual", x, n, d);
+        trace.layer(LayerStage::block_output, layer, x, n, d);
+    }
+
+    // Only the rows that need logits go through the final norm and LM head
+    // (during prompt processing that is usually the last one).
+    const int64_t m = static_cast<int64_t>(batch.logit_rows.size());
+    if (m == 0) return;
+    float* selected = buf.selected->data();
+    be.gather_rows(x, batch.logit_rows.data(), m, d, selected);
+    be.rmsnorm(selected, w.output_norm, eps, m, d, selected);
+    trace.op(OpKind::rmsnorm, -1, w.output_norm.name, selected, m, d);
+    trace.layer(LayerStage::final_norm, static_cast<int>(w.layers.size()), selected, m, d);
+    float* logits = buf.logits->data();
+    be.matmul(w.output, selected, m, logits);
+    trace.op(OpKind::lm_head, -1, w.output.name, logits, m, c.vocab_size);
+    be.to_host(logits, m * c.vocab_size, logits_host);
+}
+
+}  // namespace apr::model
