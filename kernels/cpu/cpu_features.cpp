@@ -1,0 +1,69 @@
+#include "cpu/cpu_features.hpp"
+
+#include <cstdlib>
+#include <string>
+
+#include "core/fail.hpp"
+
+namespace apr::cpu {
+
+std::string_view simd_level_name(SimdLevel level) noexcept {
+    switch (level) {
+        case SimdLevel::scalar: return "scalar";
+        case SimdLevel::avx2: return "avx2";
+        case SimdLevel::avx512: return "avx512";
+    }
+    return "unknown";
+}
+
+std::optional<SimdLevel> simd_level_from_name(std::string_view name) noexcept {
+    if (name == "scalar") return SimdLevel::scalar;
+    if (name == "avx2") return SimdLevel::avx2;
+    if (name == "avx512") return SimdLevel::avx512;
+    return std::nullopt;
+}
+
+bool simd_level_supported(SimdLevel level) noexcept {
+    switch (level) {
+        case SimdLevel::scalar: return true;
+#if defined(__x86_64__) || defined(__i386__)
+        // __builtin_cpu_supports checks cpuid and that the OS saves the
+        // AVX / AVX-512 register state (xgetbv), so a "yes" is safe to run.
+        case SimdLevel::avx2:
+            return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                   __builtin_cpu_supports("f16c");
+        case SimdLevel::avx512:
+            return simd_level_supported(SimdLevel::avx2) && __builtin_cpu_supports("avx512f") &&
+                   __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                   __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
+#else
+        default: return false;
+#endif
+    }
+    return false;
+}
+
+SimdLevel best_simd_level() noexcept {
+    if (simd_level_supported(SimdLevel::avx512)) return SimdLevel::avx512;
+    if (simd_level_supported(SimdLevel::avx2)) return SimdLevel::avx2;
+    return SimdLevel::scalar;
+}
+
+SimdLevel selected_simd_level() {
+    const char* env = std::getenv("APR_SIMD");
+    if (env == nullptr || *env == '\0') return best_simd_level();
+    const auto level = simd_level_from_name(env);
+    if (!level) fail(ErrorCode::invalid_argument, "APR_SIMD='{}': expected scalar, avx2 or avx512", env);
+    if (!simd_level_supported(*level))
+        fail(ErrorCode::invalid_argument, "APR_SIMD='{}': this CPU does not support that instruction set", env);
+    return *level;
+}
+
+int supported_simd_levels(SimdLevel out[3]) noexcept {
+    int n = 0;
+    for (SimdLevel level : {SimdLevel::scalar, SimdLevel::avx2, SimdLevel::avx512})
+        if (simd_level_supported(level)) out[n++] = level;
+    return n;
+}
+
+}  // namespace apr::cpu
