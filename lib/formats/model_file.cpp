@@ -2,12 +2,12 @@
 // choice of reader.
 #include "apr/model_file.hpp"
 
-#include <cstring>
-#include <fstream>
 #include <limits>
 
 #include "core/fail.hpp"
 #include "formats/gguf_reader.hpp"
+#include "formats/hf_directory.hpp"
+#include "formats/safetensors_reader.hpp"
 #include "formats/source_sniffer.hpp"
 
 namespace apr {
@@ -79,10 +79,9 @@ const MetaArray* meta_array(const MetaValue& value) noexcept { return std::get_i
 std::unique_ptr<ModelFile> open_model_file(const std::filesystem::path& path) {
     switch (formats::sniff_source(path)) {
         case formats::SourceKind::gguf: return formats::open_gguf(path);
-        case formats::SourceKind::safetensors:
-        case formats::SourceKind::safetensors_index:
-        case formats::SourceKind::hf_directory:
-            fail(ErrorCode::unsupported, "{}: SafeTensors and Hugging Face directories are not readable yet", path.string());
+        case formats::SourceKind::safetensors: return formats::open_safetensors_file(path);
+        case formats::SourceKind::safetensors_index: return formats::open_safetensors_index(path);
+        case formats::SourceKind::hf_directory: return formats::open_hf_directory(path);
     }
     fail(ErrorCode::internal, "{}: no reader chosen", path.string());
 }
