@@ -1,0 +1,195 @@
+// Where a chat template comes from: GGUF metadata, or a Hugging Face
+// tokenizer folder (chat_template.jinja, chat_template.json,
+// tokenizer_config.json), with ChatML as the fallback.
+#include <simdjson.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "apr/model_file.hpp"
+#include "chat/chat_template_impl.hpp"
+#include "chat/parser.hpp"
+#include "core/fail.hpp"
+
+namespace apr {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail(ErrorCode::io, "{}: cannot open for reading", path.string());
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) fail(ErrorCode::io, "{}: read failed", path.string());
+    return text.str();
+}
+
+struct HfTemplate {
+    std::string source;  // empty: none found
+    std::string bos_token;
+    std::string eos_token;
+    std::string warning;
+};
+
+// A special token in tokenizer_config.json: a string, or an AddedToken
+// object {"content": "...", ...}; null means none.
+std::string special_token(simdjson::dom::object config, std::string_view key) {
+    simdjson::dom::element value;
+    if (config[key].get(value)) return {};
+    std::string_view text;
+    if (!value.get_string().get(text)) return std::string(text);
+    simdjson::dom::object token;
+    if (!value.get_object().get(token) && !token["content"].get_string().get(text)) return std::string(text);
+    return {};
+}
+
+// `chat_template` is a string, or a list of {"name", "template"} entries of
+// which "default" is used (as transformers does without a template name).
+std::string template_field(simdjson::dom::object config, const fs::path& path, std::string& warning) {
+    simdjson::dom::element value;
+    if (config["chat_template"].get(value) || value.is_null()) return {};
+    std::string_view text;
+    if (!value.get_string().get(text)) return std::string(text);
+    simdjson::dom::array entries;
+    if (value.get_array().get(entries))
+        fail(ErrorCode::bad_format, "{}: chat_template: expected a string or a list of {{name, template}}", path.string());
+    std::string first_name, first_template, chosen;
+    bool found_default = false;
+    size_t index = 0;
+    for (simdjson::dom::element entry : entries) {
+        std::string_view name, body;
+        if (entry["name"].get_string().get(name) || entry["template"].get_string().get(body))
+            fail(ErrorCode::bad_format, "{}: chat_template[{}]: expected an object with string 'name' and 'template'",
+                 path.string(), index);
+        if (index == 0) {
+            first_name = std::string(name);
+            first_template = std::string(body);
+        }
+        if (name == "default") {
+            chosen = std::string(body);
+            found_default = true;
+        }
+        ++index;
+    }
+    if (found_default) return chosen;
+    if (index == 0) return {};
+    warning = fmt::format("{}: no chat template named 'default'; using '{}'", path.string(), first_name);
+    return first_template;
+}
+
+void read_tokenizer_config(const fs::path& path, HfTemplate& out, bool take_template) {
+    simdjson::dom::parser parser;
+    simdjson::padded_string text(read_file(path));
+    simdjson::dom::object config;
+    if (auto error = parser.parse(text).get(config))
+        fail(ErrorCode::bad_format, "{}: not a JSON object: {}", path.string(), simdjson::error_message(error));
+    out.bos_token = special_token(config, "bos_token");
+    out.eos_token = special_token(config, "eos_token");
+    if (take_template && out.source.empty()) out.source = template_field(config, path, out.warning);
+}
+
+HfTemplate load_hf(const fs::path& path) {
+    HfTemplate found;
+    std::error_code ec;
+    if (!fs::exists(path, ec)) fail(ErrorCode::not_found, "{}: no such file or folder", path.string());
+    const bool is_dir = fs::is_directory(path, ec);
+    const fs::path dir = is_dir ? path : path.parent_path();
+    const fs::path config = dir / "tokenizer_config.json";
+    if (!is_dir) {
+        if (path.extension() == ".jinja") {
+            found.source = read_file(path);
+        } else if (path.filename() == "tokenizer_config.json") {
+            read_tokenizer_config(path, found, true);
+            return found;
+        } else if (path.extension() == ".json") {  // chat_template.json (processor style)
+            simdjson::dom::parser parser;
+            simdjson::padded_string text(read_file(path));
+            simdjson::dom::object object;
+            if (auto error = parser.parse(text).get(object))
+                fail(ErrorCode::bad_format, "{}: not a JSON object: {}", path.string(), simdjson::error_message(error));
+            found.source = template_field(object, path, found.warning);
+            if (found.source.empty()) fail(ErrorCode::bad_format, "{}: has no 'chat_template'", path.string());
+        } else {
+            fail(ErrorCode::invalid_argument, "{}: expected a folder, tokenizer_config.json, a .json or a .jinja file",
+                 path.string());
+        }
+        if (fs::exists(config, ec)) read_tokenizer_config(config, found, false);
+        return found;
+    }
+    if (fs::exists(dir / "chat_template.jinja", ec)) {
+        found.source = read_file(dir / "chat_template.jinja");
+    } else if (fs::exists(dir / "chat_template.json", ec)) {
+        return load_hf(dir / "chat_template.json");
+    }
+    if (fs::exists(config, ec)) read_tokenizer_config(config, found, true);
+    return found;
+}
+
+// The text of token `id` from GGUF's tokenizer.ggml.tokens.
+std::string gguf_token(const ModelFile& file, std::string_view id_key) {
+    const MetaValue* id = file.find_metadata(id_key);
+    const MetaValue* tokens = file.find_metadata("tokenizer.ggml.tokens");
+    if (!id || !tokens) return {};
+    const auto index = meta_int(*id);
+    const MetaArray* list = meta_array(*tokens);
+    if (!index || !list || *index < 0 || static_cast<uint64_t>(*index) >= list->size()) return {};
+    const std::string* text = meta_string((*list)[static_cast<size_t>(*index)]);
+    return text ? *text : std::string();
+}
+
+}  // namespace
+
+ChatTemplate ChatTemplate::from_hf_path(const std::filesystem::path& path) {
+    HfTemplate found = load_hf(path);
+    if (found.source.empty()) {
+        auto impl = std::make_shared<Impl>();
+        impl->source = chatml().source();
+        impl->parsed = chat::parse_template(impl->source);
+        impl->bos_token = found.bos_token;
+        impl->eos_token = found.eos_token.empty() ? "<|im_end|>" : found.eos_token;
+        impl->warning = fmt::format("{}: no chat template found; using ChatML", path.string());
+        impl->fallback = true;
+        return ChatTemplate(std::move(impl));
+    }
+    auto impl = std::make_shared<Impl>();
+    impl->parsed = chat::parse_template(found.source);
+    impl->source = std::move(found.source);
+    impl->bos_token = std::move(found.bos_token);
+    impl->eos_token = std::move(found.eos_token);
+    impl->warning = std::move(found.warning);
+    return ChatTemplate(std::move(impl));
+}
+
+ChatTemplate ChatTemplate::from_model_file(const ModelFile& file) {
+    if (file.format() != FileFormat::gguf) {
+        std::error_code ec;
+        const fs::path dir = fs::is_directory(file.path(), ec) ? file.path() : file.path().parent_path();
+        return from_hf_path(dir);
+    }
+    std::string bos = gguf_token(file, "tokenizer.ggml.bos_token_id");
+    std::string eos = gguf_token(file, "tokenizer.ggml.eos_token_id");
+    const MetaValue* value = file.find_metadata("tokenizer.chat_template");
+    const std::string* source = value ? meta_string(*value) : nullptr;
+    auto impl = std::make_shared<Impl>();
+    if (!source || source->empty()) {
+        impl->source = chatml().source();
+        impl->warning = fmt::format("{}: no tokenizer.chat_template in the GGUF metadata; using ChatML",
+                                    file.path().string());
+        impl->fallback = true;
+        if (eos.empty()) eos = "<|im_end|>";
+    } else {
+        impl->source = *source;
+    }
+    try {
+        impl->parsed = chat::parse_template(impl->source);
+    } catch (const Error& e) {
+        throw Error(e.code(), fmt::format("{}: tokenizer.chat_template: {}", file.path().string(), e.what()));
+    }
+    impl->bos_token = std::move(bos);
+    impl->eos_token = std::move(eos);
+    return ChatTemplate(std::move(impl));
+}
+
+}  // namespace apr

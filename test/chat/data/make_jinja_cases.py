@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Regenerates jinja_cases.json: each case's expected text (or error) is what
+real Jinja2 renders, configured as transformers' apply_chat_template does
+(ImmutableSandboxedEnvironment, trim_blocks, lstrip_blocks, loopcontrols, its
+tojson, raise_exception). Run from this folder: python3 make_jinja_cases.py"""
+import json
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.ext import loopcontrols
+
+
+def raise_exception(message):
+    raise RuntimeError(message)
+
+
+def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
+    return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+
+def render(template, context):
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
+    env.filters["tojson"] = tojson
+    env.globals["raise_exception"] = raise_exception
+    return env.from_string(template).render(**context)
+
+
+MSGS = [{"role": "system", "content": "  Be brief.  "}, {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "2+2?"}]
+
+CASES = [
+    # name, template, context
+    ("text", "plain text", {}),
+    ("trailing_newline_dropped", "a\n", {}),
+    ("crlf_normalized", "a\r\nb\rc", {}),
+    ("var", "{{ x }}", {"x": "v"}),
+    ("none_true_false_print", "{{ none }} {{ true }} {{ False }} {{ n }}", {"n": None}),
+    ("numbers", "{{ 1 + 2 * 3 }} {{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 2 ** 10 }} {{ 7 / 2 }} {{ 1.5 + 1 }} {{ 4 / 2 }}", {}),
+    ("float_repr", "{{ 0.1 }} {{ 1e20 }} {{ 1.5e-7 }} {{ 3.0 }} {{ 100.0 }} {{ x }}", {"x": 12345678.9}),
+    ("concat", "{{ 'a' ~ 1 ~ none }} {{ 'a' + 'b' }} {{ [1] + [2] }}", {}),
+    ("string_repeat", "{{ 'ab' * 3 }}{{ '-' * 0 }}", {}),
+    ("compare", "{{ 1 < 2 }} {{ 'a' == 'a' }} {{ 1 == 1.0 }} {{ 1 != 2 }} {{ 3 >= 3 }} {{ 1 < 2 < 3 }} {{ 3 > 2 > 5 }}", {}),
+    ("logic", "{{ true and false }} {{ 0 or 'x' }} {{ not none }} {{ '' or [] }} {{ 1 and 2 }}", {}),
+    ("in", "{{ 'a' in 'cat' }} {{ 2 in [1, 2] }} {{ 'k' in d }} {{ 'z' not in d }} {{ 3 not in [1] }}", {"d": {"k": 1}}),
+    ("tests", "{{ x is defined }} {{ y is defined }} {{ y is undefined }} {{ n is none }} {{ x is string }} {{ 1 is number }} "
+              "{{ d is mapping }} {{ l is iterable }} {{ l is sequence }} {{ 3 is odd }} {{ 4 is even }} {{ 9 is divisibleby 3 }} "
+              "{{ x is not none }} {{ true is boolean }} {{ 1 is integer }} {{ 1.0 is float }} {{ x is lower }} {{ n is not defined }}",
+     {"x": "s", "n": None, "d": {}, "l": [1]}),
+    ("if_elif_else", "{% for v in [1, 2, 3] %}{% if v == 1 %}one{% elif v == 2 %}two{% else %}many{% endif %},{% endfor %}", {}),
+    ("for_loop_vars", "{% for x in 'abc' %}{{ loop.index0 }}{{ loop.index }}{{ loop.first }}{{ loop.last }}{{ loop.length }}{{ loop.revindex }}|{% endfor %}", {}),
+    ("for_items", "{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}", {"d": {"b": 1, "a": 2}}),
+    ("for_dict_keys", "{% for k in d %}{{ k }}{% endfor %}", {"d": {"x": 1, "y": 2}}),
+    ("for_else", "{% for x in [] %}{{ x }}{% else %}empty{% endfor %}", {}),
+    ("for_filter", "{% for x in range(10) if x is even %}{{ x }}{{ loop.length }} {% endfor %}", {}),
+    ("for_break_continue", "{% for x in range(10) %}{% if x == 2 %}{% continue %}{% endif %}{% if x == 5 %}{% break %}{% endif %}{{ x }}{% endfor %}", {}),
+    ("loop_cycle_prev_next", "{% for x in [1,2,3] %}{{ loop.cycle('a','b') }}{{ loop.previtem }}{{ loop.nextitem }},{% endfor %}", {}),
+    ("nested_loops", "{% for a in [1,2] %}{% for b in [3,4] %}{{ a }}{{ b }}{{ loop.index }} {% endfor %}{{ loop.index }}|{% endfor %}", {}),
+    ("set_scoping", "{% set x = 1 %}{% for i in [1,2] %}{% set x = x + i %}{{ x }}{% endfor %}{{ x }}{% if true %}{% set x = 9 %}{% endif %}{{ x }}", {}),
+    ("namespace", "{% set ns = namespace(found=false, n=0) %}{% for m in msgs %}{% if m.role == 'user' %}{% set ns.found = true %}{% set ns.n = ns.n + 1 %}{% endif %}{% endfor %}{{ ns.found }} {{ ns.n }}", {"msgs": MSGS}),
+    ("set_block", "{% set x %}inner {{ 1 + 1 }}{% endset %}[{{ x }}]", {}),
+    ("set_tuple", "{% set a, b = 1, 2 %}{{ a }}{{ b }}", {}),
+    ("attr_and_index", "{{ m.role }} {{ m['content'] }} {{ l[0] }} {{ l[-1] }} {{ m.missing }}|{{ l[9] }}|{{ d.a.b }}", {"m": MSGS[1], "l": [1, 2, 3], "d": {"a": {"b": "deep"}}}),
+    ("slicing", "{{ l[1:] }} {{ l[:2] }} {{ l[::-1] }} {{ l[-2:] }} {{ l[::2] }} {{ s[1:3] }} {{ s[::-1] }} {{ l[5:] }}", {"l": [1, 2, 3, 4], "s": "héllo"}),
+    ("messages_slice_loop", "{% for m in messages[1:] %}{{ m.role }};{% endfor %}", {"messages": MSGS}),
+    ("inline_if", "{{ 'y' if x else 'n' }} {{ 'y' if not x else 'n' }} [{{ 'only' if false }}]", {"x": 1}),
+    ("filters_basic", "{{ s | trim }}|{{ s | length }}|{{ s | upper }}|{{ s | lower }}|{{ l | length }}|{{ l | first }}|{{ l | last }}|{{ l | join(', ') }}|{{ s | replace('b', 'X') }}",
+     {"s": "  aBc  ", "l": ["x", "y", "z"]}),
+    ("filter_default", "{{ u | default('dflt') }} {{ n | default('dflt') }} {{ '' | default('e', true) }} {{ u | d('d2') }}", {"n": None}),
+    ("filter_chain_precedence", "{{ 'a' + s | trim + 'b' }} {{ -1 | abs }} {{ l | length > 1 }}", {"s": "  x  ", "l": [1, 2]}),
+    ("filters_more", "{{ 'hello world' | title }} {{ 'hello' | capitalize }} {{ [3, 1, 2] | sort }} {{ [1, 1, 2] | unique | list }} {{ 'abc' | reverse }} {{ '42' | int + 1 }} {{ '1.5' | float }} {{ 3 | string ~ 'x' }} {{ [1, 2, 3] | sum }} {{ [4, 2, 9] | min }}{{ [4, 2, 9] | max }}",
+     {}),
+    ("selectattr_map", "{{ messages | selectattr('role', 'equalto', 'user') | map(attribute='content') | join(',') }} {{ messages | rejectattr('role', 'eq', 'user') | list | length }} {{ [0, 1, 2] | select | list }} {{ ['a', 'b'] | map('upper') | join }}", {"messages": MSGS}),
+    ("dict_items_filter", "{% for k, v in d | dictsort %}{{ k }}{{ v }}{% endfor %} {% for k, v in d | items %}{{ k }}{% endfor %}", {"d": {"b": 2, "a": 1}}),
+    ("tojson_basic", "{{ x | tojson }}", {"x": {"a": [1, 2.5, None, True, "é\"\\\n\t\u0001"], "b": {}, "c": [], "d": "x/y<>&'"}}),
+    ("tojson_indent", "{{ x | tojson(indent=4) }}", {"x": {"name": "f", "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}, "empty": [], "e2": {}}}),
+    ("tojson_options", "{{ x | tojson(sort_keys=true) }} {{ x | tojson(separators=(',', ':')) }} {{ 'ü' | tojson(ensure_ascii=true) }} {{ '😀' | tojson(ensure_ascii=true) }}", {"x": {"b": 1, "a": [1, 2]}}),
+    ("string_methods", "{{ s.startswith('ab') }} {{ s.endswith('yz') }} {{ s.startswith(('x', 'a')) }} [{{ p.strip() }}] [{{ p.lstrip() }}] [{{ p.rstrip() }}] {{ 'a,b,,c'.split(',') }} {{ ' a  b '.split() }} {{ 'xxhixx'.strip('x') }} {{ 'a-b-c'.split('-', 1) }} {{ s.upper() }} {{ 'Hi'.lower() }} {{ 'a b'.replace(' ', '_') }} {{ 'abcabc'.find('c') }} {{ '-'.join(['a', 'b']) }} {{ 'l1\\nl2'.splitlines() }} {{ 'hello world'.title() }} {{ 'abcabc'.count('bc') }}",
+     {"s": "abcxyz", "p": "  pad  "}),
+    ("dict_methods", "{{ d.get('a') }} {{ d.get('zz') }} {{ d.get('zz', 5) }} {{ d.keys() | list }} {{ d.values() | list }} {{ d['items'] is defined }}", {"d": {"a": 1, "b": 2}}),
+    ("whitespace_control", "a  {{- 'b' -}}  c\n  {%- if true -%}\n  d\n  {%- endif -%}  \n e", {}),
+    ("trim_lstrip_blocks", "<ul>\n    {% for x in [1, 2] %}\n    <li>{{ x }}</li>\n    {% endfor %}\n</ul>\n", {}),
+    ("plus_modifiers", "a\n    {%+ if true %}x{% endif +%}\nb", {}),
+    ("comments", "a {# comment #} b\n  {# own line #}\nc {#- strip -#} d", {}),
+    ("raw_block", "{% raw %}{{ not rendered }}{% endraw %}", {}),
+    ("string_escapes", "{{ 'a\\nb\\tc\\\\d\\'e' }}|{{ \"q\\\"q\" }}|{{ '\\u00e9\\x41' }}|{{ 'keep\\d' }}", {}),
+    ("macro", "{% macro greet(name, punct='!') %}Hi {{ name }}{{ punct }}{% endmacro %}{{ greet('A') }} {{ greet('B', punct='?') }}", {}),
+    ("range_variants", "{{ range(3) | list }} {{ range(1, 4) | list }} {{ range(10, 0, -3) | list }}", {}),
+    ("dict_literal_and_list", "{{ {'a': 1, 'b': [1, 2]} | tojson }} {{ [1, 'two', none] }} {{ {'k': 'v'} }}", {}),
+    ("python_repr", "{{ ['it\\'s', \"q\\\"\", 1.0, true, none] }} {{ {'a': {'b': 1}} }}", {}),
+    ("unicode_length", "{{ 'héllo😀' | length }} {{ 'héllo😀'[1] }} {{ 'héllo😀'[-1] }}", {}),
+    ("raise_exception", "{% if messages[0].role != 'system' %}{{ raise_exception('System message required') }}{% endif %}", {"messages": [{"role": "user", "content": "x"}]}),
+    ("undefined_attribute_error", "{{ nothing.attr }}", {}),
+    ("unknown_filter_error", "{{ 1 | no_such_filter }}", {}),
+    ("is_defined_on_missing_key", "{% if m.tool_calls is defined %}tc{% else %}none{% endif %} {{ m.tool_calls | length }} {% for t in m.tool_calls %}x{% endfor %}.", {"m": {"role": "user"}}),
+    ("tool_call_arguments", "{% for tc in m.tool_calls %}{% if tc.function is defined %}{% set tc = tc.function %}{% endif %}{{ tc.name }}{{ tc.arguments | tojson }}{% endfor %}",
+     {"m": {"tool_calls": [{"type": "function", "function": {"name": "f", "arguments": {"x": [1, {"y": None}]}}}]}}),
+    ("integer_division_by_zero_error", "{{ 1 // 0 }}", {}),
+    ("string_plus_int_error", "{{ 'a' + 1 }}", {}),
+]
+
+
+def main():
+    out = []
+    for name, template, context in CASES:
+        case = {"name": name, "template": template, "context": context}
+        try:
+            case["expected"] = render(template, context)
+        except Exception as e:  # the C++ side must fail too
+            case["error"] = type(e).__name__ + ": " + str(e)
+        out.append(case)
+    with open("jinja_cases.json", "w", encoding="utf-8") as f:
+        json.dump(out, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
