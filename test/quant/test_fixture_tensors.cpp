@@ -2,7 +2,8 @@
 // llama.cpp) dequantizes to the bf16 weights of model.safetensors within the
 // error its type allows:
 // - F32 (norms, biases): exactly the bf16 value.
-// - F16: exactly the bf16 value (bf16 -> f16 is exact in f16's normal range).
+// - F16: exactly the bf16 value in f16's normal range (bf16 -> f16 is exact
+//   there); below 2^-14, within half of f16's subnormal step.
 // - Q8_0, Q4_0, Q4_K, Q6_K: each value is the point of its block's stored
 //   grid nearest to the bf16 value (up to the f16 rounding of the block scale
 //   for the legacy types), and - a plainer bound - within half a grid step of
@@ -36,6 +37,7 @@ struct TypeStats {
     int tensors = 0;
     int64_t values = 0;
     double max_error_in_steps = 0;  // largest |x - y| / |grid step| (quantized types)
+    int64_t subnormal_f16 = 0;      // F16 values below f16's normal range
 };
 
 // Checks one GGUF tensor against its bf16 original; returns the number of
@@ -51,9 +53,24 @@ int64_t check_tensor(const apr::TensorView& q, const std::vector<float>& x, Type
             CHECK(std::fabs(x[i] - y[i]) <= bound);
         }
     };
-    if (q.dtype == DType::F32 || q.dtype == DType::F16) {
+    if (q.dtype == DType::F32) {
         for (size_t i = 0; i < x.size(); ++i)
-            if (apr::f32_to_bf16(y[i]) != apr::f32_to_bf16(x[i]) || y[i] != x[i]) report(i, 0.0f);
+            if (y[i] != x[i]) report(i, 0.0f);
+        return bad;
+    }
+    if (q.dtype == DType::F16) {
+        // bf16 has 8 mantissa bits, f16 11: within f16's normal range the
+        // value survives exactly, so converting back gives the stored bf16
+        // bits. Below 2^-14 f16 is subnormal with a fixed step of 2^-24, and
+        // the converter rounded to it.
+        for (size_t i = 0; i < x.size(); ++i) {
+            if (std::fabs(x[i]) >= 0x1p-14f) {
+                if (apr::f32_to_bf16(y[i]) != apr::f32_to_bf16(x[i]) || y[i] != x[i]) report(i, 0.0f);
+            } else {
+                ++stats.subnormal_f16;
+                if (!(std::fabs(x[i] - y[i]) <= 0x1p-25f)) report(i, 0x1p-25f);
+            }
+        }
         return bad;
     }
     const int64_t cols = q.cols();
@@ -99,7 +116,8 @@ std::map<DType, TypeStats> check_gguf(const std::string& file_name) {
     }
     for (const auto& [type, s] : stats)
         WARN(file_name << ": " << s.tensors << " " << apr::dtype_name(type) << " tensors, " << s.values
-                       << " values, largest error " << s.max_error_in_steps << " grid steps");
+                       << " values, largest error " << s.max_error_in_steps << " grid steps, "
+                       << s.subnormal_f16 << " f16 subnormals");
     return stats;
 }
 
