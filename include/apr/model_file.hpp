@@ -97,4 +97,12 @@ protected:
 // the path and the offending field for anything malformed.
 APR_API std::unique_ptr<ModelFile> open_model_file(const std::filesystem::path& path);
 
+// What `apr inspect --json` prints (and apr_model_file_inspect_json returns):
+// one JSON object with format, path, architecture, config {hidden_size,
+// num_layers, num_heads, num_kv_heads, head_dim, intermediate_size,
+// vocab_size, rope_theta, rms_norm_eps, tied_embeddings, context_length, ...},
+// tokenizer {model, pre_tokenizer, vocab_size, special_tokens, chat_template},
+// tensors [{name, type, shape, bytes}] and tensor_count. Compact, no newline.
+APR_API std::string inspect_json(const ModelFile& file);
+
 }  // namespace apr
