@@ -1,0 +1,87 @@
+// End-to-end speed: load a model, process a prompt of N tokens (pp) and
+// generate M tokens greedily (tg), and print both rates, like llama-bench.
+//
+//   bench_generate MODEL [--pp N] [--tg M] [--threads T] [--reps R]
+//
+// The prompt is N copies of a fixed token run so it needs no tokenizer;
+// generation ignores end tokens so it always runs M steps.
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "apr/error.hpp"
+#include "apr/model.hpp"
+#include "apr/sampling.hpp"
+#include "apr/session.hpp"
+
+namespace {
+
+double now_ms() {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        fmt::print(stderr, "usage: bench_generate MODEL [--pp N] [--tg M] [--threads T] [--reps R]\n");
+        return 2;
+    }
+    int64_t pp = 128, tg = 64, reps = 1;
+    int threads = 0;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        const std::string flag = argv[i];
+        const long long value = std::atoll(argv[i + 1]);
+        if (flag == "--pp") pp = value;
+        else if (flag == "--tg") tg = value;
+        else if (flag == "--threads") threads = static_cast<int>(value);
+        else if (flag == "--reps") reps = std::max(1LL, value);
+        else {
+            fmt::print(stderr, "bench_generate: unknown flag {}\n", flag);
+            return 2;
+        }
+    }
+    try {
+        const double load_start = now_ms();
+        apr::ModelParams mp;
+        mp.threads = threads;
+        auto model = apr::Model::load(argv[1], mp);
+        const double load_ms = now_ms() - load_start;
+        const int64_t vocab = model->config().vocab_size;
+        apr::SessionParams sp;
+        sp.context_length = pp + tg + 1;
+        sp.batch_size = std::max<int64_t>(pp, 1);
+        apr::Session session(*model, sp);
+
+        std::vector<int32_t> prompt(static_cast<size_t>(pp));
+        for (int64_t i = 0; i < pp; ++i) prompt[static_cast<size_t>(i)] = static_cast<int32_t>((i * 7 + 11) % std::min<int64_t>(vocab, 1000));
+        apr::Sampler greedy(apr::SamplingParams{});
+        double best_pp = 0, best_tg = 0;
+        for (int64_t r = 0; r < reps; ++r) {
+            session.reset();
+            double t0 = now_ms();
+            std::span<const float> logits = session.evaluate(prompt);
+            const double pp_ms = now_ms() - t0;
+            t0 = now_ms();
+            for (int64_t i = 0; i < tg; ++i) {
+                const int32_t id = greedy.sample(logits);
+                logits = session.evaluate(std::span<const int32_t>(&id, 1));
+            }
+            const double tg_ms = now_ms() - t0;
+            best_pp = std::max(best_pp, pp * 1000.0 / pp_ms);
+            best_tg = std::max(best_tg, tg * 1000.0 / tg_ms);
+            fmt::print("rep {}: pp{} {:.1f} ms ({:.2f} tok/s), tg{} {:.1f} ms ({:.2f} tok/s)\n", r, pp, pp_ms,
+                       pp * 1000.0 / pp_ms, tg, tg_ms, tg * 1000.0 / tg_ms);
+        }
+        fmt::print("model {} (load {:.0f} ms), threads {}\n", argv[1], load_ms, model->threads());
+        fmt::print("pp{}: {:.2f} tok/s   tg{}: {:.2f} tok/s (best of {})\n", pp, best_pp, tg, best_tg, reps);
+    } catch (const apr::Error& e) {
+        fmt::print(stderr, "bench_generate: {}\n", e.what());
+        return 1;
+    }
+    return 0;
+}
