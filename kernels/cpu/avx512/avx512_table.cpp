@@ -8,6 +8,12 @@ namespace {
 
 KernelTable make_avx512_table() {
     KernelTable t = avx2_kernels();
+    t.quantize_q8_0 = &avx512::quantize_row_q8_0;
+    t.quantize_q8_1 = &avx512::quantize_row_q8_1;
+    t.quantize_q8_K = &avx512::quantize_row_q8_K;
+    t.q4_K = {&avx512::dot_q4_K, &avx512::tile_q4_K};
+    t.q5_K = {&avx512::dot_q5_K, &avx512::tile_q5_K};
+    t.q6_K = {&avx512::dot_q6_K, &avx512::tile_q6_K};
     return t;
 }
 
