@@ -16,7 +16,7 @@ constexpr std::array<DTypeInfo, 15> kTypes = {{
     {DType::Q5_0, "Q5_0", 32, 22, true, true},
     {DType::Q5_1, "Q5_1", 32, 24, true, true},
     {DType::Q8_0, "Q8_0", 32, 34, true, true},
-    {DType::Q8_1, "Q8_1", 32, 36, true, false},
+    {DType::Q8_1, "Q8_1", 32, 36, true, true},
     {DType::Q2_K, "Q2_K", 256, 84, true, false},
     {DType::Q3_K, "Q3_K", 256, 110, true, false},
     {DType::Q4_K, "Q4_K", 256, 144, true, true},
