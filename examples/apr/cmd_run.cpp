@@ -1,11 +1,172 @@
-// apr run: one completion. Inference lands with the CPU-inference issue.
+// apr run [MODEL] --prompt TEXT [...]: one completion, streamed to stdout.
+// The prompt goes through the model's chat template as one user message
+// (after --system) unless --raw; greedy unless --temperature is given.
+#include <fmt/core.h>
+
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apr/chat_template.hpp"
 #include "apr/error.hpp"
+#include "apr/generate.hpp"
+#include "apr/model.hpp"
+#include "apr/session.hpp"
+#include "apr/tokenizer.hpp"
 #include "commands.hpp"
+#include "flags.hpp"
 
 namespace apr::cli {
+namespace {
 
-int cmd_run(const Args&) {
-    throw Error(ErrorCode::unsupported, "inference is not implemented yet (see the CPU inference issue)");
+std::string json_string(std::string_view s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (c < 0x20) out += fmt::format("\\u{:04x}", c);
+                else out += static_cast<char>(c);
+        }
+    }
+    return out + "\"";
+}
+
+// JSON has no infinities; a -inf log-probability is written as a very small number.
+std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : (v > 0 ? "1e308" : "-1e308"); }
+
+std::string result_json(const GenerateResult& r) {
+    std::string tokens;
+    for (size_t i = 0; i < r.tokens.size(); ++i) tokens += fmt::format("{}{}", i ? "," : "", r.tokens[i]);
+    const double pp = r.prompt_ms > 0 ? r.prompt_tokens * 1000.0 / r.prompt_ms : 0.0;
+    const double tg = r.generation_ms > 0 ? r.completion_tokens * 1000.0 / r.generation_ms : 0.0;
+    std::string out = fmt::format(
+        "{{\"text\":{},\"tokens\":[{}],\"prompt_tokens\":{},\"completion_tokens\":{},\"finish_reason\":\"{}\","
+        "\"timings\":{{\"prompt_ms\":{:.3f},\"generation_ms\":{:.3f},\"prompt_tok_per_s\":{:.3f},\"gen_tok_per_s\":{:.3f}}}",
+        json_string(r.text), tokens, r.prompt_tokens, r.completion_tokens, finish_reason_name(r.finish_reason),
+        r.prompt_ms, r.generation_ms, pp, tg);
+    if (!r.logprobs.empty()) {
+        out += ",\"logprobs\":[";
+        for (size_t i = 0; i < r.logprobs.size(); ++i) {
+            const StepLogprobs& s = r.logprobs[i];
+            out += fmt::format("{}{{\"id\":{},\"logprob\":{},\"top_logprobs\":[", i ? "," : "", s.id, json_number(s.logprob));
+            for (size_t j = 0; j < s.top.size(); ++j)
+                out += fmt::format("{}{{\"id\":{},\"logprob\":{}}}", j ? "," : "", s.top[j].id, json_number(s.top[j].logprob));
+            out += "]}";
+        }
+        out += "]";
+    }
+    return out + "}";
+}
+
+std::string build_prompt(const Model& model, const std::string& prompt, const std::optional<std::string>& system,
+                         bool raw) {
+    if (raw) return system ? *system + prompt : prompt;
+    std::vector<ChatMessage> messages;
+    if (system) messages.push_back({"system", *system, {}});
+    messages.push_back({"user", prompt, {}});
+    const ChatTemplate tmpl = ChatTemplate::from_model_file(model.file());
+    if (!tmpl.warning().empty()) fmt::print(stderr, "apr run: {}\n", tmpl.warning());
+    return tmpl.render(messages, true);
+}
+
+}  // namespace
+
+int cmd_run(const Args& args) {
+    Flags flags("apr run", "[MODEL] --prompt TEXT [options]",
+                "Generate one completion for a prompt. MODEL is a GGUF file, a SafeTensors file or a Hugging Face\n"
+                "folder (default: the bundled model). The prompt is wrapped in the model's chat template as one\n"
+                "user message unless --raw. Text streams to stdout; a summary goes to stderr.");
+    std::optional<std::string> prompt, system;
+    int64_t max_tokens = 256, threads = 0, ctx_size = 0, logprobs = 0;
+    std::optional<double> temperature;
+    int64_t top_k = 40;
+    double top_p = 0.95, min_p = 0.05, repeat_penalty = 1.0;
+    int64_t seed = 0;
+    bool raw = false, json = false;
+    flags.add("--prompt", &prompt, "the prompt (required)");
+    flags.add("--system", &system, "a system message before the prompt");
+    flags.add("--raw", &raw, "no chat template; special tokens written in the prompt are parsed");
+    flags.add("--max-tokens", &max_tokens, "most tokens to generate");
+    flags.add("--temperature", &temperature, "sample at this temperature (default: greedy)");
+    flags.add("--top-k", &top_k, "keep the K most likely tokens when sampling (0 = off)", "K");
+    flags.add("--top-p", &top_p, "nucleus sampling mass (1 = off)", "P");
+    flags.add("--min-p", &min_p, "drop tokens below P x the best one's probability (0 = off)", "P");
+    flags.add("--repeat-penalty", &repeat_penalty, "penalize the last 64 tokens (1 = off)");
+    flags.add("--seed", &seed, "random seed for sampling", "S");
+    flags.add("--threads", &threads, "CPU threads (0 = all)");
+    flags.add("--ctx-size", &ctx_size, "KV-cache positions (0 = the model's, at most 4096)");
+    flags.add("--json", &json, "print one JSON object instead of streaming text");
+    flags.add("--logprobs", &logprobs, "with --json: the top K log-probabilities of each step", "K");
+    std::vector<std::string> positional;
+    try {
+        positional = flags.parse(args);
+    } catch (const HelpRequested&) {
+        fmt::print("{}", flags.help());
+        return 0;
+    }
+    if (positional.size() > 1) throw UsageError("expected at most one MODEL");
+    if (!prompt) throw UsageError("--prompt is required");
+    if (max_tokens < 0) throw UsageError("--max-tokens must be >= 0");
+    if (threads < 0 || threads > 4096) throw UsageError("--threads must be 0..4096");
+    if (ctx_size < 0) throw UsageError("--ctx-size must be >= 0");
+    if (logprobs < 0) throw UsageError("--logprobs must be >= 0");
+    if (seed < 0) throw UsageError("--seed must be >= 0");
+    const std::string path = positional.empty() ? default_model_path() : positional[0];
+
+    ModelParams mp;
+    mp.threads = static_cast<int>(threads);
+    auto model = Model::load(path, mp);
+    if (model->tokenizer() == nullptr) throw Error(ErrorCode::unsupported, path + ": the model has no tokenizer");
+    SessionParams sp;
+    sp.context_length = ctx_size;
+    Session session(*model, sp);
+
+    GenerateParams gp;
+    gp.max_tokens = max_tokens;
+    gp.logprobs = logprobs;
+    if (temperature) {
+        gp.sampling.temperature = *temperature;
+        gp.sampling.top_k = top_k;
+        gp.sampling.top_p = top_p;
+        gp.sampling.min_p = min_p;
+        gp.sampling.seed = static_cast<uint64_t>(seed);
+    }
+    gp.sampling.repeat_penalty = repeat_penalty;
+    try {
+        validate(gp.sampling);
+    } catch (const Error& e) {
+        throw UsageError(e.what());
+    }
+
+    const std::string text = build_prompt(*model, *prompt, system, raw);
+    TokenCallback stream;
+    if (!json)
+        stream = [](const GeneratedToken& t) {
+            if (!t.text.empty()) {
+                std::fwrite(t.text.data(), 1, t.text.size(), stdout);
+                std::fflush(stdout);
+            }
+            return true;
+        };
+    const GenerateResult r = generate(session, text, gp, stream);
+    if (json) {
+        fmt::print("{}\n", result_json(r));
+    } else {
+        fmt::print("\n");
+        std::fflush(stdout);
+        const double pp = r.prompt_ms > 0 ? r.prompt_tokens * 1000.0 / r.prompt_ms : 0.0;
+        const double tg = r.generation_ms > 0 ? r.completion_tokens * 1000.0 / r.generation_ms : 0.0;
+        fmt::print(stderr, "[{} prompt tokens at {:.1f} tok/s, {} generated at {:.1f} tok/s, finish: {}]\n",
+                   r.prompt_tokens, pp, r.completion_tokens, tg, finish_reason_name(r.finish_reason));
+    }
+    return 0;
 }
 
 }  // namespace apr::cli
