@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "cpu/dispatch.hpp"
 #include "cpu/quant_dot.hpp"
 #include "kernel_test_data.hpp"
 #include "core/half.hpp"
@@ -123,4 +124,22 @@ TEST_CASE("vec_dot rejects unsupported types and partial blocks") {
     REQUIRE_THROWS_AS(cpu::vec_dot(DType::Q2_K, 256, buf.data(), buf.data(), cpu::SimdLevel::scalar), Error);
     REQUIRE_THROWS_AS(cpu::vec_dot(DType::Q4_K, 128, buf.data(), buf.data(), cpu::SimdLevel::scalar), Error);
     REQUIRE_THROWS_AS(cpu::vec_dot(DType::Q8_0, 33, buf.data(), buf.data(), cpu::SimdLevel::scalar), Error);
+}
+
+TEST_CASE("every SIMD level has its own kernels for the canonical Q4_K_M types") {
+    // Guards the dispatch: a level silently falling back to the scalar code
+    // would make the cross-level tests above compare scalar with scalar.
+    const cpu::KernelTable& scalar = cpu::kernels_for(cpu::SimdLevel::scalar);
+    for (cpu::SimdLevel level : test::simd_levels()) {
+        if (level == cpu::SimdLevel::scalar) continue;
+        INFO("level " << cpu::simd_level_name(level));
+        const cpu::KernelTable& table = cpu::kernels_for(level);
+        REQUIRE(table.quantize_q8_K != scalar.quantize_q8_K);
+        REQUIRE(table.quantize_q8_0 != scalar.quantize_q8_0);
+        for (DType type : test::matmul_types()) {
+            INFO(dtype_name(type));
+            REQUIRE(table.for_weight(type)->vec_dot != scalar.for_weight(type)->vec_dot);
+        }
+    }
+    REQUIRE_THROWS_AS(cpu::kernels_for(static_cast<cpu::SimdLevel>(7)), Error);
 }
