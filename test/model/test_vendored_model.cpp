@@ -1,0 +1,176 @@
+// The vendored nano Q4_K_M model (no fixtures needed): the documented
+// question gets its answer through the chat template, as `apr run` does it;
+// sessions, cancellation, stop strings and errors.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+
+#include "apr/chat_template.hpp"
+#include "apr/error.hpp"
+#include "apr/generate.hpp"
+#include "apr/model.hpp"
+#include "apr/session.hpp"
+#include "apr/tokenizer.hpp"
+#include "support/fixtures.hpp"
+
+using namespace apr;
+
+namespace {
+const std::filesystem::path kModel = test::vendored_models_dir() / "nano" / "nano-q4_k_m.gguf";
+
+std::string chat_prompt(const Model& model, const std::string& user) {
+    return ChatTemplate::from_model_file(model.file()).render({{"user", user, {}}}, true);
+}
+}  // namespace
+
+TEST_CASE("vendored Q4_K_M model answers 2+2 with 4 through the chat template") {
+    auto model = Model::load(kModel);
+    Session session(*model);
+    GenerateParams params;
+    params.max_tokens = 10;
+    std::string streamed;
+    const GenerateResult r = generate(session, chat_prompt(*model, "What is 2+2? Answer with just the number."),
+                                      params, [&](const GeneratedToken& t) {
+                                          streamed += t.text;
+                                          return true;
+                                      });
+    CHECK(r.text == "4");
+    CHECK(streamed == "4");
+    CHECK(r.finish_reason == FinishReason::stop);
+    REQUIRE(r.tokens.size() == 2);
+    CHECK(r.tokens.back() == 2018);  // <|im_end|> ends the answer and is reported
+    CHECK(r.completion_tokens == 2);
+}
+
+TEST_CASE("end tokens come from the config and the tokenizer") {
+    auto model = Model::load(kModel);
+    const auto& ends = model->end_token_ids();
+    CHECK(std::find(ends.begin(), ends.end(), 2018) != ends.end());  // <|im_end|>
+    CHECK(std::find(ends.begin(), ends.end(), 2016) != ends.end());  // <|endoftext|>
+}
+
+TEST_CASE("generation results do not depend on the thread count or the batch size") {
+    auto one = Model::load(kModel, ModelParams{Device::cpu, 1});
+    auto two = Model::load(kModel, ModelParams{Device::cpu, 2});
+    const std::string prompt = chat_prompt(*one, "Write a Python function that reverses a string.");
+    GenerateParams params;
+    params.max_tokens = 24;
+    params.sampling.temperature = 0.8;
+    params.sampling.top_k = 20;
+    params.sampling.seed = 1234;
+    SessionParams small_batches;
+    small_batches.batch_size = 7;
+    Session s1(*one, small_batches);
+    Session s2(*two);
+    const GenerateResult a = generate(s1, prompt, params);
+    const GenerateResult b = generate(s2, prompt, params);
+    CHECK(a.tokens == b.tokens);
+    CHECK(a.text == b.text);
+}
+
+TEST_CASE("a session continues where it stopped; truncate and reset rewind it") {
+    auto model = Model::load(kModel);
+    const auto ids = model->tokenizer()->encode(chat_prompt(*model, "What is 7*8?"));
+    Session whole(*model);
+    const std::vector<float> all = whole.evaluate_all(ids);
+    const size_t vocab = static_cast<size_t>(model->config().vocab_size);
+
+    Session split(*model);
+    const size_t half = ids.size() / 2;
+    split.evaluate(std::span(ids).first(half));
+    CHECK(split.position() == static_cast<int64_t>(half));
+    const std::span<const float> rest = split.evaluate(std::span(ids).subspan(half));
+    const float* want = all.data() + (ids.size() - 1) * vocab;
+    double max_diff = 0;
+    for (size_t i = 0; i < vocab; ++i) max_diff = std::max(max_diff, double(std::abs(rest[i] - want[i])));
+    CHECK(max_diff < 1e-3);  // different batch splits quantize the same rows the same way
+
+    split.truncate(static_cast<int64_t>(half));
+    const std::span<const float> again = split.evaluate(std::span(ids).subspan(half));
+    CHECK(std::equal(again.begin(), again.end(), rest.begin()));
+    split.reset();
+    CHECK(split.position() == 0);
+    CHECK_THROWS_AS(split.truncate(1), Error);
+}
+
+TEST_CASE("context overflow is an error that leaves the session unchanged") {
+    auto model = Model::load(kModel);
+    SessionParams sp;
+    sp.context_length = 8;
+    Session session(*model, sp);
+    const std::vector<int32_t> five = {1, 2, 3, 4, 5};
+    session.evaluate(five);
+    try {
+        session.evaluate(five);
+        FAIL("no overflow reported");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::context_overflow);
+    }
+    CHECK(session.position() == 5);
+    // Generation that fills the context stops with "length".
+    session.reset();
+    GenerateParams params;
+    params.max_tokens = 100;
+    params.stop_token_ids = {-1};  // never stop on a token
+    const GenerateResult r = generate(session, five, params);
+    CHECK(r.finish_reason == FinishReason::length);
+    CHECK(r.completion_tokens == 4);  // positions 5, 6, 7 evaluated; the 4th token needs none
+}
+
+TEST_CASE("bad token ids and parameters are errors") {
+    auto model = Model::load(kModel);
+    Session session(*model);
+    const std::vector<int32_t> bad = {1, 999999};
+    try {
+        session.evaluate(bad);
+        FAIL("no error");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::invalid_argument);
+        CHECK(std::string(e.what()).find("999999") != std::string::npos);
+    }
+    GenerateParams params;
+    params.sampling.top_p = 0;
+    CHECK_THROWS_AS(generate(session, std::vector<int32_t>{1}, params), Error);
+    SessionParams sp;
+    sp.batch_size = 0;
+    CHECK_THROWS_AS(Session(*model, sp), Error);
+}
+
+TEST_CASE("generation can be cancelled by the callback or a flag") {
+    auto model = Model::load(kModel);
+    Session session(*model);
+    const std::vector<int32_t> prompt = model->tokenizer()->encode("def fibonacci(n):");
+    GenerateParams params;
+    params.max_tokens = 20;
+    int calls = 0;
+    GenerateResult r = generate(session, prompt, params, [&](const GeneratedToken&) { return ++calls < 3; });
+    CHECK(r.finish_reason == FinishReason::cancelled);
+    CHECK(r.tokens.size() == 3);
+
+    std::atomic<bool> cancel{true};
+    params.cancel = &cancel;
+    session.reset();
+    r = generate(session, prompt, params);
+    CHECK(r.finish_reason == FinishReason::cancelled);
+    CHECK(r.tokens.empty());
+}
+
+TEST_CASE("stop strings end generation and are cut from the text") {
+    auto model = Model::load(kModel);
+    Session session(*model);
+    GenerateParams params;
+    params.max_tokens = 32;
+    const std::string prompt = chat_prompt(*model, "Write a Python function that reverses a string.");
+    const GenerateResult full = generate(session, prompt, params);
+    REQUIRE(full.text.find("return") != std::string::npos);
+    session.reset();
+    params.stop_strings = {"return"};
+    std::string streamed;
+    const GenerateResult cut = generate(session, prompt, params, [&](const GeneratedToken& t) {
+        streamed += t.text;
+        return true;
+    });
+    CHECK(cut.finish_reason == FinishReason::stop);
+    CHECK(cut.text == full.text.substr(0, full.text.find("return")));
+    CHECK(streamed == cut.text);
+}
