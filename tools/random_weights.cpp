@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/fail.hpp"
+#include "fast_kquant.hpp"
 #include "core/half.hpp"
 #include "quant/quantize.hpp"
 
@@ -54,13 +55,15 @@ void fill_random_row(uint64_t seed, std::string_view tensor_name, int64_t row, I
     }
 }
 
-void make_tensor_data(const PlannedTensor& tensor, uint64_t seed, std::span<std::byte> out) {
+void make_tensor_data(const PlannedTensor& tensor, uint64_t seed, std::span<std::byte> out, KQuantizer k_quantizer) {
     const size_t expected = dtype_bytes(tensor.dtype, tensor.elements());
     if (out.size() != expected)
         fail(ErrorCode::internal, "random model: tensor '{}' needs {} bytes, got a buffer of {}", tensor.name,
              expected, out.size());
     const int64_t rows = tensor.rows(), cols = tensor.cols();
-    const size_t row_bytes = expected / static_cast<size_t>(rows);
+    // Rows are quantized one at a time, so each must be whole blocks
+    // (dtype_bytes throws naming the type otherwise).
+    const size_t row_bytes = dtype_bytes(tensor.dtype, cols);
 
     // A few dozen rows per task: large enough to amortize scheduling, small
     // enough that 2 threads stay balanced on the last tensor.
@@ -78,6 +81,20 @@ void make_tensor_data(const PlannedTensor& tensor, uint64_t seed, std::span<std:
                         const uint16_t h = f32_to_f16(values[static_cast<size_t>(i)]);
                         std::memcpy(dst + 2 * i, &h, 2);
                     }
+                    break;
+                case DType::Q4_K:
+                    if (k_quantizer == KQuantizer::fast) {
+                        fast_quantize_q4_k(values.data(), dst, cols);
+                        break;
+                    }
+                    quant::quantize_row(tensor.dtype, values.data(), dst, cols);
+                    break;
+                case DType::Q6_K:
+                    if (k_quantizer == KQuantizer::fast) {
+                        fast_quantize_q6_k(values.data(), dst, cols);
+                        break;
+                    }
+                    quant::quantize_row(tensor.dtype, values.data(), dst, cols);
                     break;
                 default:
                     quant::quantize_row(tensor.dtype, values.data(), dst, cols);

@@ -21,10 +21,16 @@ namespace apr::tools {
 void fill_random_row(uint64_t seed, std::string_view tensor_name, int64_t row, InitKind init,
                      std::span<float> out);
 
+// Which code quantizes Q4_K and Q6_K rows: the one-pass quantizers of
+// fast_kquant.hpp (default: 20x faster, fine for speed runs) or the
+// library's searching quant::quantize_row. Other types always use the library.
+enum class KQuantizer { fast, library };
+
 // The stored bytes of `tensor` (dtype_bytes(tensor.dtype, elements) of them):
 // random rows converted to F32/F16 or quantized row by row, rows spread over
 // oneTBB's threads. Throws apr::Error when `out` has the wrong size or the
 // type cannot be produced.
-void make_tensor_data(const PlannedTensor& tensor, uint64_t seed, std::span<std::byte> out);
+void make_tensor_data(const PlannedTensor& tensor, uint64_t seed, std::span<std::byte> out,
+                      KQuantizer k_quantizer = KQuantizer::fast);
 
 }  // namespace apr::tools
