@@ -2,10 +2,13 @@
 // fixtures (Hugging Face's output), loaded from GGUF and from tokenizer.json.
 #include <simdjson.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <sstream>
+#include <thread>
 #include <vector>
 
+#include "tokenizer/utf8_repair.hpp"
 #include "tokenizer_fixtures.hpp"
 
 using apr::Tokenizer;
@@ -126,4 +129,82 @@ TEST_CASE("nano prompts from every nano GGUF and from the HF directory") {
     }
     const auto hf = Tokenizer::from_file(fixtures_dir() / "nano");
     check_nano_prompts(*hf);
+}
+
+namespace {
+
+bool valid_utf8(std::string_view s) {
+    std::string repaired;
+    return apr::tokenizer::append_utf8_repaired(s, true, repaired) == s.size() && repaired == s;
+}
+
+void check_streaming(const Tokenizer& tok) {
+    simdjson::dom::parser parser;
+    const simdjson::dom::element root = parser.load((qwen_dir() / "tokenize_cases.json").string());
+    for (const simdjson::dom::element c : root["cases"].get_array()) {
+        const auto ids = ids_of(c["ids"].get_array());
+        apr::StreamingDecoder stream(tok);
+        std::string joined;
+        for (const int32_t id : ids) {
+            const std::string piece = stream.push(id);
+            CHECK(valid_utf8(piece));
+            joined += piece;
+        }
+        joined += stream.finish();
+        CHECK(joined == str(c["decoded"]));
+    }
+}
+
+void check_special_handling(const Tokenizer& tok) {
+    const std::string text = "<|im_start|>user\n<tool_call>{}</tool_call><|im_end|>";
+    const auto parsed = tok.encode(text);
+    CHECK(parsed.front() == 151644);
+    CHECK(std::count(parsed.begin(), parsed.end(), 151657) == 1);  // <tool_call>
+    const auto plain = tok.encode(text, false);
+    CHECK(std::count(plain.begin(), plain.end(), 151644) == 0);
+    CHECK(std::count(plain.begin(), plain.end(), 151645) == 0);
+    CHECK(std::count(plain.begin(), plain.end(), 151657) == 1);  // user-defined: still atomic
+    CHECK(tok.decode(plain) == text);
+    CHECK(tok.decode(parsed, true) == "user\n<tool_call>{}</tool_call>");
+    CHECK(tok.is_control(151645));
+    CHECK_FALSE(tok.is_control(151657));
+    CHECK(tok.eos_id() == 151645);
+    CHECK(tok.pad_id() == 151643);
+    CHECK_FALSE(tok.add_bos());
+    CHECK(tok.pre_tokenizer() == "qwen2");
+    CHECK(tok.token_text(9707) == "Hello");
+    CHECK(tok.token_id("Ġworld") == 1879);
+}
+
+}  // namespace
+
+TEST_CASE("streaming decode of the reference cases gives whole characters, from GGUF") {
+    check_streaming(qwen_from_gguf());
+}
+TEST_CASE("streaming decode of the reference cases gives whole characters, from tokenizer.json") {
+    check_streaming(qwen_from_json());
+}
+
+TEST_CASE("special and user-defined tokens, ids and flags from both sources") {
+    check_special_handling(qwen_from_gguf());
+    check_special_handling(qwen_from_json());
+    CHECK(qwen_from_gguf().vocab_size() == 151936);  // padded to the embedding rows
+    CHECK(qwen_from_json().vocab_size() == 151665);
+    CHECK(qwen_from_gguf().bos_id() == 151643);      // GGUF names one; tokenizer_config.json has none
+    CHECK_FALSE(qwen_from_json().bos_id().has_value());
+    CHECK(qwen_from_gguf().decode(std::vector<int32_t>{151700}).empty());  // an unused padding entry
+}
+
+TEST_CASE("encoding from several threads at once gives the same ids") {
+    const Tokenizer& tok = qwen_from_json();
+    const std::string text = read_text_file(qwen_dir() / "llama_cpp_vocab_test.inp");
+    const auto expected = tok.encode(text);
+    std::vector<std::vector<int32_t>> results(4);
+    std::vector<std::thread> threads;
+    for (auto& r : results)
+        threads.emplace_back([&] {
+            for (int i = 0; i < 20; ++i) r = tok.encode(text);
+        });
+    for (auto& t : threads) t.join();
+    for (const auto& r : results) CHECK(r == expected);
 }
