@@ -96,10 +96,16 @@ void bind_targets(Scope& scope, const std::vector<std::string>& names, const Val
 }  // namespace
 
 Renderer::Flow Renderer::exec_for(const Stmt& stmt) {
-    Array items = iterate(eval(*stmt.exprs[0]));
+    const Value iterable = eval(*stmt.exprs[0]);
+    // Lists are walked in place; dicts and strings become lists of keys/characters.
+    Array converted;
+    const Array* items = &converted;
+    if (iterable.is_array()) items = &iterable.as_array();
+    else converted = iterate(iterable);
+    Array kept;
     if (stmt.exprs[1]) {  // {% for x in xs if cond %}: filter before loop.* is computed
-        Array kept;
-        for (const Value& item : items) {
+        for (const Value& item : *items) {
+            count_step();
             scopes_.emplace_back();
             bind_targets(scopes_.back(), stmt.names, item);
             bool keep = false;
@@ -112,17 +118,24 @@ Renderer::Flow Renderer::exec_for(const Stmt& stmt) {
             scopes_.pop_back();
             if (keep) kept.push_back(item);
         }
-        items = std::move(kept);
+        items = &kept;
     }
-    if (items.empty()) {
+    if (items->empty()) {
         if (stmt.bodies.size() > 1) return exec_body(stmt.bodies[1]);
         return Flow::normal;
     }
-    const auto n = static_cast<int64_t>(items.size());
+    const auto n = static_cast<int64_t>(items->size());
+    const Value cycle = Value::function("loop.cycle", [](Renderer& r, CallArgs& args) {
+        if (args.positional.empty()) template_error("loop.cycle() needs at least one value");
+        return args.positional[static_cast<size_t>(r.loop_index_) % args.positional.size()];
+    });
+    const Value no_item = Value::undefined();
+    const int64_t saved_loop_index = loop_index_;
     for (int64_t i = 0; i < n; ++i) {
         count_step();
+        const auto at = static_cast<size_t>(i);
         Scope scope;
-        bind_targets(scope, stmt.names, items[static_cast<size_t>(i)]);
+        bind_targets(scope, stmt.names, (*items)[at]);
         Object loop;
         loop.set("index0", Value::integer(i));
         loop.set("index", Value::integer(i + 1));
@@ -131,22 +144,22 @@ Renderer::Flow Renderer::exec_for(const Stmt& stmt) {
         loop.set("first", Value::boolean(i == 0));
         loop.set("last", Value::boolean(i == n - 1));
         loop.set("length", Value::integer(n));
-        loop.set("previtem", i > 0 ? items[static_cast<size_t>(i - 1)] : Value::undefined("loop.previtem"));
-        loop.set("nextitem", i + 1 < n ? items[static_cast<size_t>(i + 1)] : Value::undefined("loop.nextitem"));
-        loop.set("cycle", Value::function("loop.cycle", [i](Renderer&, CallArgs& args) {
-                     if (args.positional.empty()) template_error("loop.cycle() needs at least one value");
-                     return args.positional[static_cast<size_t>(i) % args.positional.size()];
-                 }));
+        loop.set("previtem", i > 0 ? (*items)[at - 1] : no_item);
+        loop.set("nextitem", i + 1 < n ? (*items)[at + 1] : no_item);
+        loop.set("cycle", cycle);
         scope["loop"] = Value::object(std::move(loop));
         scopes_.push_back(std::move(scope));
+        loop_index_ = i;
         Flow flow;
         try {
             flow = exec_body(stmt.bodies[0]);
         } catch (...) {
             scopes_.pop_back();
+            loop_index_ = saved_loop_index;
             throw;
         }
         scopes_.pop_back();
+        loop_index_ = saved_loop_index;
         if (flow == Flow::break_loop) break;
     }
     return Flow::normal;

@@ -20,7 +20,7 @@ namespace apr::chat {
 
 struct RenderLimits {
     size_t max_output_bytes = size_t{16} << 20;  // also caps every string a template builds
-    uint64_t max_steps = 20'000'000;             // statements + expression nodes evaluated
+    uint64_t max_steps = 2'000'000;              // statements + expression nodes evaluated
     int max_call_depth = 32;                     // macro calls inside macro calls
     size_t max_list_items = 1'000'000;           // range(), list repetition and concatenation
 };
@@ -83,6 +83,7 @@ private:
     std::string* out_ = nullptr;
     uint64_t steps_ = 0;
     int call_depth_ = 0;
+    int64_t loop_index_ = 0;  // index0 of the innermost running loop, for loop.cycle()
 };
 
 }  // namespace apr::chat

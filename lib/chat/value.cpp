@@ -10,19 +10,29 @@
 
 namespace apr::chat {
 
+// Small dicts (messages, loop objects) are scanned; the index is built only
+// once a dict grows past kIndexThreshold keys (hostile JSON can have many).
+constexpr size_t kIndexThreshold = 16;
+
 const Value* Object::find(std::string_view key) const {
+    if (index_.empty()) {
+        for (const auto& item : items_)
+            if (item.first == key) return &item.second;
+        return nullptr;
+    }
     auto it = index_.find(key);
     return it == index_.end() ? nullptr : &items_[it->second].second;
 }
 
 void Object::set(std::string key, Value value) {
-    auto it = index_.find(key);
-    if (it != index_.end()) {
-        items_[it->second].second = std::move(value);
+    if (const Value* existing = find(key)) {
+        const_cast<Value&>(*existing) = std::move(value);
         return;
     }
-    index_.emplace(key, items_.size());
+    if (!index_.empty()) index_.emplace(key, items_.size());
     items_.emplace_back(std::move(key), std::move(value));
+    if (index_.empty() && items_.size() > kIndexThreshold)
+        for (size_t i = 0; i < items_.size(); ++i) index_.emplace(items_[i].first, i);
 }
 
 Value Value::undefined(std::string name) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerates jinja_cases.json: each case's expected text (or error) is what
+"""Regenerates jinja_cases.json and chat_cases.json: each case's expected text (or error) is what
 real Jinja2 renders, configured as transformers' apply_chat_template does
 (ImmutableSandboxedEnvironment, trim_blocks, lstrip_blocks, loopcontrols, its
 tojson, raise_exception). Run from this folder: python3 make_jinja_cases.py"""
@@ -111,5 +111,91 @@ def main():
         f.write("\n")
 
 
+# ---- whole chat templates rendered through apr::ChatTemplate ---------------
+# Variables as transformers passes them: messages, tools (None when absent),
+# add_generation_prompt, bos_token, eos_token.
+
+GEMMA = ("{{ bos_token }}{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}"
+         "{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+         "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
+         "{% if (message['role'] == 'assistant') %}{% set role = 'model' %}{% else %}{% set role = message['role'] %}{% endif %}"
+         "{{ '<start_of_turn>' + role + '\n' + message['content'] | trim + '<end_of_turn>\n' }}{% endfor %}"
+         "{% if add_generation_prompt %}{{'<start_of_turn>model\n'}}{% endif %}")
+
+MISTRAL = """{%- if messages[0]['role'] == 'system' %}
+    {%- set system_message = messages[0]['content'] %}
+    {%- set loop_messages = messages[1:] %}
+{%- else %}
+    {%- set loop_messages = messages %}
+{%- endif %}
+
+{{- bos_token }}
+{%- for message in loop_messages %}
+    {%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}
+        {{- raise_exception('After the optional system message, conversation roles must alternate user/assistant/user/assistant/...') }}
+    {%- endif %}
+    {%- if message['role'] == 'user' %}
+        {%- if loop.first and system_message is defined %}
+            {{- ' [INST] ' + system_message + '\\n\\n' + message['content'] + ' [/INST]' }}
+        {%- else %}
+            {{- ' [INST] ' + message['content'] + ' [/INST]' }}
+        {%- endif %}
+    {%- elif message['role'] == 'assistant' %}
+        {{- ' ' + message['content'] + eos_token}}
+    {%- else %}
+        {{- raise_exception('Only user and assistant roles are supported, with the exception of an initial optional system message!') }}
+    {%- endif %}
+{%- endfor %}
+"""
+
+TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "Weather for a city",
+                                          "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "City, e.g. Paris"}},
+                                                         "required": ["city"]}}}]
+CALL = [{"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]
+BASIC = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "  Ünïcode \"q\"  "}]
+WITH_SYSTEM = [{"role": "system", "content": " Be terse. "}] + BASIC
+TOOL_CHAT = [{"role": "system", "content": "Use tools."}, {"role": "user", "content": "Weather in Paris?"},
+             {"role": "assistant", "content": "", "tool_calls": CALL}, {"role": "tool", "content": "{\"temp_c\": 21}"}]
+
+LLAMA = open("llama3.1_template.jinja", encoding="utf-8").read()
+LLAMA_TOKENS = ("<|begin_of_text|>", "<|eot_id|>")
+
+CHAT_CASES = [
+    # name, template file or inline source, (bos, eos), messages, tools, add_generation_prompt
+    ("llama3_basic", "llama3.1_template.jinja", LLAMA_TOKENS, BASIC, None, True),
+    ("llama3_system", "llama3.1_template.jinja", LLAMA_TOKENS, WITH_SYSTEM, None, False),
+    ("llama3_tools", "llama3.1_template.jinja", LLAMA_TOKENS, TOOL_CHAT, TOOLS, True),
+    ("llama3_two_tool_calls_error", "llama3.1_template.jinja", LLAMA_TOKENS,
+     [{"role": "user", "content": "x"}, {"role": "assistant", "content": "", "tool_calls": CALL + CALL}], None, True),
+    ("gemma_basic", GEMMA, ("<bos>", "<eos>"), BASIC, None, True),
+    ("gemma_alternation_error", GEMMA, ("<bos>", "<eos>"), [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}], None, True),
+    ("mistral_system", MISTRAL, ("<s>", "</s>"), WITH_SYSTEM, None, False),
+]
+
+
+def main_chat():
+    out = []
+    for name, template, (bos, eos), messages, tools, agp in CHAT_CASES:
+        is_file = template.endswith(".jinja")
+        source = open(template, encoding="utf-8").read() if is_file else template
+        case = {"name": name, "bos_token": bos, "eos_token": eos, "messages": messages, "add_generation_prompt": agp}
+        if is_file:
+            case["template_file"] = template
+        else:
+            case["template"] = template
+        if tools is not None:
+            case["tools"] = tools
+        try:
+            case["expected"] = render(source, {"messages": messages, "tools": tools, "add_generation_prompt": agp,
+                                               "bos_token": bos, "eos_token": eos})
+        except Exception as e:
+            case["error"] = type(e).__name__ + ": " + str(e)
+        out.append(case)
+    with open("chat_cases.json", "w", encoding="utf-8") as f:
+        json.dump(out, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+
+
 if __name__ == "__main__":
     main()
+    main_chat()
