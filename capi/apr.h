@@ -132,6 +132,110 @@ APR_C_API apr_status apr_model_file_inspect_json(const apr_model_file* file, cha
 /* Frees a string libapr allocated for the caller; NULL is ignored. */
 APR_C_API void apr_string_free(char* text);
 
+/* ---- models, sessions, generation ---------------------------------------- */
+
+/* A model loaded for inference: weights bound to the CPU (the file stays
+ * memory-mapped) plus its tokenizer. Immutable: several threads may use one
+ * model, each through its own session. */
+typedef struct apr_model apr_model;
+/* One conversation: a KV cache and a position. One thread at a time. */
+typedef struct apr_session apr_session;
+
+typedef struct apr_model_params {
+    size_t struct_size;   /* sizeof(apr_model_params) */
+    int32_t n_threads;    /* CPU threads; 0 = every hardware thread */
+} apr_model_params;
+
+/* Fills *params with the defaults. Set params->struct_size = sizeof(*params)
+ * first; fields beyond it are not written. */
+APR_C_API void apr_model_default_params(apr_model_params* params);
+
+/* Loads a GGUF file, a SafeTensors file or a Hugging Face folder. params may
+ * be NULL (defaults). On success *out receives a handle the caller owns (free
+ * with apr_model_free); on failure *out is NULL and apr_last_error() says why. */
+APR_C_API apr_status apr_model_load(const char* path, const apr_model_params* params, apr_model** out);
+/* Frees the model; NULL is ignored. Free its sessions first. */
+APR_C_API void apr_model_free(apr_model* model);
+/* Rows of the logits (the embedding's vocabulary size). */
+APR_C_API int64_t apr_model_vocab_size(const apr_model* model);
+
+typedef struct apr_session_params {
+    size_t struct_size;       /* sizeof(apr_session_params) */
+    int64_t context_length;   /* KV-cache positions; 0 = the model's, at most 4096 */
+    int32_t kv_cache_f32;     /* 1 = f32 KV cache; 0 = f16 (default, as llama.cpp) */
+    int64_t batch_size;       /* most prompt tokens per forward pass */
+} apr_session_params;
+
+/* Fills *params with the defaults (set struct_size first). */
+APR_C_API void apr_session_default_params(apr_session_params* params);
+/* Creates a session on `model` (params may be NULL). The caller owns *out and
+ * frees it with apr_session_free before freeing the model. */
+APR_C_API apr_status apr_session_create(apr_model* model, const apr_session_params* params, apr_session** out);
+/* Frees the session; NULL is ignored. */
+APR_C_API void apr_session_free(apr_session* session);
+/* Forgets the conversation (position 0). */
+APR_C_API void apr_session_reset(apr_session* session);
+/* Tokens held in the session's KV cache. */
+APR_C_API int64_t apr_session_position(const apr_session* session);
+
+typedef enum apr_finish_reason {
+    APR_FINISH_STOP = 0,      /* an end token or a stop string */
+    APR_FINISH_LENGTH = 1,    /* max_tokens or the end of the context */
+    APR_FINISH_CANCELLED = 2  /* the callback returned 0 or *cancel became nonzero */
+} apr_finish_reason;
+
+typedef struct apr_generate_params {
+    size_t struct_size;         /* sizeof(apr_generate_params) */
+    int64_t max_tokens;         /* default 256 */
+    double temperature;         /* <= 0: greedy (default) */
+    int64_t top_k;              /* 0 = off */
+    double top_p;               /* 1 = off */
+    double min_p;               /* 0 = off */
+    double repeat_penalty;      /* 1 = off */
+    double presence_penalty;
+    double frequency_penalty;
+    int64_t penalty_last_n;     /* default 64 */
+    uint64_t seed;
+    const char* const* stop_strings;  /* stop_string_count UTF-8 strings; borrowed for the call */
+    size_t stop_string_count;
+    int32_t parse_special;      /* 1 (default): "<|im_start|>" in the prompt is a special token */
+    const volatile int32_t* cancel;  /* optional; set *cancel nonzero from any thread to stop */
+} apr_generate_params;
+
+/* Fills *params with the defaults (set struct_size first). */
+APR_C_API void apr_generate_default_params(apr_generate_params* params);
+
+/* Called once per generated token with the text it completes (UTF-8, not
+ * NUL-terminated, len may be 0; valid only during the call) and is_end = 1 for
+ * an end token. Return nonzero to go on, 0 to stop. */
+typedef int (*apr_token_callback)(int32_t token, const char* text, size_t len, int32_t is_end, void* user_data);
+
+typedef struct apr_generate_result {
+    size_t struct_size;         /* sizeof(apr_generate_result) */
+    int32_t finish_reason;      /* apr_finish_reason */
+    int64_t prompt_tokens;
+    int64_t completion_tokens;
+    double prompt_ms;
+    double generation_ms;
+    char* text;                 /* generated text without end/control tokens; owned by the result */
+    int32_t* tokens;            /* completion_tokens ids (the end token included); owned by the result */
+} apr_generate_result;
+
+/* Appends `prompt` (tokenized with the model's tokenizer) to the session and
+ * generates. callback and result may be NULL. When result is given, set its
+ * struct_size first; release its text and tokens with
+ * apr_generate_result_clear. Stopping by callback or cancel flag is not an
+ * error (APR_OK, finish_reason APR_FINISH_CANCELLED). A prompt that does not
+ * fit the context fails with APR_ERR_CONTEXT_OVERFLOW. */
+APR_C_API apr_status apr_generate(apr_session* session, const char* prompt, const apr_generate_params* params,
+                                  apr_token_callback callback, void* user_data, apr_generate_result* result);
+/* Same with prompt token ids. */
+APR_C_API apr_status apr_generate_tokens(apr_session* session, const int32_t* prompt, size_t prompt_len,
+                                         const apr_generate_params* params, apr_token_callback callback,
+                                         void* user_data, apr_generate_result* result);
+/* Frees the result's text and tokens and sets them to NULL; NULL is ignored. */
+APR_C_API void apr_generate_result_clear(apr_generate_result* result);
+
 #ifdef __cplusplus
 }
 #endif
