@@ -38,7 +38,10 @@ std::string safetensors_bytes(const std::vector<Entry>& entries, const std::stri
         const auto& e = entries[k];
         const size_t n = static_cast<size_t>(count(e.shape)) * e.bytes_per_value;
         std::string shape;
-        for (size_t d = 0; d < e.shape.size(); ++d) shape += (d ? "," : "") + std::to_string(e.shape[d]);
+        for (size_t d = 0; d < e.shape.size(); ++d) {
+            if (d) shape += ',';
+            shape += std::to_string(e.shape[d]);
+        }
         header += ",\"" + e.name + "\":{\"dtype\":\"" + e.dtype + "\",\"shape\":[" + shape + "],\"data_offsets\":[" +
                   std::to_string(data.size()) + "," + std::to_string(data.size() + n) + "]}";
         data.append(n, static_cast<char>(k + 1));
@@ -190,9 +193,10 @@ TEST_CASE("a sharded checkpoint: two shards and model.safetensors.index.json") {
     test::write_file(dir / "model-00001-of-00002.safetensors", safetensors_bytes(first));
     test::write_file(dir / "model-00002-of-00002.safetensors", safetensors_bytes(second));
     std::string index = R"({"metadata": {"total_size": 1}, "weight_map": {)";
-    for (size_t i = 0; i < entries.size(); ++i)
-        index += (i ? "," : "") + ("\"" + entries[i].name + "\":\"model-0000" + (i < 12 ? "1" : "2") +
-                                   "-of-00002.safetensors\"");
+    for (size_t i = 0; i < entries.size(); ++i) {
+        if (i) index += ',';
+        index += "\"" + entries[i].name + "\":\"model-0000" + (i < 12 ? "1" : "2") + "-of-00002.safetensors\"";
+    }
     index += "}}";
     test::write_file(dir / "model.safetensors.index.json", index);
 
