@@ -106,7 +106,10 @@ ModelConfig config_from_gguf(const Metadata& metadata, const std::vector<TensorV
     else
         config.vocab_size = meta.array_length("tokenizer.ggml.tokens").value_or(0);
     config.tied_embeddings = embedding && !find_tensor(tensors, "output.weight");
-    config.attention_bias = find_tensor(tensors, "blk.0.attn_q.bias") != nullptr;
+    // Without tensors (a vocabulary-only file) fall back on what the
+    // architecture always has, as the Hugging Face reader does.
+    config.attention_bias = tensors.empty() ? config.architecture == "qwen2"
+                                            : find_tensor(tensors, "blk.0.attn_q.bias") != nullptr;
 
     if (auto id = meta.count("tokenizer.ggml.bos_token_id")) config.bos_token_id = as_token_id(*id);
     if (auto id = meta.count("tokenizer.ggml.padding_token_id")) config.pad_token_id = as_token_id(*id);

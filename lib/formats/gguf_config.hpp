@@ -12,7 +12,8 @@ namespace apr::formats {
 // Hyperparameters from "<general.architecture>.*" keys, vocabulary size from
 // the token_embd.weight rows (or the token list when the file has no
 // tensors), tied embeddings when token_embd exists without output.weight,
-// attention bias when blk.0.attn_q.bias exists. Keys that are missing leave
+// attention bias when blk.0.attn_q.bias exists (for files without tensors:
+// when the architecture is qwen2). Keys that are missing leave
 // the field at its default; keys of the wrong type or out of range throw
 // apr::Error(bad_format) naming `file` and the key.
 ModelConfig config_from_gguf(const Metadata& metadata, const std::vector<TensorView>& tensors, std::string_view file);

@@ -159,6 +159,7 @@ TEST_CASE("vocab-only Qwen2.5 GGUF: no tensors, real hyperparameters") {
     CHECK(c.context_length == 32768);
     CHECK(c.rope_theta == 1e6);
     CHECK_FALSE(c.tied_embeddings);  // unknowable without tensors
+    CHECK(c.attention_bias);         // Qwen2 always has q/k/v biases
     CHECK(c.eos_token_ids == std::vector<int32_t>{151645});
     const auto& s = file->tokenizer_summary();
     CHECK(s.vocab_size == 151936);
