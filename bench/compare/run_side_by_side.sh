@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Times llama.cpp's llama-bench and libapr's bench_generate on the same GGUF,
+# alternating the two in one run (llama, apr, llama, apr, ...), so that
+# whatever else the machine is doing hits both about equally. Prints each
+# round and the medians: prompt processing (pp) and generation (tg) tok/s, and
+# the ratio libapr / llama.cpp. Only ratios from one run mean anything on a
+# shared machine; absolute tok/s move by 30% between runs.
+#
+# usage: bench/compare/run_side_by_side.sh MODEL.gguf
+#   env LLAMA_BENCH   path of llama.cpp's llama-bench (required; build it
+#                     outside this repository, see docs/benchmarks.md)
+#   env APR_BENCH     path of libapr's bench_generate
+#                     (default: build-bench/bench/bench_generate, then build/bench/bench_generate)
+#   env REPS          rounds (default 3)
+#   env THREADS       threads for both (default 2)
+#   env PP, TG        prompt and generated tokens (default 128 and 64)
+#   env LLAMA_ARGS    extra llama-bench arguments (e.g. "-rtr 1" for ik_llama.cpp)
+#   env APR_ARGS      extra bench_generate arguments
+set -euo pipefail
+
+die() { echo "run_side_by_side: $*" >&2; exit 2; }
+
+[[ $# -eq 1 ]] || die "usage: $0 MODEL.gguf (see the header of this script for the environment variables)"
+model=$1
+[[ -f $model ]] || die "model '$model' does not exist"
+reps=${REPS:-3}
+threads=${THREADS:-2}
+pp=${PP:-128}
+tg=${TG:-64}
+[[ $reps =~ ^[1-9][0-9]*$ ]] || die "REPS must be a positive integer, got '$reps'"
+[[ $threads =~ ^[1-9][0-9]*$ ]] || die "THREADS must be a positive integer, got '$threads'"
+[[ $pp =~ ^[1-9][0-9]*$ && $tg =~ ^[1-9][0-9]*$ ]] || die "PP and TG must be positive integers"
+
+llama_bench=${LLAMA_BENCH:-}
+[[ -n $llama_bench ]] || die "set LLAMA_BENCH to llama.cpp's llama-bench binary"
+[[ -x $llama_bench ]] || die "LLAMA_BENCH '$llama_bench' is not executable"
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+apr_bench=${APR_BENCH:-}
+if [[ -z $apr_bench ]]; then
+    for candidate in "$repo/build-bench/bench/bench_generate" "$repo/build/bench/bench_generate"; do
+        if [[ -x $candidate ]]; then apr_bench=$candidate; break; fi
+    done
+fi
+[[ -n $apr_bench && -x $apr_bench ]] || die "libapr's bench_generate not found; build it (ninja -C build-bench bench/bench_generate) or set APR_BENCH"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# One llama-bench run: pp and tg tok/s on one line. llama-bench's CSV has a
+# header row; n_prompt/n_gen tell the pp row from the tg row.
+run_llama() {
+    # shellcheck disable=SC2086
+    "$llama_bench" -m "$model" -p "$pp" -n "$tg" -t "$threads" -r 1 -o csv ${LLAMA_ARGS:-} >"$work/llama.csv" 2>"$work/llama.err" ||
+        { cat "$work/llama.err" >&2; die "llama-bench failed"; }
+    awk -F, '
+        NR == 1 { for (i = 1; i <= NF; ++i) { gsub(/"/, "", $i); col[$i] = i }; next }
+        { gsub(/"/, "") }
+        $col["n_prompt"] > 0 && $col["n_gen"] == 0 { pp = $col["avg_ts"] }
+        $col["n_gen"] > 0 && $col["n_prompt"] == 0 { tg = $col["avg_ts"] }
+        END { if (pp == "" || tg == "") exit 1; printf "%s %s\n", pp, tg }
+    ' "$work/llama.csv" || die "could not read pp/tg from llama-bench's CSV: $(head -3 "$work/llama.csv")"
+}
+
+# One bench_generate run: pp and tg tok/s on one line. It runs twice and we
+# keep the second run, so that, like llama-bench (one warmup run, then -r 1),
+# the measured run finds the model's pages already mapped and caches warm.
+run_apr() {
+    # shellcheck disable=SC2086
+    "$apr_bench" "$model" --pp "$pp" --tg "$tg" --threads "$threads" --reps 2 ${APR_ARGS:-} \
+        >"$work/apr.out" 2>"$work/apr.err" || { cat "$work/apr.err" "$work/apr.out" >&2; die "bench_generate failed"; }
+    # Lines look like: rep 1: pp128 812.3 ms (157.58 tok/s), tg64 2711.0 ms (23.61 tok/s)
+    awk -F'(' '
+        /^rep [0-9]+:/ { split($2, a, " "); split($3, b, " "); pp = a[1]; tg = b[1] }
+        END { if (pp == "" || tg == "") exit 1; printf "%s %s\n", pp, tg }
+    ' "$work/apr.out" || die "could not read pp/tg from bench_generate's output: $(cat "$work/apr.out")"
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+echo "model:        $model ($(du -h "$model" | cut -f1))"
+echo "llama-bench:  $llama_bench"
+echo "libapr:       $apr_bench"
+echo "machine:      $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; threads $threads"
+echo "date:         $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo
+printf '%-6s %-10s %12s %12s\n' round engine "pp$pp tok/s" "tg$tg tok/s"
+for ((round = 1; round <= reps; ++round)); do
+    read -r lpp ltg < <(run_llama)
+    printf '%-6s %-10s %12.2f %12.2f\n' "$round" llama.cpp "$lpp" "$ltg"
+    echo "$lpp $ltg" >>"$work/llama.all"
+    read -r app atg < <(run_apr)
+    printf '%-6s %-10s %12.2f %12.2f\n' "$round" libapr "$app" "$atg"
+    echo "$app $atg" >>"$work/apr.all"
+done
+
+lpp=$(cut -d' ' -f1 "$work/llama.all" | median); ltg=$(cut -d' ' -f2 "$work/llama.all" | median)
+app=$(cut -d' ' -f1 "$work/apr.all" | median); atg=$(cut -d' ' -f2 "$work/apr.all" | median)
+echo
+echo "medians of $reps rounds:"
+printf '| %-22s | %12s | %12s |\n' "" "pp$pp tok/s" "tg$tg tok/s"
+printf '| %-22s | %12s | %12s |\n' "----------------------" "-----------:" "-----------:"
+printf '| %-22s | %12.2f | %12.2f |\n' "llama.cpp" "$lpp" "$ltg"
+printf '| %-22s | %12.2f | %12.2f |\n' "libapr" "$app" "$atg"
+printf '| %-22s | %12.2f | %12.2f |\n' "libapr / llama.cpp" "$(awk -v a="$app" -v b="$lpp" 'BEGIN { print a / b }')" \
+    "$(awk -v a="$atg" -v b="$ltg" 'BEGIN { print a / b }')"
