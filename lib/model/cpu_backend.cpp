@@ -63,11 +63,12 @@ private:
     std::vector<float> k32_, v32_;
 };
 
-// Scratch of one worker thread for attention: scores and a query in f16.
+// Scratch of one worker thread for attention: grows to the longest context
+// once, then is reused.
 struct AttentionScratch {
-    std::vector<float> scores;
-    std::vector<uint16_t> q16;
-    std::vector<float> acc;
+    std::vector<float> scores;     // f32 cache: one score per position
+    std::vector<uint16_t> q16;     // f16 cache: the query rounded to f16
+    std::vector<uint16_t> acc16;   // f16 cache: the running P.V sum
 };
 
 class CpuBackend final : public Backend {
@@ -162,6 +163,7 @@ public:
         for (const SeqSlice& s : seqs) {
             auto& cache = static_cast<HostKVCache&>(*s.cache);
             const bool f16 = cache.type() == KVCacheType::f16;
+            const cpu::SimdLevel level = matmul_.level();
             const int64_t tasks = s.count * shape.heads;
             arena_.execute([&] {
                 tbb::parallel_for(tbb::blocked_range<int64_t>(0, tasks), [&](const tbb::blocked_range<int64_t>& range) {
@@ -171,28 +173,20 @@ public:
                         const int64_t h = task % shape.heads;
                         const int64_t kvh = h / group;
                         const int64_t n = positions[r] + 1;
-                        if (static_cast<int64_t>(scratch.scores.size()) < n) scratch.scores.resize(n);
-                        scratch.q16.resize(hd);
-                        scratch.acc.assign(hd, 0.0f);
                         const float* qh = q + r * q_dim + h * hd;
-                        float* scores = scratch.scores.data();
+                        float* o = out + r * q_dim + h * hd;
                         if (f16) {
-                            // llama.cpp rounds Q to f16 for Q.K and the probabilities to f16 for P.V.
+                            scratch.q16.resize(static_cast<size_t>(hd));
+                            scratch.acc16.resize(static_cast<size_t>(hd));
                             cpu::f32_to_f16_row(qh, scratch.q16.data(), hd);
-                            for (int64_t j = 0; j < n; ++j)
-                                scores[j] = cpu::dot_f16(scratch.q16.data(), cache.k16(layer, j) + kvh * hd, hd) * scale;
-                            cpu::softmax_row(scores, n);
-                            for (int64_t j = 0; j < n; ++j)
-                                cpu::axpy_f16(cpu::f16_bits_to_f32(f32_to_f16(scores[j])),
-                                              cache.v16(layer, j) + kvh * hd, scratch.acc.data(), hd);
+                            cpu::attend_head_f16(scratch.q16.data(), cache.k16(layer, 0) + kvh * hd,
+                                                 cache.v16(layer, 0) + kvh * hd, kv_dim, n, hd, scale,
+                                                 scratch.acc16.data(), o, level);
                         } else {
-                            for (int64_t j = 0; j < n; ++j)
-                                scores[j] = cpu::dot_f32(qh, cache.k32(layer, j) + kvh * hd, hd) * scale;
-                            cpu::softmax_row(scores, n);
-                            for (int64_t j = 0; j < n; ++j)
-                                cpu::axpy_f32(scores[j], cache.v32(layer, j) + kvh * hd, scratch.acc.data(), hd);
+                            if (static_cast<int64_t>(scratch.scores.size()) < n) scratch.scores.resize(static_cast<size_t>(n));
+                            cpu::attend_head_f32(qh, cache.k32(layer, 0) + kvh * hd, cache.v32(layer, 0) + kvh * hd,
+                                                 kv_dim, n, hd, scale, scratch.scores.data(), o);
                         }
-                        std::copy_n(scratch.acc.data(), hd, out + r * q_dim + h * hd);
                     }
                 });
             });

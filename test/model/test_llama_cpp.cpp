@@ -12,21 +12,26 @@ using namespace apr;
 
 namespace {
 
-// Free-text (code) continuations where quantization noise flips a near-tie
-// differently in llama.cpp and here (every chat case agrees). The first
-// tokens agree; the texts part at a later token whose top two logits are
-// within rounding noise of each other (summation order, llama.cpp's SIMD
-// exp approximations). HF's own greedy text differs from llama.cpp's on
-// these same cases (match_hf is false for each of them).
+// The one free-text case that parts from llama.cpp: nano-q8_0 case 7
+// ("def fibonacci(n):") with the AVX2 / AVX-512 matmul kernels. The texts
+// agree for their first 60 bytes, then a near-tie flips ("brace" against
+// b"\n") because the SIMD Q8_0 dot products sum in another order than
+// llama.cpp's. With APR_SIMD=scalar every case of every file agrees.
+// (Before the f16 KV cache followed llama.cpp's flash-attention numerics,
+// q8_0 case 8 and q4_k_m case 8 differed as well.)
 struct KnownDivergence {
     const char* file;
     size_t case_index;
 };
 constexpr KnownDivergence kKnownDivergences[] = {
     {"nano-q8_0.gguf", 7},
-    {"nano-q8_0.gguf", 8},
-    {"nano-q4_k_m.gguf", 8},
 };
+
+size_t common_prefix(const std::string& a, const std::string& b) {
+    size_t n = 0;
+    while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
+    return n;
+}
 
 bool known_divergence(const std::string& file, size_t index) {
     for (const auto& k : kKnownDivergences)
@@ -51,8 +56,9 @@ void check_file(const std::string& file) {
         if (hf[i].kind == "chat" || !known_divergence(file, i)) {
             CHECK(r.text == ref[i].text);
         } else {
-            WARN("known divergence from llama.cpp: ours " << r.text << " | llama.cpp " << ref[i].text);
-            CHECK(r.text != ref[i].text);  // flips to CHECK failure when it starts agreeing: update the list
+            // Agrees, or parts late (a near-tie), never early.
+            if (r.text != ref[i].text) WARN("known divergence from llama.cpp: ours " << r.text << " | llama.cpp " << ref[i].text);
+            CHECK(common_prefix(r.text, ref[i].text) >= 40);
         }
     }
 }
