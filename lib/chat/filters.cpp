@@ -38,6 +38,7 @@ Value tojson(Renderer& r, const Value& v, CallArgs& args) {
     } catch (const Error& e) {
         throw TemplateError(e.code(), e.what());
     }
+    r.charge_bytes(out.size());
     return Value::string(std::move(out));
 }
 
@@ -95,6 +96,7 @@ Value sorted(Renderer& r, const Value& seq, CallArgs& args, bool unique_only) {
         std::vector<Value> seen;
         for (const Value& item : items) {
             const Value k = key(item);
+            r.charge(seen.size());
             if (std::none_of(seen.begin(), seen.end(), [&](const Value& s) { return s.equals(k); })) {
                 seen.push_back(k);
                 out.push_back(item);
@@ -102,6 +104,7 @@ Value sorted(Renderer& r, const Value& seq, CallArgs& args, bool unique_only) {
         }
         return Value::array(std::move(out));
     }
+    r.charge(items.size() * static_cast<uint64_t>(std::log2(static_cast<double>(items.size()) + 1) + 1));
     std::stable_sort(items.begin(), items.end(), [&](const Value& a, const Value& b) {
         return reverse ? less_than(key(b), key(a)) : less_than(key(a), key(b));
     });
@@ -137,6 +140,10 @@ std::string indent_text(Renderer& r, const std::string& s, CallArgs& args) {
 }  // namespace
 
 Value apply_filter(Renderer& r, std::string_view name, const Value& v, CallArgs& args) {
+    // Every filter walks its operand at least once.
+    if (v.is_string()) r.charge_bytes(v.as_string().size());
+    else if (v.is_array()) r.charge(v.as_array().size());
+    else if (v.is_object()) r.charge(v.as_object().size());
     if (name == "tojson") return tojson(r, v, args);
     if (name == "safe" || name == "string") {
         check_args(args, name, {});

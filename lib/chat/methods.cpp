@@ -240,6 +240,7 @@ Value method(const Value& self, std::string name,
              std::function<Value(Renderer&, const std::string&, CallArgs&)> body) {
     const std::string text = self.as_string();
     return Value::function("str." + name, [text, body = std::move(body)](Renderer& r, CallArgs& args) {
+        r.charge_bytes(text.size());
         return body(r, text, args);
     });
 }
@@ -318,7 +319,9 @@ Value string_method(const Value& self, std::string_view name) {
             check_args(args, "join", {"iterable"});
             std::string out;
             bool first = true;
-            for (const Value& item : iterate(arg(args, 0, "iterable"))) {
+            const Array items = iterate(arg(args, 0, "iterable"));
+            r.charge(items.size());
+            for (const Value& item : items) {
                 if (!first) out += s;
                 first = false;
                 out += string_arg(item, "join", "item");
@@ -348,7 +351,8 @@ Value string_method(const Value& self, std::string_view name) {
 Value dict_method(const Value& self, std::string_view name) {
     const std::string n(name);
     if (n != "items" && n != "keys" && n != "values" && n != "get") return Value::undefined(n);
-    return Value::function("dict." + n, [self, n](Renderer&, CallArgs& args) {
+    return Value::function("dict." + n, [self, n](Renderer& r, CallArgs& args) {
+        r.charge(self.as_object().size());
         if (n == "get") {
             check_args(args, "get", {"key", "default"});
             const Value& key = arg(args, 0, "key");
@@ -387,6 +391,7 @@ Value global_function(std::string_view name) {
             if (step == 0) template_error("range() step must not be zero");
             const double count = std::ceil((static_cast<double>(stop) - static_cast<double>(start)) / static_cast<double>(step));
             if (count > static_cast<double>(r.limits().max_list_items)) r.check_items(r.limits().max_list_items + 1);
+            if (count > 0) r.charge(static_cast<uint64_t>(count));
             Array items;
             for (int64_t i = start; step > 0 ? i < stop : i > stop;) {
                 items.push_back(Value::integer(i));

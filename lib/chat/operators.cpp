@@ -25,6 +25,9 @@ bool is_numeric(const Value& v) { return v.is_number() || v.is_bool(); }
 
 Value repeat(Renderer& r, const Value& seq, int64_t times) {
     if (times <= 0) return seq.is_string() ? Value::string("") : Value::array({});
+    const uint64_t unit = seq.is_string() ? seq.as_string().size() : seq.as_array().size();
+    if (unit != 0 && static_cast<uint64_t>(times) <= UINT64_MAX / unit)
+        r.charge(seq.is_string() ? unit * static_cast<uint64_t>(times) / 64 : unit * static_cast<uint64_t>(times));
     if (seq.is_string()) {
         const std::string& s = seq.as_string();
         if (!s.empty() && static_cast<uint64_t>(times) > r.limits().max_output_bytes / s.size())
@@ -55,15 +58,18 @@ Value binary_op(Renderer& r, std::string_view op, const Value& a, const Value& b
         std::string text = to_str(a, r.limits().max_output_bytes);
         text += to_str(b, r.limits().max_output_bytes);
         r.check_size(text.size());
+        r.charge_bytes(text.size());
         return Value::string(std::move(text));
     }
     if (op == "+") {
         if (a.is_string() && b.is_string()) {
             r.check_size(a.as_string().size() + b.as_string().size());
+            r.charge_bytes(a.as_string().size() + b.as_string().size());
             return Value::string(a.as_string() + b.as_string());
         }
         if (a.is_array() && b.is_array()) {
             r.check_items(a.as_array().size() + b.as_array().size());
+            r.charge(a.as_array().size() + b.as_array().size());
             Array items = a.as_array();
             items.insert(items.end(), b.as_array().begin(), b.as_array().end());
             return Value::array(std::move(items));

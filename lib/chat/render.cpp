@@ -24,6 +24,11 @@ void Renderer::count_step() {
                             fmt::format("rendering exceeded {} evaluation steps (runaway loop?)", limits_.max_steps));
 }
 
+void Renderer::charge(uint64_t units) {
+    steps_ += units;
+    count_step();
+}
+
 void Renderer::check_size(size_t bytes) const {
     if (bytes > limits_.max_output_bytes)
         throw TemplateError(ErrorCode::invalid_argument,
@@ -37,6 +42,7 @@ void Renderer::check_items(size_t items) const {
 }
 
 void Renderer::emit(std::string_view text) {
+    charge_bytes(text.size());
     if (out_->size() + text.size() > limits_.max_output_bytes)
         throw TemplateError(ErrorCode::invalid_argument,
                             fmt::format("rendered text exceeds the limit of {} bytes", limits_.max_output_bytes));
@@ -102,6 +108,7 @@ Renderer::Flow Renderer::exec_for(const Stmt& stmt) {
     const Array* items = &converted;
     if (iterable.is_array()) items = &iterable.as_array();
     else converted = iterate(iterable);
+    charge(items->size());
     Array kept;
     if (stmt.exprs[1]) {  // {% for x in xs if cond %}: filter before loop.* is computed
         for (const Value& item : *items) {
@@ -316,7 +323,10 @@ Value Renderer::eval_node(const Expr& expr) {
             Value bounds[3];
             for (int i = 0; i < 3; ++i)
                 if (expr.args[1 + i]) bounds[i] = eval(*expr.args[1 + i]);
-            return slice_value(target, bounds[0], bounds[1], bounds[2]);
+            Value result = slice_value(target, bounds[0], bounds[1], bounds[2]);
+            if (result.is_array()) charge(result.as_array().size());
+            else charge_bytes(result.as_string().size());
+            return result;
         }
         case ExprKind::call: {
             const Value function = eval(*expr.args[0]);
@@ -363,6 +373,8 @@ Value Renderer::eval_node(const Expr& expr) {
             Value left = eval(*expr.args[0]);
             for (size_t i = 0; i < expr.ops.size(); ++i) {
                 Value right = eval(*expr.args[i + 1]);
+                if (right.is_array()) charge(right.as_array().size());
+                if (right.is_string()) charge_bytes(right.as_string().size());
                 const std::string& op = expr.ops[i];
                 bool result;
                 if (op == "==") result = left.equals(right);

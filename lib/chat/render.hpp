@@ -54,6 +54,11 @@ public:
     const RenderLimits& limits() const { return limits_; }
     // Counts one unit of work; throws when the step budget is spent.
     void count_step();
+    // Counts work proportional to data: builtins charge one step per list
+    // item and per 64 bytes they build or scan, so a loop around range(10**6)
+    // or a huge join spends the budget instead of hanging.
+    void charge(uint64_t units);
+    void charge_bytes(uint64_t bytes) { charge(bytes / 64); }
     // Checks a string or list a builtin is about to build.
     void check_size(size_t bytes) const;
     void check_items(size_t items) const;

@@ -126,6 +126,14 @@ double numeric_value(const Value& v) { return v.is_bool() ? (v.as_bool() ? 1.0 :
 }  // namespace
 
 bool Value::equals(const Value& other) const {
+    uint64_t budget = 1'000'000;
+    return equals_within(other, budget);
+}
+
+bool Value::equals_within(const Value& other, uint64_t& budget) const {
+    if (budget == 0)
+        fail(ErrorCode::invalid_argument, "chat template: comparing values of more than a million elements");
+    --budget;
     if (numeric_like(*this) && numeric_like(other)) {
         if (is_int() && other.is_int()) return i_ == other.i_;
         if (is_bool() && other.is_bool()) return b_ == other.b_;
@@ -137,11 +145,12 @@ bool Value::equals(const Value& other) const {
         case Kind::none: return true;
         case Kind::string: return s_ == other.s_;
         case Kind::array: {
+            if (array_ == other.array_) return true;
             const Array& a = *array_;
             const Array& b = *other.array_;
             if (a.size() != b.size()) return false;
             for (size_t i = 0; i < a.size(); ++i)
-                if (!a[i].equals(b[i])) return false;
+                if (!a[i].equals_within(b[i], budget)) return false;
             return true;
         }
         case Kind::object: {
@@ -149,7 +158,7 @@ bool Value::equals(const Value& other) const {
             if (object_->size() != other.object_->size()) return false;
             for (const auto& [key, value] : object_->items()) {
                 const Value* theirs = other.object_->find(key);
-                if (!theirs || !value.equals(*theirs)) return false;
+                if (!theirs || !value.equals_within(*theirs, budget)) return false;
             }
             return true;
         }

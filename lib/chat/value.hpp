@@ -21,27 +21,8 @@ class Renderer;
 
 using Array = std::vector<Value>;
 
-// A dict that keeps insertion order (Python 3.7+ dicts, and so json.dumps
-// output order) with an index for lookups.
-class Object {
-public:
-    const Value* find(std::string_view key) const;
-    // Inserts or replaces; a replaced key keeps its position (like Python).
-    void set(std::string key, Value value);
-    const std::vector<std::pair<std::string, Value>>& items() const { return items_; }
-    size_t size() const { return items_.size(); }
-
-private:
-    std::vector<std::pair<std::string, Value>> items_;
-    std::map<std::string, size_t, std::less<>> index_;
-};
-
-// Call arguments: positional values and keyword values in call order.
-struct CallArgs {
-    std::vector<Value> positional;
-    std::vector<std::pair<std::string, Value>> keyword;
-};
-
+class Object;
+struct CallArgs;
 // A built-in function, bound method or macro. The Renderer gives access to
 // limits and to macro bodies.
 using Function = std::function<Value(Renderer&, CallArgs&)>;
@@ -88,6 +69,8 @@ public:
     // Python truthiness: empty containers, "", 0, None and Undefined are false.
     bool truthy() const;
     // Jinja `==`: numbers compare by value (True == 1), containers deeply.
+    // Throws apr::Error when the comparison would visit more than a million
+    // elements (shared sub-lists can make a small value describe a huge one).
     bool equals(const Value& other) const;
     // Python type name, for error messages ("str", "list", "dict", ...).
     const char* type_name() const;
@@ -98,6 +81,8 @@ public:
     static constexpr int kMaxDepth = 128;
 
 private:
+    bool equals_within(const Value& other, uint64_t& budget) const;
+
     Kind kind_ = Kind::undefined;
     bool namespace_ = false;
     int depth_ = 0;
@@ -108,6 +93,27 @@ private:
     std::shared_ptr<const Array> array_;
     std::shared_ptr<Object> object_;
     std::shared_ptr<const Function> function_;
+};
+
+// A dict that keeps insertion order (Python 3.7+ dicts, and so json.dumps
+// output order) with an index for lookups.
+class Object {
+public:
+    const Value* find(std::string_view key) const;
+    // Inserts or replaces; a replaced key keeps its position (like Python).
+    void set(std::string key, Value value);
+    const std::vector<std::pair<std::string, Value>>& items() const { return items_; }
+    size_t size() const { return items_.size(); }
+
+private:
+    std::vector<std::pair<std::string, Value>> items_;
+    std::map<std::string, size_t, std::less<>> index_;
+};
+
+// Call arguments: positional values and keyword values in call order.
+struct CallArgs {
+    std::vector<Value> positional;
+    std::vector<std::pair<std::string, Value>> keyword;
 };
 
 // Text conversions with a size budget: `str()` as Jinja prints a value

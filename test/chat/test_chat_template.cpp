@@ -207,6 +207,12 @@ TEST_CASE("hostile templates stop with an error instead of crashing or hanging",
     CHECK(fails("{% set ns = namespace(x=[]) %}{% for i in range(1000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}"));
     CHECK(fails("{% set ns = namespace() %}{% set ns.me = ns %}"));
     CHECK(fails("{% set ns = namespace(l=[1]) %}{% for i in range(64) %}{% set ns.l = [ns.l, ns.l] %}{% endfor %}{{ ns.l | tojson }}"));
+    // Work inside builtins counts against the step budget too.
+    CHECK(fails("{% for i in range(1000000) %}{{ range(1000000) | length }}{% endfor %}"));
+    CHECK(fails("{% set s = 'x' * 1000000 %}{% for i in range(1000000) %}{{ s.upper() | length }}{% endfor %}"));
+    CHECK(fails("{% set l = range(100000) | list %}{% for i in l %}{% if i in l %}{% endif %}{% endfor %}"));
+    CHECK(fails("{% set ns = namespace(a=[1], b=[1]) %}{% for i in range(100) %}{% set ns.a = [ns.a, ns.a] %}"
+                "{% set ns.b = [ns.b, ns.b] %}{% endfor %}{{ ns.a == ns.b }}"));
 }
 
 TEST_CASE("tools and tool calls reach the template as JSON values", "[chat]") {
