@@ -342,7 +342,8 @@ Value apply_filter(Renderer& r, std::string_view name, const Value& v, CallArgs&
         if (!v.is_number()) template_error("round() needs a number, not {}", v.type_name());
         const double scale = std::pow(10.0, static_cast<double>(precision));
         const double x = v.as_double() * scale;
-        const double rounded = method == "floor" ? std::floor(x) : method == "ceil" ? std::ceil(x) : std::round(x);
+        // "common" is Python's round(): halves go to the even neighbour.
+        const double rounded = method == "floor" ? std::floor(x) : method == "ceil" ? std::ceil(x) : std::nearbyint(x);
         return Value::floating(rounded / scale);
     }
     if (name == "indent") return Value::string(indent_text(r, text_of(r, v), args));

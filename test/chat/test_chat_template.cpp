@@ -66,7 +66,7 @@ const std::vector<ChatMessage> kHi = {{"user", "Hi", ""}};
 
 }  // namespace
 
-TEST_CASE("Llama 3.1, Gemma and Mistral templates render as Jinja2 renders them", "[chat]") {
+TEST_CASE("Llama 3.1, Qwen3, Gemma and Mistral templates render as Jinja2 renders them", "[chat]") {
     simdjson::dom::parser parser;
     simdjson::padded_string text = simdjson::padded_string::load((data_dir() / "chat_cases.json").string()).value();
     const simdjson::dom::array cases = parser.parse(text).get_array().value();
@@ -95,7 +95,7 @@ TEST_CASE("Llama 3.1, Gemma and Mistral templates render as Jinja2 renders them"
         }
         ++checked;
     }
-    CHECK(checked == 7);
+    CHECK(checked == 9);
 }
 
 TEST_CASE("chatml() renders the ChatML format", "[chat]") {

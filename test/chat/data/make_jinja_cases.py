@@ -92,6 +92,12 @@ CASES = [
     ("is_defined_on_missing_key", "{% if m.tool_calls is defined %}tc{% else %}none{% endif %} {{ m.tool_calls | length }} {% for t in m.tool_calls %}x{% endfor %}.", {"m": {"role": "user"}}),
     ("tool_call_arguments", "{% for tc in m.tool_calls %}{% if tc.function is defined %}{% set tc = tc.function %}{% endif %}{{ tc.name }}{{ tc.arguments | tojson }}{% endfor %}",
      {"m": {"tool_calls": [{"type": "function", "function": {"name": "f", "arguments": {"x": [1, {"y": None}]}}}]}}),
+    ("lstrip_not_for_vars", "  {{ 'x' }}\n  {% if true %}y{% endif %}\n  z", {}),
+    ("block_mid_line", "a {% if true %}b{% endif %} c\n  {% if false %}{% endif %}d", {}),
+    ("comment_line_trim", "a\n  {# c #}\nb\n{#- c2 #}  c", {}),
+    ("round", "{{ 2.5 | round }} {{ 3.5 | round }} {{ 3.14159 | round(2) }} {{ 2.7 | round(method='floor') }} {{ 2.1 | round(method='ceil') }}", {}),
+    ("string_compare_sort", "{{ 'abc' < 'abd' }} {{ ['b', 'A', 'a'] | sort }} {{ ['b', 'A', 'a'] | sort(case_sensitive=true) }} {{ [3, 1, 2] | sort(reverse=true) }}", {}),
+    ("reverse_loop_index", "{% for m in messages[::-1] %}{{ (messages | length - 1) - loop.index0 }}{{ m.role[0] }} {% endfor %}", {"messages": MSGS}),
     ("integer_division_by_zero_error", "{{ 1 // 0 }}", {}),
     ("string_plus_int_error", "{{ 'a' + 1 }}", {}),
 ]
@@ -157,6 +163,9 @@ WITH_SYSTEM = [{"role": "system", "content": " Be terse. "}] + BASIC
 TOOL_CHAT = [{"role": "system", "content": "Use tools."}, {"role": "user", "content": "Weather in Paris?"},
              {"role": "assistant", "content": "", "tool_calls": CALL}, {"role": "tool", "content": "{\"temp_c\": 21}"}]
 
+THINKING = [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "<think>\nadd them\n</think>\n\n4"},
+            {"role": "user", "content": "and 3+3?"}]
+
 LLAMA = open("llama3.1_template.jinja", encoding="utf-8").read()
 LLAMA_TOKENS = ("<|begin_of_text|>", "<|eot_id|>")
 
@@ -170,6 +179,8 @@ CHAT_CASES = [
     ("gemma_basic", GEMMA, ("<bos>", "<eos>"), BASIC, None, True),
     ("gemma_alternation_error", GEMMA, ("<bos>", "<eos>"), [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}], None, True),
     ("mistral_system", MISTRAL, ("<s>", "</s>"), WITH_SYSTEM, None, False),
+    ("qwen3_thinking", "qwen3_template.jinja", ("", "<|im_end|>"), THINKING, None, True),
+    ("qwen3_tools", "qwen3_template.jinja", ("", "<|im_end|>"), TOOL_CHAT + [{"role": "assistant", "content": "<think>\nsunny\n</think>\n\nIt is 21 C."}], TOOLS, False),
 ]
 
 
