@@ -132,12 +132,14 @@ Renderer::Flow Renderer::exec_for(const Stmt& stmt) {
         return Flow::normal;
     }
     const auto n = static_cast<int64_t>(items->size());
-    const Value cycle = Value::function("loop.cycle", [](Renderer& r, CallArgs& args) {
+    // One cycle() per loop, reading the loop's current position (a saved
+    // `{% set outer = loop %}` keeps following its own loop, as in Jinja2).
+    const auto position = std::make_shared<int64_t>(0);
+    const Value cycle = Value::function("loop.cycle", [position](Renderer&, CallArgs& args) {
         if (args.positional.empty()) template_error("loop.cycle() needs at least one value");
-        return args.positional[static_cast<size_t>(r.loop_index_) % args.positional.size()];
+        return args.positional[static_cast<size_t>(*position) % args.positional.size()];
     });
     const Value no_item = Value::undefined();
-    const int64_t saved_loop_index = loop_index_;
     for (int64_t i = 0; i < n; ++i) {
         count_step();
         const auto at = static_cast<size_t>(i);
@@ -156,17 +158,15 @@ Renderer::Flow Renderer::exec_for(const Stmt& stmt) {
         loop.set("cycle", cycle);
         scope["loop"] = Value::object(std::move(loop));
         scopes_.push_back(std::move(scope));
-        loop_index_ = i;
+        *position = i;
         Flow flow;
         try {
             flow = exec_body(stmt.bodies[0]);
         } catch (...) {
             scopes_.pop_back();
-            loop_index_ = saved_loop_index;
             throw;
         }
         scopes_.pop_back();
-        loop_index_ = saved_loop_index;
         if (flow == Flow::break_loop) break;
     }
     return Flow::normal;

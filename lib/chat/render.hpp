@@ -88,7 +88,6 @@ private:
     std::string* out_ = nullptr;
     uint64_t steps_ = 0;
     int call_depth_ = 0;
-    int64_t loop_index_ = 0;  // index0 of the innermost running loop, for loop.cycle()
 };
 
 }  // namespace apr::chat

@@ -52,6 +52,8 @@ CASES = [
     ("for_filter", "{% for x in range(10) if x is even %}{{ x }}{{ loop.length }} {% endfor %}", {}),
     ("for_break_continue", "{% for x in range(10) %}{% if x == 2 %}{% continue %}{% endif %}{% if x == 5 %}{% break %}{% endif %}{{ x }}{% endfor %}", {}),
     ("loop_cycle_prev_next", "{% for x in [1,2,3] %}{{ loop.cycle('a','b') }}{{ loop.previtem }}{{ loop.nextitem }},{% endfor %}", {}),
+    ("outer_loop_cycle", "{% for i in [1,2] %}{% set outer = loop %}{% for j in [1,2,3] %}{{ outer.cycle('a','b') }}{{ loop.cycle('x','y') }}{{ outer.index }} {% endfor %}{% endfor %}", {}),
+    ("loop_scope_per_iteration", "{% set x = 5 %}{% for i in [1,2] %}[{{ x }}]{% set x = i %}{% endfor %}{{ x }}", {}),
     ("nested_loops", "{% for a in [1,2] %}{% for b in [3,4] %}{{ a }}{{ b }}{{ loop.index }} {% endfor %}{{ loop.index }}|{% endfor %}", {}),
     ("set_scoping", "{% set x = 1 %}{% for i in [1,2] %}{% set x = x + i %}{{ x }}{% endfor %}{{ x }}{% if true %}{% set x = 9 %}{% endif %}{{ x }}", {}),
     ("namespace", "{% set ns = namespace(found=false, n=0) %}{% for m in msgs %}{% if m.role == 'user' %}{% set ns.found = true %}{% set ns.n = ns.n + 1 %}{% endif %}{% endfor %}{{ ns.found }} {{ ns.n }}", {"msgs": MSGS}),
