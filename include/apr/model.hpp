@@ -85,6 +85,7 @@ public:
     // Ids that end generation: the config's eos ids plus the tokenizer's eos
     // and end-of-turn control tokens (<|im_end|>, <|endoftext|>, ...). Sorted.
     const std::vector<int32_t>& end_token_ids() const;
+    // Threads the model computes with (ModelParams::threads, or the hardware's count for 0).
     int threads() const;
     Device device() const;
 

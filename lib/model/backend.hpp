@@ -67,6 +67,8 @@ class Backend {
 public:
     virtual ~Backend() = default;
     virtual std::string_view name() const = 0;
+    // Worker threads the backend computes with (CPU: its task arena's size).
+    virtual int threads() const = 0;
 
     // Makes a tensor usable by the ops. `as_f32` asks for an f32 copy (small
     // vectors only: norms, biases); otherwise the weight keeps its type.

@@ -79,6 +79,7 @@ public:
           matmul_() {}
 
     std::string_view name() const override { return "cpu"; }
+    int threads() const override { return threads_; }
 
     Weight bind(const TensorView& t, bool as_f32) override {
         Weight w{t.name, t.dtype, t.data, t.rows(), t.cols()};

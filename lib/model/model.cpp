@@ -44,7 +44,7 @@ std::unique_ptr<Model> Model::from_file(std::unique_ptr<ModelFile> file, const M
     model::validate_config(impl->config, file->path().string());
     impl->device = params.device;
     impl->backend = model::make_cpu_backend(params.threads);
-    impl->threads = params.threads;
+    impl->threads = impl->backend->threads();
     impl->weights = model::bind_weights(*file, impl->config, *impl->backend);
 
     impl->tokenizer = model::load_tokenizer(*file);

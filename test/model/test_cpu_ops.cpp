@@ -1,0 +1,91 @@
+// The forward pass's CPU row ops (kernels/cpu/ops.hpp) against plain double
+// references, and the AVX2 attention against the scalar one.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <vector>
+
+#include "apr/sampling.hpp"
+#include "core/half.hpp"
+#include "cpu/cpu_features.hpp"
+#include "cpu/ops.hpp"
+
+using namespace apr;
+
+namespace {
+std::vector<float> random_values(size_t n, uint64_t seed, double scale = 1.0) {
+    Rng rng(seed);
+    std::vector<float> v(n);
+    for (float& x : v) x = static_cast<float>((rng.uniform() * 2 - 1) * scale);
+    return v;
+}
+std::vector<uint16_t> to_f16(const std::vector<float>& v) {
+    std::vector<uint16_t> out(v.size());
+    cpu::f32_to_f16_row(v.data(), out.data(), static_cast<int64_t>(v.size()));
+    return out;
+}
+}  // namespace
+
+TEST_CASE("rmsnorm, swiglu and NEOX rope match double references") {
+    const int64_t n = 64;
+    const auto x = random_values(n, 1, 3.0);
+    const auto w = random_values(n, 2);
+    std::vector<float> y(n);
+    cpu::rmsnorm_row(x.data(), w.data(), n, 1e-6f, y.data());
+    double ss = 0;
+    for (float v : x) ss += double(v) * v;
+    const double inv = 1.0 / std::sqrt(ss / n + 1e-6);
+    for (int64_t i = 0; i < n; ++i) CHECK(y[i] == Approx(x[i] * inv * w[i]).epsilon(1e-5));
+
+    const auto up = random_values(n, 3);
+    cpu::swiglu_row(x.data(), up.data(), n, y.data());
+    for (int64_t i = 0; i < n; ++i) CHECK(y[i] == Approx(x[i] / (1 + std::exp(-double(x[i]))) * up[i]).epsilon(1e-5).margin(1e-6));
+
+    // rope: pairs (i, i + d/2) rotate by pos * theta^(-2i/d)
+    const int64_t d = 16;
+    std::vector<float> head(x.begin(), x.begin() + d);
+    std::vector<float> inv_freq(d / 2);
+    for (int64_t i = 0; i < d / 2; ++i) inv_freq[i] = 1.0f / std::pow(10000.0f, float(2 * i) / d);
+    cpu::rope_neox_head(head.data(), d, 5.0f, inv_freq.data());
+    for (int64_t i = 0; i < d / 2; ++i) {
+        const double a = 5.0 * inv_freq[i];
+        CHECK(head[i] == Approx(x[i] * std::cos(a) - x[i + d / 2] * std::sin(a)).margin(1e-5));
+        CHECK(head[i + d / 2] == Approx(x[i] * std::sin(a) + x[i + d / 2] * std::cos(a)).margin(1e-5));
+    }
+}
+
+TEST_CASE("attention of one head: f32 cache equals softmax(qK^T * scale) V, f16 cache close to it") {
+    const int64_t d = 64, n = 37, stride = 3 * d;  // rows of a cache with 3 KV heads; use head 1
+    const auto q = random_values(d, 4);
+    const auto k = random_values(n * stride, 5);
+    const auto v = random_values(n * stride, 6);
+    const float scale = 1.0f / 8.0f;
+    std::vector<double> p(n), want(d, 0.0);
+    double max = -1e30, sum = 0;
+    for (int64_t j = 0; j < n; ++j) {
+        double s = 0;
+        for (int64_t i = 0; i < d; ++i) s += double(q[i]) * k[j * stride + d + i];
+        p[j] = s * scale;
+        max = std::max(max, p[j]);
+    }
+    for (auto& x : p) sum += (x = std::exp(x - max));
+    for (int64_t j = 0; j < n; ++j)
+        for (int64_t i = 0; i < d; ++i) want[i] += p[j] / sum * v[j * stride + d + i];
+
+    std::vector<float> scores(n), out(d);
+    cpu::attend_head_f32(q.data(), k.data() + d, v.data() + d, stride, n, d, scale, scores.data(), out.data());
+    for (int64_t i = 0; i < d; ++i) CHECK(out[i] == Approx(want[i]).margin(1e-5));
+
+    const auto q16 = to_f16(q), k16 = to_f16(k), v16 = to_f16(v);
+    std::vector<uint16_t> acc(d);
+    std::vector<float> scalar(d), simd(d);
+    cpu::attend_head_f16(q16.data(), k16.data() + d, v16.data() + d, stride, n, d, scale, acc.data(), scalar.data(),
+                         cpu::SimdLevel::scalar);
+    for (int64_t i = 0; i < d; ++i) CHECK(scalar[i] == Approx(want[i]).margin(3e-3));  // f16 accumulator
+    if (cpu::simd_level_supported(cpu::SimdLevel::avx2)) {
+        cpu::attend_head_f16(q16.data(), k16.data() + d, v16.data() + d, stride, n, d, scale, acc.data(), simd.data(),
+                             cpu::SimdLevel::avx2);
+        // Same algorithm; only the Q.K summation order differs.
+        for (int64_t i = 0; i < d; ++i) CHECK(simd[i] == Approx(scalar[i]).margin(2e-3));
+    }
+}
