@@ -254,10 +254,9 @@ std::vector<size_t> slice_positions(size_t size, const Value& start_v, const Val
     int64_t start = no_start ? (forward ? 0 : n - 1) : clamp(slice_bound(start_v, "start"), forward);
     int64_t stop = no_stop ? (forward ? n : -1) : clamp(slice_bound(stop_v, "stop"), forward);
     std::vector<size_t> positions;
-    if (forward) {
-        for (int64_t i = start; i < stop; i += step) positions.push_back(static_cast<size_t>(i));
-    } else {
-        for (int64_t i = start; i > stop; i += step) positions.push_back(static_cast<size_t>(i));
+    for (int64_t i = start; forward ? i < stop : i > stop;) {
+        positions.push_back(static_cast<size_t>(i));
+        if (__builtin_add_overflow(i, step, &i)) break;  // a huge step leaves the range
     }
     return positions;
 }

@@ -61,6 +61,7 @@ CASES = [
     ("set_tuple", "{% set a, b = 1, 2 %}{{ a }}{{ b }}", {}),
     ("attr_and_index", "{{ m.role }} {{ m['content'] }} {{ l[0] }} {{ l[-1] }} {{ m.missing }}|{{ l[9] }}|{{ d.a.b }}", {"m": MSGS[1], "l": [1, 2, 3], "d": {"a": {"b": "deep"}}}),
     ("slicing", "{{ l[1:] }} {{ l[:2] }} {{ l[::-1] }} {{ l[-2:] }} {{ l[::2] }} {{ s[1:3] }} {{ s[::-1] }} {{ l[5:] }}", {"l": [1, 2, 3, 4], "s": "héllo"}),
+    ("slice_huge_steps", "{{ l[::9223372036854775807] }} {{ l[::-9223372036854775807] }} {{ l[-9223372036854775807:9223372036854775807] }}", {"l": [1, 2, 3]}),
     ("messages_slice_loop", "{% for m in messages[1:] %}{{ m.role }};{% endfor %}", {"messages": MSGS}),
     ("inline_if", "{{ 'y' if x else 'n' }} {{ 'y' if not x else 'n' }} [{{ 'only' if false }}]", {"x": 1}),
     ("filters_basic", "{{ s | trim }}|{{ s | length }}|{{ s | upper }}|{{ s | lower }}|{{ l | length }}|{{ l | first }}|{{ l | last }}|{{ l | join(', ') }}|{{ s | replace('b', 'X') }}",
