@@ -16,6 +16,8 @@ void rmsnorm_row(const float* x, const float* w, int64_t n, float eps, float* y)
 // Rotates one head in place, NEOX style: pairs (i, i + d/2) by angle
 // position * inv_freq[i]; inv_freq has d/2 entries.
 void rope_neox_head(float* x, int64_t d, float position, const float* inv_freq);
+// Same, with adjacent pairs (2i, 2i + 1) (llama.cpp's "normal" rope of Llama GGUFs).
+void rope_normal_head(float* x, int64_t d, float position, const float* inv_freq);
 
 // y = silu(gate) * up = gate / (1 + exp(-gate)) * up
 void swiglu_row(const float* gate, const float* up, int64_t n, float* y);

@@ -31,6 +31,18 @@ void rope_neox_head(float* x, int64_t d, float position, const float* inv_freq) 
     }
 }
 
+void rope_normal_head(float* x, int64_t d, float position, const float* inv_freq) {
+    for (int64_t i = 0; i < d / 2; ++i) {
+        const float theta = position * inv_freq[i];
+        const float c = std::cos(theta);
+        const float s = std::sin(theta);
+        const float x0 = x[2 * i];
+        const float x1 = x[2 * i + 1];
+        x[2 * i] = x0 * c - x1 * s;
+        x[2 * i + 1] = x0 * s + x1 * c;
+    }
+}
+
 void swiglu_row(const float* gate, const float* up, int64_t n, float* y) {
     for (int64_t i = 0; i < n; ++i) {
         const float g = gate[i];

@@ -57,6 +57,11 @@ struct SeqSlice {
     int64_t count;
 };
 
+// How rotary embedding pairs a head's values: NEOX pairs (i, i + d/2), as
+// Hugging Face's rotate_half and Qwen2 GGUFs do; normal pairs (2i, 2i + 1),
+// as llama.cpp's Llama GGUFs do (their converter permutes q/k rows to match).
+enum class RopeStyle { neox, normal };
+
 struct AttentionShape {
     int64_t heads;
     int64_t kv_heads;
@@ -87,10 +92,10 @@ public:
     virtual void matmul(const Weight& w, const float* x, int64_t rows, float* y) = 0;
     // y[r] += bias (bias is f32, cols values).
     virtual void add_bias(float* y, const Weight& bias, int64_t rows, int64_t cols) = 0;
-    // NEOX-style rotary embedding in place: each head's pairs (i, i + head_dim/2)
-    // rotate by position * theta^(-2i/head_dim).
+    // Rotary embedding in place: each head's pair i rotates by
+    // position * theta^(-2i/head_dim).
     virtual void rope(float* x, const int32_t* positions, int64_t rows, int64_t heads, int64_t head_dim,
-                      float theta) = 0;
+                      float theta, RopeStyle style) = 0;
     // Stores k and v (rows x kv_dim) at their positions in each sequence's
     // cache for `layer`, then computes causal grouped-query attention of q
     // (rows x heads*head_dim) over positions 0..position of its sequence.

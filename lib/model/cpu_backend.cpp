@@ -125,7 +125,7 @@ public:
     }
 
     void rope(float* x, const int32_t* positions, int64_t rows, int64_t heads, int64_t head_dim,
-              float theta) override {
+              float theta, RopeStyle style) override {
         // inv_freq as Hugging Face computes it in f32: 1 / theta^(2i/d).
         // head_dim <= kMaxHeadDim is checked at load.
         std::array<float, kMaxHeadDim / 2> inv;
@@ -134,8 +134,8 @@ public:
                 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(head_dim));
         run_rows(rows, [&](int64_t r) {
             for (int64_t h = 0; h < heads; ++h)
-                cpu::rope_neox_head(x + (r * heads + h) * head_dim, head_dim, static_cast<float>(positions[r]),
-                                    inv.data());
+                (style == RopeStyle::neox ? cpu::rope_neox_head : cpu::rope_normal_head)(
+                    x + (r * heads + h) * head_dim, head_dim, static_cast<float>(positions[r]), inv.data());
         });
     }
 

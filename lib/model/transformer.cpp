@@ -86,9 +86,9 @@ void forward(Backend& be, const ModelConfig& c, const ModelWeights& w, ForwardBu
             be.add_bias(v, l.bv, n, kv_dim);
             trace.op(OpKind::bias, layer, l.bv.name, v, n, kv_dim);
         }
-        be.rope(q, batch.positions.data(), n, c.num_heads, c.head_dim, theta);
+        be.rope(q, batch.positions.data(), n, c.num_heads, c.head_dim, theta, w.rope_style);
         trace.op(OpKind::rope, layer, "rope_q", q, n, q_dim);
-        be.rope(k, batch.positions.data(), n, c.num_kv_heads, c.head_dim, theta);
+        be.rope(k, batch.positions.data(), n, c.num_kv_heads, c.head_dim, theta, w.rope_style);
         trace.op(OpKind::rope, layer, "rope_k", k, n, kv_dim);
         be.attention(layer, q, k, v, batch.positions.data(), batch.seqs, shape, attn);
         trace.op(OpKind::attention, layer, "attention", attn, n, q_dim);

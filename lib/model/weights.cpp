@@ -114,6 +114,9 @@ ModelWeights bind_weights(const ModelFile& file, const ModelConfig& c, Backend& 
         w.output = bind.matrix("output.weight", c.vocab_size, d);
     else
         w.output = w.token_embd;
+    // llama.cpp's converter permutes Llama q/k rows for interleaved rotary
+    // pairs; Qwen2 GGUFs and every Hugging Face checkpoint use NEOX pairs.
+    w.rope_style = file.format() == FileFormat::gguf && c.architecture == "llama" ? RopeStyle::normal : RopeStyle::neox;
     return w;
 }
 

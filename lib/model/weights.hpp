@@ -26,6 +26,7 @@ struct ModelWeights {
     std::vector<LayerWeights> layers;
     Weight output_norm;
     Weight output;  // the LM head; token_embd when embeddings are tied
+    RopeStyle rope_style = RopeStyle::neox;
 };
 
 // Validates the config (head counts, sizes) and every tensor's presence,

@@ -52,6 +52,14 @@ TEST_CASE("rmsnorm, swiglu and NEOX rope match double references") {
         CHECK(head[i] == Approx(x[i] * std::cos(a) - x[i + d / 2] * std::sin(a)).margin(1e-5));
         CHECK(head[i + d / 2] == Approx(x[i] * std::sin(a) + x[i + d / 2] * std::cos(a)).margin(1e-5));
     }
+    // normal (Llama GGUF) rope: adjacent pairs (2i, 2i + 1)
+    std::vector<float> adjacent(x.begin(), x.begin() + d);
+    cpu::rope_normal_head(adjacent.data(), d, 5.0f, inv_freq.data());
+    for (int64_t i = 0; i < d / 2; ++i) {
+        const double a = 5.0 * inv_freq[i];
+        CHECK(adjacent[2 * i] == Approx(x[2 * i] * std::cos(a) - x[2 * i + 1] * std::sin(a)).margin(1e-5));
+        CHECK(adjacent[2 * i + 1] == Approx(x[2 * i] * std::sin(a) + x[2 * i + 1] * std::cos(a)).margin(1e-5));
+    }
 }
 
 TEST_CASE("attention of one head: f32 cache equals softmax(qK^T * scale) V, f16 cache close to it") {
