@@ -64,4 +64,13 @@ private:
     std::unique_ptr<model::SessionImpl> impl_;
 };
 
+// Continuous batching: appends tokens[i] to sessions[i] for every i in ONE
+// forward pass (weights stream once for the whole batch) and returns the
+// logits, one row of vocab_size floats per session, in order. The sessions
+// must be distinct, share one Model, and each have room for one more token;
+// otherwise apr::Error(invalid_argument / context_overflow) and no session
+// changes. Row i equals what sessions[i]->evaluate({tokens[i]}) returns.
+// The first session's observer (if any) sees the batch.
+APR_API std::vector<float> evaluate_batch(std::span<Session* const> sessions, std::span<const int32_t> tokens);
+
 }  // namespace apr

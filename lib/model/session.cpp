@@ -2,6 +2,7 @@
 #include "apr/session.hpp"
 
 #include <algorithm>
+#include <memory>
 
 #include "core/fail.hpp"
 #include "model/model_impl.hpp"
@@ -91,5 +92,49 @@ std::vector<float> Session::evaluate_all(std::span<const int32_t> tokens) {
 }
 
 void Session::set_observer(Observer* observer) { impl_->observer = observer; }
+
+std::vector<float> evaluate_batch(std::span<Session* const> sessions, std::span<const int32_t> tokens) {
+    if (sessions.empty()) fail(ErrorCode::invalid_argument, "evaluate_batch: no sessions");
+    if (sessions.size() != tokens.size())
+        fail(ErrorCode::invalid_argument, "evaluate_batch: {} sessions but {} tokens", sessions.size(), tokens.size());
+    model::ModelImpl* m = nullptr;
+    for (size_t i = 0; i < sessions.size(); ++i) {
+        if (sessions[i] == nullptr) fail(ErrorCode::invalid_argument, "evaluate_batch: session {} is null", i);
+        model::SessionImpl& s = sessions[i]->impl();
+        if (m == nullptr) m = s.m;
+        if (s.m != m) fail(ErrorCode::invalid_argument, "evaluate_batch: session {} runs another model", i);
+        for (size_t j = 0; j < i; ++j)
+            if (sessions[j] == sessions[i]) fail(ErrorCode::invalid_argument, "evaluate_batch: session {} appears twice", i);
+        if (s.position + 1 > s.context_length)
+            fail(ErrorCode::context_overflow, "evaluate_batch: session {} is full ({} positions)", i, s.context_length);
+        if (tokens[i] < 0 || tokens[i] >= m->config.vocab_size)
+            fail(ErrorCode::invalid_argument, "evaluate_batch: token id {} for session {} is outside the vocabulary (0..{})",
+                 tokens[i], i, m->config.vocab_size - 1);
+    }
+    const int64_t n = static_cast<int64_t>(sessions.size());
+    std::vector<int32_t> positions(sessions.size());
+    std::vector<model::SeqSlice> seqs;
+    std::vector<int32_t> rows(sessions.size());
+    for (int64_t i = 0; i < n; ++i) {
+        model::SessionImpl& s = sessions[static_cast<size_t>(i)]->impl();
+        positions[static_cast<size_t>(i)] = static_cast<int32_t>(s.position);
+        seqs.push_back({s.cache.get(), i, 1});
+        rows[static_cast<size_t>(i)] = static_cast<int32_t>(i);
+    }
+    // The first session's buffers carry the batch when they are big enough;
+    // a scheduler that batches often would keep its own (see docs/architecture.md).
+    model::SessionImpl& first = sessions[0]->impl();
+    std::unique_ptr<model::ForwardBuffers> own;
+    model::ForwardBuffers* buffers = &first.buffers;
+    if (first.buffers.capacity < n) {
+        own = std::make_unique<model::ForwardBuffers>(*m->backend, m->config, n);
+        buffers = own.get();
+    }
+    std::vector<float> logits(static_cast<size_t>(n * m->config.vocab_size));
+    const model::Batch batch{tokens, positions, seqs, rows};
+    model::forward(*m->backend, m->config, m->weights, *buffers, batch, first.observer, logits.data());
+    for (Session* s : sessions) ++s->impl().position;
+    return logits;
+}
 
 }  // namespace apr

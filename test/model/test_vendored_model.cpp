@@ -174,3 +174,36 @@ TEST_CASE("stop strings end generation and are cut from the text") {
     CHECK(cut.text == full.text.substr(0, full.text.find("return")));
     CHECK(streamed == cut.text);
 }
+
+TEST_CASE("evaluate_batch decodes several sessions in one pass, each as if alone") {
+    auto model = Model::load(kModel);
+    const size_t vocab = static_cast<size_t>(model->config().vocab_size);
+    const auto a_ids = model->tokenizer()->encode(chat_prompt(*model, "What is 7*8?"));
+    const auto b_ids = model->tokenizer()->encode("def fibonacci(n):");
+    const int32_t a_next = 20, b_next = 198;
+    // Reference: each session alone.
+    Session a1(*model), b1(*model);
+    a1.evaluate(a_ids);
+    b1.evaluate(b_ids);
+    const std::span<const float> a_alone = a1.evaluate(std::span(&a_next, 1));
+    const std::vector<float> a_want(a_alone.begin(), a_alone.end());
+    const std::span<const float> b_alone = b1.evaluate(std::span(&b_next, 1));
+    const std::vector<float> b_want(b_alone.begin(), b_alone.end());
+    // Batched: different positions, different caches, one forward pass.
+    Session a2(*model), b2(*model);
+    a2.evaluate(a_ids);
+    b2.evaluate(b_ids);
+    Session* both[] = {&a2, &b2};
+    const int32_t next[] = {a_next, b_next};
+    const std::vector<float> got = evaluate_batch(both, next);
+    REQUIRE(got.size() == 2 * vocab);
+    CHECK(std::equal(a_want.begin(), a_want.end(), got.begin()));
+    CHECK(std::equal(b_want.begin(), b_want.end(), got.begin() + static_cast<std::ptrdiff_t>(vocab)));
+    CHECK(a2.position() == a1.position());
+    CHECK(b2.position() == b1.position());
+    // A session twice, or a mismatch of counts, is refused without changes.
+    Session* twice[] = {&a2, &a2};
+    CHECK_THROWS_AS(evaluate_batch(twice, next), Error);
+    CHECK_THROWS_AS(evaluate_batch(both, std::span(next, 1)), Error);
+    CHECK(a2.position() == a1.position());
+}
