@@ -205,13 +205,18 @@ std::string python_float_repr(double d) {
             if (digits.size() <= int_digits) {
                 out += digits + std::string(int_digits - digits.size(), '0') + ".0";
             } else {
-                out += digits.substr(0, int_digits) + "." + digits.substr(int_digits);
+                out.append(digits, 0, int_digits);
+                out += '.';
+                out.append(digits, int_digits, std::string::npos);
             }
         }
         return out;
     }
     out += digits.substr(0, 1);
-    if (digits.size() > 1) out += "." + digits.substr(1);
+    if (digits.size() > 1) {
+        out += '.';
+        out.append(digits, 1, std::string::npos);
+    }
     out += fmt::format("e{}{:02d}", exponent < 0 ? '-' : '+', std::abs(exponent));
     return out;
 }
