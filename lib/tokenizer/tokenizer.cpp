@@ -101,7 +101,7 @@ void Tokenizer::Impl::encode_plain(std::string_view text, std::vector<int32_t>& 
     tokenizer::split_words(pre_tokenizer, text, words);
     const tokenizer::Bpe bpe(&merges, byte_ids, &vocab, ignore_merges);
     for (const std::string_view word : words) {
-        if (word.size() == 1) {  // cheaper than the cache
+        if (word.size() == 1 || word.size() > tokenizer::WordCache::kMaxWordBytes) {  // not worth caching
             bpe.encode_word(word, out);
             continue;
         }

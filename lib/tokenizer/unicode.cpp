@@ -19,18 +19,6 @@ uint8_t range_value(const ud::Range* ranges, size_t count, char32_t cp) {
     return (it != end && it->first <= cp) ? it->value : 0;
 }
 
-// Class bits of the 128 ASCII code points, so the common case needs no search.
-constexpr std::array<uint8_t, 128> make_ascii_classes() {
-    std::array<uint8_t, 128> table{};
-    for (int c = 0; c < 128; ++c) {
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) table[c] = ud::kLetter;
-        else if (c >= '0' && c <= '9') table[c] = ud::kNumber;
-        else if ((c >= 0x09 && c <= 0x0D) || c == ' ') table[c] = ud::kSpace;
-    }
-    return table;
-}
-constexpr std::array<uint8_t, 128> kAsciiClasses = make_ascii_classes();
-
 // Hangul syllables are composed and decomposed by arithmetic (Unicode ch. 3.12).
 constexpr char32_t kSBase = 0xAC00, kLBase = 0x1100, kVBase = 0x1161, kTBase = 0x11A7;
 constexpr char32_t kLCount = 19, kVCount = 21, kTCount = 28, kNCount = kVCount * kTCount,
@@ -100,9 +88,7 @@ uint8_t char_class(char32_t cp) {
     return range_value(ud::kClassRanges, ud::kClassRangesCount, cp);
 }
 
-ClassifiedUnit classify_at(std::string_view text, size_t pos) {
-    const auto b0 = static_cast<unsigned char>(text[pos]);
-    if (b0 < 0x80) return {1, kAsciiClasses[b0]};
+ClassifiedUnit classify_non_ascii_at(std::string_view text, size_t pos) {
     const Utf8Unit unit = decode_utf8(text, pos);
     return {unit.length, unit.valid ? char_class(unit.code_point) : uint8_t{0}};
 }

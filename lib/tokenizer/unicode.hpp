@@ -50,12 +50,29 @@ void append_utf8(std::string& out, char32_t code_point);
 // Class bits (unicode_data::kLetter | kNumber | kSpace) of a code point.
 uint8_t char_class(char32_t code_point);
 
+// Class bits of the ASCII characters, inline for the splitter's hot loop.
+inline constexpr uint8_t kAsciiClasses[128] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 0, 0,  // \t \n \v \f \r are spaces
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // ' '
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0,  // digits
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  // A-O
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,  // P-Z
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  // a-o
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,  // p-z
+};
+
 // Same for the unit at text[pos]; invalid bytes have no class.
 struct ClassifiedUnit {
     uint8_t length;
     uint8_t cls;
 };
-ClassifiedUnit classify_at(std::string_view text, size_t pos);
+ClassifiedUnit classify_non_ascii_at(std::string_view text, size_t pos);
+inline ClassifiedUnit classify_at(std::string_view text, size_t pos) {
+    const auto b0 = static_cast<unsigned char>(text[pos]);
+    if (b0 < 0x80) return {1, kAsciiClasses[b0]};
+    return classify_non_ascii_at(text, pos);
+}
 
 uint8_t combining_class(char32_t code_point);
 
