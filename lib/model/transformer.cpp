@@ -1,8 +1,11 @@
 #include "model/transformer.hpp"
 
+#include <algorithm>
+
 namespace apr::model {
 
-ForwardBuffers::ForwardBuffers(Backend& backend, const ModelConfig& c, int64_t cap) : capacity(cap) {
+ForwardBuffers::ForwardBuffers(Backend& backend, const ModelConfig& c, int64_t cap)
+    : capacity(cap), logit_capacity(std::min<int64_t>(cap, 16)) {
     const int64_t q_dim = c.num_heads * c.head_dim;
     const int64_t kv_dim = c.num_kv_heads * c.head_dim;
     x = backend.alloc(cap * c.hidden_size);
@@ -15,7 +18,7 @@ ForwardBuffers::ForwardBuffers(Backend& backend, const ModelConfig& c, int64_t c
     gate = backend.alloc(cap * c.intermediate_size);
     up = backend.alloc(cap * c.intermediate_size);
     selected = backend.alloc(cap * c.hidden_size);
-    logits = backend.alloc(cap * c.vocab_size);
+    logits = backend.alloc(logit_capacity * c.vocab_size);
 }
 
 namespace {
@@ -122,10 +125,15 @@ void forward(Backend& be, const ModelConfig& c, const ModelWeights& w, ForwardBu
     be.rmsnorm(selected, w.output_norm, eps, m, d, selected);
     trace.op(OpKind::rmsnorm, -1, w.output_norm.name, selected, m, d);
     trace.layer(LayerStage::final_norm, static_cast<int>(w.layers.size()), selected, m, d);
+    // The LM head in passes of logit_capacity rows (rows are independent, so
+    // the split changes no value).
     float* logits = buf.logits->data();
-    be.matmul(w.output, selected, m, logits);
-    trace.op(OpKind::lm_head, -1, w.output.name, logits, m, c.vocab_size);
-    be.to_host(logits, m * c.vocab_size, logits_host);
+    for (int64_t first = 0; first < m; first += buf.logit_capacity) {
+        const int64_t rows = std::min(buf.logit_capacity, m - first);
+        be.matmul(w.output, selected + first * d, rows, logits);
+        trace.op(OpKind::lm_head, -1, w.output.name, logits, rows, c.vocab_size);
+        be.to_host(logits, rows * c.vocab_size, logits_host + first * c.vocab_size);
+    }
 }
 
 }  // namespace apr::model

@@ -26,6 +26,9 @@ struct Batch {
 struct ForwardBuffers {
     ForwardBuffers(Backend& backend, const ModelConfig& config, int64_t capacity);
     int64_t capacity;
+    // Rows of logits computed per LM-head pass: a few, not `capacity`, so a
+    // 150k-token vocabulary does not cost capacity x vocab floats.
+    int64_t logit_capacity;
     std::unique_ptr<Buffer> x, xn, q, k, v, attn, tmp, gate, up, selected, logits;
 };
 
