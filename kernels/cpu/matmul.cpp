@@ -98,11 +98,29 @@ void matmul(const MatmulWeight& w, const float* x, int64_t t, float* y, SimdLeve
         matmul_quantized(w, reinterpret_cast<const std::byte*>(x), t, y, level);
         return;
     }
-    thread_local std::vector<std::byte> scratch;
+    // The calling thread's buffer, unless a matmul on this thread is already
+    // using it: while this thread waits inside parallel_for, TBB may run
+    // another task here that calls matmul too (nested parallelism), and that
+    // call must not overwrite our activations. Then it takes its own buffer.
+    struct Scratch {
+        std::vector<std::byte> bytes;
+        bool busy = false;
+    };
+    thread_local Scratch scratch;
+    std::vector<std::byte> own;
+    const bool use_shared = !scratch.busy;
+    std::vector<std::byte>& buffer = use_shared ? scratch.bytes : own;
     const size_t bytes = activation_row_bytes(w.type, w.cols) * static_cast<size_t>(t);
-    if (scratch.size() < bytes) scratch.resize(bytes);
-    quantize_activations(w.type, x, t, w.cols, scratch.data(), level);
-    matmul_quantized(w, scratch.data(), t, y, level);
+    if (buffer.size() < bytes) buffer.resize(bytes);
+    struct BusyGuard {
+        bool* flag;
+        ~BusyGuard() {
+            if (flag) *flag = false;
+        }
+    } guard{use_shared ? &scratch.busy : nullptr};
+    if (use_shared) scratch.busy = true;
+    quantize_activations(w.type, x, t, w.cols, buffer.data(), level);
+    matmul_quantized(w, buffer.data(), t, y, level);
 }
 
 }  // namespace apr::cpu

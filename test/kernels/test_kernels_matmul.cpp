@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
 #include "cpu/matmul.hpp"
@@ -95,4 +96,26 @@ TEST_CASE("matmul validates its arguments") {
     REQUIRE_THROWS_AS(cpu::matmul({DType::Q2_K, w.data(), 2, 256}, x.data(), 1, y.data(), level), Error);
     REQUIRE_THROWS_AS(cpu::matmul({DType::Q4_K, w.data(), 2, 256}, nullptr, 1, y.data(), level), Error);
     cpu::matmul({DType::Q4_K, w.data(), 2, 256}, x.data(), 0, y.data(), level);  // no tokens: no work
+}
+
+TEST_CASE("matmul calls nested inside parallel tasks keep their activations apart") {
+    // Many matmuls with different inputs run as TBB tasks while their callers
+    // wait in parallel_for: a thread may run one inside another. Each result
+    // must equal the same matmul run alone.
+    const Problem p(DType::Q4_K, 64, 512, 9, 21);
+    std::vector<std::vector<float>> inputs, expected;
+    for (uint32_t i = 0; i < 6; ++i) {
+        inputs.push_back(test::random_row(p.t * p.k, 100 + i));
+        std::vector<float> y(static_cast<size_t>(p.n * p.t));
+        cpu::matmul(p.weight(), inputs.back().data(), p.t, y.data(), cpu::best_simd_level());
+        expected.push_back(y);
+    }
+    std::vector<std::vector<float>> got(inputs.size(), std::vector<float>(static_cast<size_t>(p.n * p.t)));
+    tbb::task_arena arena(2);
+    arena.execute([&] {
+        tbb::parallel_for(size_t{0}, inputs.size(), [&](size_t i) {
+            cpu::matmul(p.weight(), inputs[i].data(), p.t, got[i].data(), cpu::best_simd_level());
+        });
+    });
+    for (size_t i = 0; i < inputs.size(); ++i) REQUIRE(bit_equal(got[i], expected[i]));
 }
