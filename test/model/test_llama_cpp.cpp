@@ -3,6 +3,9 @@
 // cache), activations quantized as llama.cpp does.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "apr/generate.hpp"
 #include "apr/model.hpp"
 #include "apr/session.hpp"
@@ -68,3 +71,19 @@ void check_file(const std::string& file) {
 TEST_CASE("nano-q8_0.gguf: greedy text equals llama.cpp's") { check_file("nano-q8_0.gguf"); }
 TEST_CASE("nano-q4_0.gguf: greedy text equals llama.cpp's") { check_file("nano-q4_0.gguf"); }
 TEST_CASE("nano-q4_k_m.gguf: greedy text equals llama.cpp's") { check_file("nano-q4_k_m.gguf"); }
+
+TEST_CASE("apr run with the fixtures' nano-q4_k_m.gguf prints 4") {
+    const char* cli = std::getenv("APR_CLI");  // set by test/model/meson.build
+    REQUIRE(cli != nullptr);
+    const std::string command = std::string(cli) + " run " +
+                                (test::fixtures_dir() / "nano" / "gguf" / "nano-q4_k_m.gguf").string() +
+                                " --prompt 'What is 2+2? Answer with just the number.' --max-tokens 10 2>/dev/null";
+    FILE* pipe = popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string out;
+    char buf[256];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+    CHECK(pclose(pipe) == 0);
+    CHECK(out == "4\n");
+}
