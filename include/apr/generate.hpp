@@ -64,7 +64,8 @@ struct GenerateResult {
 // generation that reaches the end of the context stops with "length".
 APR_API GenerateResult generate(Session& session, std::span<const int32_t> prompt, const GenerateParams& params,
                                 const TokenCallback& on_token = {});
-// Same, tokenizing `prompt` with the model's tokenizer (no BOS/EOS added).
+// Same, tokenizing `prompt` with the model's tokenizer; BOS is prepended only
+// when the tokenizer asks for it (Qwen2.5 does not) and the session is empty.
 APR_API GenerateResult generate(Session& session, std::string_view prompt, const GenerateParams& params,
                                 const TokenCallback& on_token = {});
 

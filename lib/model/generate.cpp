@@ -94,7 +94,8 @@ GenerateResult generate(Session& session, std::span<const int32_t> prompt, const
 
 GenerateResult generate(Session& session, std::string_view prompt, const GenerateParams& params,
                         const TokenCallback& on_token) {
-    const std::vector<int32_t> ids = model::encode_prompt(session.model(), prompt, params.parse_special);
+    const std::vector<int32_t> ids =
+        model::encode_prompt(session.model(), prompt, params.parse_special, session.position() == 0);
     return generate(session, ids, params, on_token);
 }
 

@@ -31,13 +31,13 @@ std::vector<int32_t> tokenizer_end_ids(const Tokenizer& tok) {
     return ids;
 }
 
-std::vector<int32_t> encode_prompt(const Model& model, std::string_view text, bool parse_special) {
+std::vector<int32_t> encode_prompt(const Model& model, std::string_view text, bool parse_special, bool at_start) {
     const Tokenizer* tok = model.tokenizer();
     if (tok == nullptr)
         fail(ErrorCode::unsupported, "{}: the model has no tokenizer; pass token ids instead of text",
              model.file().path().string());
     std::vector<int32_t> ids;
-    if (tok->add_bos() && tok->bos_id()) ids.push_back(*tok->bos_id());
+    if (at_start && tok->add_bos() && tok->bos_id()) ids.push_back(*tok->bos_id());
     const std::vector<int32_t> body = tok->encode(text, parse_special);
     ids.insert(ids.end(), body.begin(), body.end());
     return ids;

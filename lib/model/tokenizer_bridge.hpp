@@ -17,8 +17,9 @@ namespace apr::model {
 std::shared_ptr<const Tokenizer> load_tokenizer(const ModelFile& file);
 // The tokenizer's eos and end-of-turn control tokens (<|im_end|>, <|endoftext|>, <|eot_id|>, ...).
 std::vector<int32_t> tokenizer_end_ids(const Tokenizer& tokenizer);
-// Throws apr::Error(unsupported) when the model has no tokenizer.
-std::vector<int32_t> encode_prompt(const Model& model, std::string_view text, bool parse_special);
+// Throws apr::Error(unsupported) when the model has no tokenizer. BOS goes
+// first when the tokenizer asks for it and at_start (an empty session).
+std::vector<int32_t> encode_prompt(const Model& model, std::string_view text, bool parse_special, bool at_start);
 // Text output decoding with the model's tokenizer (no text without one).
 TextOutput make_text_output(const Model& model, std::vector<std::string> stop_strings);
 
