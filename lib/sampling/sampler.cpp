@@ -51,6 +51,10 @@ double Rng::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
 // ---- log-probabilities --------------------------------------------------------
 namespace {
+// NaN sorts as -inf: sorting with a comparator that NaN breaks is undefined
+// behaviour, and extreme penalties (inf - inf) or a broken model can make one.
+inline float order_key(float v) { return std::isnan(v) ? -INFINITY : v; }
+
 double log_sum_exp(std::span<const float> logits, float* max_out) {
     float max = -INFINITY;
     for (float v : logits) max = std::max(max, v);
@@ -69,7 +73,8 @@ std::vector<TokenLogprob> top_logprobs(std::span<const float> logits, int64_t k)
     std::vector<int32_t> ids(logits.size());
     for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>(i);
     std::partial_sort(ids.begin(), ids.begin() + k, ids.end(), [&](int32_t a, int32_t b) {
-        return logits[a] != logits[b] ? logits[a] > logits[b] : a < b;
+        const float x = order_key(logits[a]), y = order_key(logits[b]);
+        return x != y ? x > y : a < b;
     });
     std::vector<TokenLogprob> out;
     out.reserve(static_cast<size_t>(k));
@@ -136,7 +141,7 @@ int32_t Sampler::sample(std::span<const float> logits) {
     }
 
     candidates_.resize(l.size());
-    for (size_t i = 0; i < l.size(); ++i) candidates_[i] = {static_cast<int32_t>(i), l[i]};
+    for (size_t i = 0; i < l.size(); ++i) candidates_[i] = {static_cast<int32_t>(i), order_key(l[i])};
     auto better = [](const Candidate& a, const Candidate& b) { return a.logit != b.logit ? a.logit > b.logit : a.id < b.id; };
     size_t n = candidates_.size();
     if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < n) {

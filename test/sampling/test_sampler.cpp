@@ -164,3 +164,32 @@ TEST_CASE("out-of-range sampling parameters are rejected by name") {
     CHECK(rejects(p, "temperature"));
     CHECK_NOTHROW(validate(SamplingParams{}));
 }
+
+TEST_CASE("NaN logits and extreme penalties never break sampling") {
+    const std::vector<float> logits = {1.0f, NAN, 3.0f, -INFINITY, NAN, 2.0f};
+    SamplingParams p;
+    p.temperature = 1.0;
+    p.seed = 3;
+    Sampler s(p);
+    for (int i = 0; i < 200; ++i) {
+        const int32_t id = s.sample(logits);
+        REQUIRE(id >= 0);
+        REQUIRE(id < 6);
+    }
+    const auto top = top_logprobs(logits, 3);
+    REQUIRE(top.size() == 3);
+    CHECK(top[0].id == 2);
+    CHECK(top[1].id == 5);
+    CHECK(top[2].id == 0);
+    // inf - inf inside the penalties
+    SamplingParams q;
+    q.temperature = 0.5;
+    q.repeat_penalty = 1e-38;
+    q.frequency_penalty = 3e38;
+    Sampler extreme(q);
+    extreme.accept(2);
+    extreme.accept(2);
+    const int32_t id = extreme.sample(logits);
+    CHECK(id >= 0);
+    CHECK(id < 6);
+}
