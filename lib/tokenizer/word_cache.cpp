@@ -1,13 +1,23 @@
 #include "tokenizer/word_cache.hpp"
 
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 namespace apr::tokenizer {
 
+void WordCache::Free::operator()(void* p) const { std::free(p); }
+
 WordCache::WordCache() : shards_(new Shard[kShardCount]) {
-    // Value-initialized: every slot starts empty (id_count 0). Large zeroed
-    // allocations come from fresh pages, so untouched slots cost no memory.
-    for (size_t i = 0; i < kShardCount; ++i) shards_[i].entries.reset(new Entry[2 * kSetsPerShard]());
+    // calloc: every entry starts empty (id_count 0), and a large zeroed block
+    // comes straight from fresh pages, so entries never used cost no memory
+    // (value-initializing with new[] would write all 4 MiB up front).
+    const size_t per_shard = 2 * kSetsPerShard;
+    storage_.reset(std::calloc(kShardCount * per_shard + 1, sizeof(Entry)));
+    if (!storage_) throw std::bad_alloc();
+    auto base = reinterpret_cast<uintptr_t>(storage_.get());
+    base = (base + alignof(Entry) - 1) & ~uintptr_t(alignof(Entry) - 1);
+    for (size_t i = 0; i < kShardCount; ++i) shards_[i].entries = reinterpret_cast<Entry*>(base) + i * per_shard;
 }
 
 WordCache::Entry* WordCache::set_of(size_t hash, Shard*& shard) const {

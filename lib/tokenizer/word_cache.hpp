@@ -40,11 +40,15 @@ private:
     static_assert(sizeof(Entry) == 64);
     struct Shard {
         std::mutex mutex;
-        std::unique_ptr<Entry[]> entries;  // set i is entries[2i], entries[2i + 1]
+        Entry* entries = nullptr;  // set i is entries[2i], entries[2i + 1]
+    };
+    struct Free {
+        void operator()(void* p) const;
     };
     // First entry of the word's set, and its shard.
     Entry* set_of(size_t hash, Shard*& shard) const;
 
+    std::unique_ptr<void, Free> storage_;  // all entries, zeroed by calloc
     std::unique_ptr<Shard[]> shards_;
 };
 
