@@ -3,6 +3,11 @@
 // transformers' apply_chat_template rendered, byte for byte.
 #include <catch2/catch.hpp>
 #include <simdjson.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
 
 #include "apr/chat_template.hpp"
 #include "apr/error.hpp"
@@ -107,4 +112,47 @@ TEST_CASE("the vendored default model carries a usable template", "[chat][fixtur
     CHECK(prompt ==
           "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n"
           "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+}
+
+TEST_CASE("nano as a Hugging Face folder opened with open_model_file", "[chat][fixtures]") {
+    const auto file = apr::open_model_file(fx::fixtures_dir() / "nano");
+    const ChatTemplate tmpl = ChatTemplate::from_model_file(*file);
+    CHECK_FALSE(tmpl.is_fallback());
+    CHECK(tmpl.eos_token() == "<|im_end|>");
+    CHECK(tmpl.render({{"user", "Hi", ""}}) ==
+          "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n"
+          "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+}
+
+TEST_CASE("the built apr template prints the reference prompt", "[chat][fixtures][cli]") {
+    char self[4096] = {};
+    const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    REQUIRE(n > 0);
+    const auto apr_exe = std::filesystem::path(self).parent_path().parent_path() / "examples" / "apr";
+    if (!std::filesystem::exists(apr_exe)) {
+        WARN("apr is not built beside this test program (" << apr_exe << "); skipping");
+        return;
+    }
+    const Case with_tools = qwen_cases().at(4);  // tool definitions, a tool call and two tool responses
+    REQUIRE_FALSE(with_tools.tools_json.empty());
+    const auto dir = std::filesystem::temp_directory_path() / ("apr_template_cli_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "messages.json") << with_tools.messages_json;
+    std::ofstream(dir / "tools.json") << with_tools.tools_json;
+    const auto gguf = fx::fixtures_dir() / "qwen2.5-tokenizer" / "qwen2.5-vocab.gguf";
+    const std::string command = "'" + apr_exe.string() + "' template '" + gguf.string() + "' --messages '" +
+                                (dir / "messages.json").string() + "' --tools '" + (dir / "tools.json").string() + "'";
+    std::string out;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::array<char, 4096> buffer;
+    size_t got;
+    while ((got = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.append(buffer.data(), got);
+    const int status = ::pclose(pipe);
+    std::filesystem::remove_all(dir);
+    CHECK(status == 0);
+    CHECK(out == with_tools.expected);
+    // A usage mistake exits with status 2.
+    const int usage = std::system(("'" + apr_exe.string() + "' template 2>/dev/null").c_str());
+    CHECK(WEXITSTATUS(usage) == 2);
 }
