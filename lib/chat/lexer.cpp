@@ -12,6 +12,39 @@ namespace apr::chat {
 namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+// Python's str.isspace() / re's \s: the ASCII ones, \x1c-\x1f and the
+// Unicode spaces (NBSP, U+2000..U+200A, ideographic space, ...). Whitespace
+// control ('-' on tags) and lstrip_blocks strip all of them, as Jinja2 does.
+bool is_unicode_space(char32_t c) {
+    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f) || c == 0x85 || c == 0xa0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
+// Length in bytes of the whitespace run that ends `text` / starts at `pos`.
+size_t trailing_space_bytes(std::string_view text) {
+    const std::u32string chars = utf8_to_u32(text);
+    size_t keep = chars.size();
+    while (keep > 0 && is_unicode_space(chars[keep - 1])) --keep;
+    return text.size() - u32_to_utf8(std::u32string_view(chars).substr(0, keep)).size();
+}
+
+size_t skip_unicode_space(std::string_view text, size_t pos) {
+    while (pos < text.size()) {
+        const auto c = static_cast<unsigned char>(text[pos]);
+        if (c < 0x80) {
+            if (!is_unicode_space(c)) break;
+            ++pos;
+            continue;
+        }
+        const size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4;
+        const std::u32string cp = utf8_to_u32(text.substr(pos, len));
+        if (cp.size() != 1 || !is_unicode_space(cp[0])) break;
+        pos += len;
+    }
+    return pos;
+}
+
 bool is_name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_name_char(char c) { return is_name_start(c) || is_digit(c); }
@@ -60,11 +93,10 @@ public:
             const char type = src_[tag + 1];  // '{', '%' or '#'
             const char modifier = tag + 2 < src_.size() ? src_[tag + 2] : '\0';
             if (modifier == '-') {
-                while (!text.empty() && is_space(text.back())) text.pop_back();
+                text.resize(text.size() - trailing_space_bytes(text));
             } else if (modifier != '+' && options_.lstrip_blocks && type != '{') {
                 const size_t line_begin = text.rfind('\n') + 1;  // npos + 1 == 0
-                if ((line_begin > 0 || line_starting) &&
-                    std::all_of(text.begin() + static_cast<long>(line_begin), text.end(), is_space))
+                if ((line_begin > 0 || line_starting) && skip_unicode_space(text, line_begin) == text.size())
                     text.resize(line_begin);
             }
             push_text(std::move(text), pos);
@@ -126,7 +158,7 @@ private:
     // After a closing tag: '-' eats all whitespace, trim_blocks one newline.
     size_t after_close(size_t pos, char modifier, bool trim, bool& line_starting) const {
         if (modifier == '-') {
-            while (pos < src_.size() && is_space(src_[pos])) ++pos;
+            pos = skip_unicode_space(src_, pos);
         } else if (modifier != '+' && trim && pos < src_.size() && src_[pos] == '\n') {
             ++pos;
         }
@@ -206,8 +238,7 @@ private:
             if (p < src_.size() && (src_[p] == '-' || src_[p] == '+')) modifier = src_[p++];
             if (src_.compare(p, 2, "%}") != 0) continue;
             std::string text = src_.substr(pos, at - pos);
-            if (open_modifier == '-')
-                while (!text.empty() && is_space(text.back())) text.pop_back();
+            if (open_modifier == '-') text.resize(text.size() - trailing_space_bytes(text));
             push_text(std::move(text), pos);
             return after_close(p + 2, modifier, options_.trim_blocks, line_starting);
         }

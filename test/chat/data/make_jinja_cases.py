@@ -79,6 +79,7 @@ CASES = [
      {"s": "abcxyz", "p": "  pad  "}),
     ("dict_methods", "{{ d.get('a') }} {{ d.get('zz') }} {{ d.get('zz', 5) }} {{ d.keys() | list }} {{ d.values() | list }} {{ d['items'] is defined }}", {"d": {"a": 1, "b": 2}}),
     ("whitespace_control", "a  {{- 'b' -}}  c\n  {%- if true -%}\n  d\n  {%- endif -%}  \n e", {}),
+    ("unicode_whitespace_control", "a\u00a0\u3000 {%- if true -%} \u2003\nb{% endif %}\n\u00a0 {% if true %}c{% endif %}\n\f {% if true %}d{% endif %}", {}),
     ("trim_lstrip_blocks", "<ul>\n    {% for x in [1, 2] %}\n    <li>{{ x }}</li>\n    {% endfor %}\n</ul>\n", {}),
     ("plus_modifiers", "a\n    {%+ if true %}x{% endif +%}\nb", {}),
     ("comments", "a {# comment #} b\n  {# own line #}\nc {#- strip -#} d", {}),
