@@ -33,15 +33,16 @@ public:
     // The template a model file carries: GGUF `tokenizer.chat_template`, or
     // for Hugging Face directories/SafeTensors files the files beside them
     // (see from_hf_path). bos/eos strings come from the file's tokenizer. A
-    // file without a template gives chatml() with warning() set.
+    // file without a template, or whose template does not parse (a Jinja
+    // feature outside the subset), gives ChatML with warning() saying why.
     static ChatTemplate from_model_file(const ModelFile& file);
     // A Hugging Face tokenizer folder, its tokenizer_config.json, a
     // chat_template.json or a .jinja file. In a folder, chat_template.jinja
     // wins over chat_template.json over tokenizer_config.json's
     // `chat_template` (a string, or a list of {name, template} from which
     // "default" is taken). bos/eos come from tokenizer_config.json when found.
-    // Falls back to chatml() with a warning when no template is found;
-    // throws apr::Error for unreadable or malformed files.
+    // Falls back to ChatML with a warning when no template is found or it
+    // does not parse; throws apr::Error for unreadable or malformed files.
     static ChatTemplate from_hf_path(const std::filesystem::path& path);
     // Jinja2 source text; throws apr::Error(bad_format) with line:column on
     // syntax errors.

@@ -163,7 +163,11 @@ Value parse_json(std::string_view json, std::string_view what) {
     simdjson::dom::element root;
     if (auto error = parser.parse(padded).get(root))
         fail(ErrorCode::bad_format, "{}: invalid JSON: {}", what, simdjson::error_message(error));
-    return from_element(root, what);
+    try {
+        return from_element(root, what);
+    } catch (const Error& e) {  // e.g. nesting deeper than template values allow
+        fail(e.code(), "{}: {}", what, e.what());
+    }
 }
 
 void append_json(std::string& out, const Value& value, const JsonStyle& style, size_t max_bytes) {

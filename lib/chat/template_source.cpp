@@ -139,27 +139,41 @@ std::string gguf_token(const ModelFile& file, std::string_view id_key) {
     return text ? *text : std::string();
 }
 
+// Parses `source`; a missing or unusable template becomes ChatML with a
+// warning, so a model whose template uses an unsupported Jinja feature can
+// still chat (the warning carries the template's error and position).
+std::shared_ptr<ChatTemplate::Impl> build(std::string source, const std::string& where, std::string bos,
+                                          std::string eos, std::string warning) {
+    auto impl = std::make_shared<ChatTemplate::Impl>();
+    if (!source.empty()) {
+        try {
+            impl->parsed = chat::parse_template(source);
+            impl->source = std::move(source);
+            impl->bos_token = std::move(bos);
+            impl->eos_token = std::move(eos);
+            impl->warning = std::move(warning);
+            return impl;
+        } catch (const Error& e) {
+            warning = fmt::format("{}: the chat template cannot be used ({}); using ChatML", where, e.what());
+        }
+    } else {
+        warning = fmt::format("{}: no chat template found; using ChatML", where);
+    }
+    impl->source = ChatTemplate::chatml().source();
+    impl->parsed = chat::parse_template(impl->source);
+    impl->bos_token = std::move(bos);
+    impl->eos_token = eos.empty() ? "<|im_end|>" : std::move(eos);
+    impl->warning = std::move(warning);
+    impl->fallback = true;
+    return impl;
+}
+
 }  // namespace
 
 ChatTemplate ChatTemplate::from_hf_path(const std::filesystem::path& path) {
     HfTemplate found = load_hf(path);
-    if (found.source.empty()) {
-        auto impl = std::make_shared<Impl>();
-        impl->source = chatml().source();
-        impl->parsed = chat::parse_template(impl->source);
-        impl->bos_token = found.bos_token;
-        impl->eos_token = found.eos_token.empty() ? "<|im_end|>" : found.eos_token;
-        impl->warning = fmt::format("{}: no chat template found; using ChatML", path.string());
-        impl->fallback = true;
-        return ChatTemplate(std::move(impl));
-    }
-    auto impl = std::make_shared<Impl>();
-    impl->parsed = chat::parse_template(found.source);
-    impl->source = std::move(found.source);
-    impl->bos_token = std::move(found.bos_token);
-    impl->eos_token = std::move(found.eos_token);
-    impl->warning = std::move(found.warning);
-    return ChatTemplate(std::move(impl));
+    return ChatTemplate(build(std::move(found.source), path.string(), std::move(found.bos_token),
+                              std::move(found.eos_token), std::move(found.warning)));
 }
 
 ChatTemplate ChatTemplate::from_model_file(const ModelFile& file) {
@@ -168,28 +182,11 @@ ChatTemplate ChatTemplate::from_model_file(const ModelFile& file) {
         const fs::path dir = fs::is_directory(file.path(), ec) ? file.path() : file.path().parent_path();
         return from_hf_path(dir);
     }
-    std::string bos = gguf_token(file, "tokenizer.ggml.bos_token_id");
-    std::string eos = gguf_token(file, "tokenizer.ggml.eos_token_id");
     const MetaValue* value = file.find_metadata("tokenizer.chat_template");
     const std::string* source = value ? meta_string(*value) : nullptr;
-    auto impl = std::make_shared<Impl>();
-    if (!source || source->empty()) {
-        impl->source = chatml().source();
-        impl->warning = fmt::format("{}: no tokenizer.chat_template in the GGUF metadata; using ChatML",
-                                    file.path().string());
-        impl->fallback = true;
-        if (eos.empty()) eos = "<|im_end|>";
-    } else {
-        impl->source = *source;
-    }
-    try {
-        impl->parsed = chat::parse_template(impl->source);
-    } catch (const Error& e) {
-        throw Error(e.code(), fmt::format("{}: tokenizer.chat_template: {}", file.path().string(), e.what()));
-    }
-    impl->bos_token = std::move(bos);
-    impl->eos_token = std::move(eos);
-    return ChatTemplate(std::move(impl));
+    return ChatTemplate(build(source ? *source : std::string(), file.path().string() + ": tokenizer.chat_template",
+                              gguf_token(file, "tokenizer.ggml.bos_token_id"),
+                              gguf_token(file, "tokenizer.ggml.eos_token_id"), {}));
 }
 
 }  // namespace apr

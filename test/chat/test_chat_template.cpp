@@ -144,6 +144,13 @@ TEST_CASE("templates are found in tokenizer folders the way transformers finds t
         dir.write("chat_template.json", R"({"chat_template": "P{{ messages | length }}"})");
         CHECK(ChatTemplate::from_hf_path(dir.path).render(kHi) == "P1");
     }
+    SECTION("a template outside the supported subset falls back to ChatML, saying why") {
+        dir.write("chat_template.jinja", "line one\n{% include 'other.jinja' %}");
+        const ChatTemplate tmpl = ChatTemplate::from_hf_path(dir.path);
+        CHECK(tmpl.is_fallback());
+        CHECK_THAT(tmpl.warning(), Contains("chat template:2:4: unknown or unsupported tag 'include'"));
+        CHECK(tmpl.render(kHi) == "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    }
     SECTION("missing and malformed sources are errors naming the file") {
         CHECK(code_of([&] { ChatTemplate::from_hf_path(dir.path / "nope"); }) == apr::ErrorCode::not_found);
         dir.write("tokenizer_config.json", R"({"chat_template": 5})");
