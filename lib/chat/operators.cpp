@@ -6,9 +6,13 @@
 
 namespace apr::chat {
 
+// An undefined value carries the variable name it was looked up by, or a
+// sentence saying what was missing ("'dict object' has no attribute 'x'").
 void undefined_error(const Value& undefined) {
-    if (undefined.as_string().empty()) template_error("value is undefined");
-    template_error("'{}' is undefined", undefined.as_string());
+    const std::string& hint = undefined.as_string();
+    if (hint.empty()) template_error("value is undefined");
+    if (hint.find(' ') != std::string::npos) template_error("{}", hint);
+    template_error("'{}' is undefined", hint);
 }
 
 namespace {
@@ -180,7 +184,7 @@ Value get_attribute(const Value& object, std::string_view name) {
                 if (!method.is_undefined()) return method;
             }
             if (const Value* v = object.as_object().find(name)) return *v;
-            return Value::undefined(std::string(name));
+            return Value::undefined(fmt::format("'{} object' has no attribute '{}'", object.type_name(), name));
         }
         case Value::Kind::string: {
             Value method = string_method(object, name);
@@ -189,7 +193,7 @@ Value get_attribute(const Value& object, std::string_view name) {
         }
         default: break;
     }
-    return Value::undefined(std::string(name));
+    return Value::undefined(fmt::format("'{} object' has no attribute '{}'", object.type_name(), name));
 }
 
 namespace {
@@ -210,13 +214,14 @@ Value get_item(const Value& object, const Value& key) {
                 if (const Value* v = object.as_object().find(key.as_string())) return *v;
                 if (!object.is_namespace()) return dict_method(object, key.as_string());
             }
-            return Value::undefined(key.is_string() ? key.as_string() : std::string());
+            return Value::undefined(fmt::format("'{} object' has no attribute '{}'", object.type_name(),
+                                                to_str(key, 256)));
         case Value::Kind::array:
             if (is_intlike(key)) {
                 int64_t index = int_of(key);
                 if (normalize_index(index, object.as_array().size())) return object.as_array()[static_cast<size_t>(index)];
             }
-            return Value::undefined();
+            return Value::undefined(fmt::format("list object has no element {}", to_str(key, 256)));
         case Value::Kind::string:
             if (is_intlike(key)) {
                 const std::u32string chars = utf8_to_u32(object.as_string());
@@ -224,7 +229,7 @@ Value get_item(const Value& object, const Value& key) {
                 if (normalize_index(index, chars.size()))
                     return Value::string(u32_to_utf8(std::u32string_view(chars).substr(static_cast<size_t>(index), 1)));
             }
-            return Value::undefined();
+            return Value::undefined(fmt::format("str object has no element {}", to_str(key, 256)));
         default:
             // Jinja turns failed lookups on other types into Undefined.
             return Value::undefined();

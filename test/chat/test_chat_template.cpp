@@ -187,6 +187,10 @@ TEST_CASE("runtime errors name the line and column and keep raise_exception's te
                Contains("'missing' is undefined"));
     CHECK_THAT(message_of([&] { ChatTemplate::from_source("{{ x | nosuch }}").render(kHi); }),
                Contains("unknown filter 'nosuch'"));
+    CHECK_THAT(message_of([&] { ChatTemplate::from_source("{{ messages[5].role }}").render(kHi); }),
+               Contains("list object has no element 5"));
+    CHECK_THAT(message_of([&] { ChatTemplate::from_source("{{ messages[0].nope.x }}").render(kHi); }),
+               Contains("'dict object' has no attribute 'nope'"));
 }
 
 TEST_CASE("hostile templates stop with an error instead of crashing or hanging", "[chat][limits]") {
