@@ -63,8 +63,13 @@ struct Reader {
     }
 };
 
+// The largest vocabularies in use have about 262k entries; the bound keeps a
+// tiny malformed file from making the tables (sized by the largest id) huge.
+constexpr int64_t kMaxTokenId = int64_t{1} << 21;
+
 int32_t checked_id(const Reader& r, int64_t id, std::string_view field) {
-    if (id < 0 || id >= (int64_t{1} << 24)) r.bad(field, fmt::format("has the id {}, out of range", id));
+    if (id < 0 || id >= kMaxTokenId)
+        r.bad(field, fmt::format("has the id {}, outside 0..{}", id, kMaxTokenId - 1));
     return static_cast<int32_t>(id);
 }
 
