@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <catch2/catch.hpp>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -237,4 +238,36 @@ TEST_CASE("malformed and unsupported tokenizer.json files are named errors") {
     check_error([] { Tokenizer::from_tokenizer_json(tiny_json(), R"({"eos_token": "<nope>"})"); }, ErrorCode::bad_format,
                 "<nope>");
     check_error([] { Tokenizer::from_file("/nonexistent/dir/tokenizer.json"); }, ErrorCode::not_found, "/nonexistent");
+}
+
+// Deterministic versions of what fuzz_tokenizer checks.
+TEST_CASE("random bytes round-trip through encode and decode_bytes") {
+    std::mt19937 rng(7);
+    for (int i = 0; i < 2000; ++i) {
+        std::string input(rng() % 40, '\0');
+        for (char& c : input) c = static_cast<char>(rng() % 4 == 0 ? "<|ctl>user \n\t'sé"[rng() % 17] : rng() % 256);
+        if (!apr::unicode::is_nfc_quick(input)) continue;  // NFC may change it, by design
+        for (const bool special : {true, false}) {
+            const Ids ids = tiny().encode(input, special);
+            REQUIRE(tiny().decode_bytes(ids) == input);
+            apr::StreamingDecoder stream(tiny());
+            std::string streamed;
+            for (const int32_t id : ids) streamed += stream.push(id);
+            streamed += stream.finish();
+            REQUIRE(streamed == tiny().decode(ids));
+        }
+    }
+}
+
+TEST_CASE("a tokenizer.json cut short anywhere is an error, never a crash") {
+    const std::string json = tiny_json();
+    size_t errors = 0;
+    for (size_t cut = 0; cut < json.size(); cut += 3) {
+        try {
+            Tokenizer::from_tokenizer_json(json.substr(0, cut));
+        } catch (const apr::Error&) {
+            ++errors;
+        }
+    }
+    CHECK(errors == (json.size() + 2) / 3);
 }
