@@ -81,6 +81,12 @@ void read_model(const Reader& r, object model, TokenizerSpec& spec) {
     if (r.bool_member(model, "byte_fallback", "model.byte_fallback", false))
         fail(ErrorCode::unsupported, "{}: byte-fallback BPE (SentencePiece style) is not supported", r.source);
     spec.ignore_merges = r.bool_member(model, "ignore_merges", "model.ignore_merges", false);
+    // Word-piece style affixes change how merges read; byte-level models leave them empty.
+    for (const std::string_view affix : {"continuing_subword_prefix", "end_of_word_suffix"}) {
+        const auto e = Reader::member(model, affix);
+        if (e && !r.as_string(*e, affix).empty())
+            fail(ErrorCode::unsupported, "{}: BPE with a '{}' is not supported", r.source, affix);
+    }
 
     const auto vocab = Reader::member(model, "vocab");
     if (!vocab) r.bad("model.vocab", "is missing");

@@ -229,6 +229,9 @@ TEST_CASE("malformed and unsupported tokenizer.json files are named errors") {
                 ErrorCode::bad_format, "-5");
     check_error([] { Tokenizer::from_tokenizer_json(R"({"model": {"type": "BPE", "vocab": {"a": 3000000}, "merges": []}})"); },
                 ErrorCode::bad_format, "3000000");
+    check_error([] { Tokenizer::from_tokenizer_json(
+                         R"({"model": {"type": "BPE", "continuing_subword_prefix": "##", "vocab": {}, "merges": []}})"); },
+                ErrorCode::unsupported, "continuing_subword_prefix");
     TinyOptions o;
     o.pre_tokenizer = R"({"type": "Split", "pattern": {"Regex": "\\w+"}, "behavior": "Isolated"})";
     check_error([&] { Tokenizer::from_tokenizer_json(tiny_json(o)); }, ErrorCode::unsupported, "regex");
