@@ -22,12 +22,16 @@ public:
         size_ = 0;
     }
 
-    // Keeps the first merge given for a pair (the lower rank when added in rank order).
+    // A pair given twice keeps the later merge, as Hugging Face's merge map
+    // (built by collecting into a hash map) does.
     void insert(int32_t left, int32_t right, Merge merge) {
         if ((size_ + 1) * 2 > slots_.size()) grow();
         const uint64_t key = make_key(left, right);
         for (size_t i = index(key);; i = (i + 1) & (slots_.size() - 1)) {
-            if (slots_[i].key == key) return;
+            if (slots_[i].key == key) {
+                slots_[i].merge = merge;
+                return;
+            }
             if (slots_[i].key == kEmpty) {
                 slots_[i] = Slot{key, merge};
                 ++size_;

@@ -41,6 +41,7 @@ struct TinyOptions {
     std::string post_processor = "null";
     std::string model_extra;
     std::string extra_vocab;
+    std::string extra_merges;
 };
 
 std::string tiny_json(const TinyOptions& o = {}) {
@@ -69,9 +70,9 @@ std::string tiny_json(const TinyOptions& o = {}) {
       "post_processor": {},
       "decoder": {{"type": "ByteLevel"}},
       "model": {{"type": "BPE", {} "vocab": {{ {} }},
-                "merges": ["h e", ["l", "l"], "he ll", ["hell", "o"], "Ġ hello"]}}
+                "merges": ["h e", ["l", "l"], "he ll", ["hell", "o"], "Ġ hello" {}]}}
     }})",
-                       o.normalizer, pre, o.post_processor, o.model_extra, vocab);
+                       o.normalizer, pre, o.post_processor, o.model_extra, vocab, o.extra_merges);
 }
 
 const Tokenizer& tiny() {
@@ -182,6 +183,14 @@ TEST_CASE("gpt2 byte-level pre-tokenizer with add_prefix_space") {
     CHECK(tok->pre_tokenizer() == "gpt2");
     CHECK(tok->encode("hello") == Ids{260});
     CHECK(tok->encode("hello<|ctl|>hello") == Ids{260, 261, 260});  // each stretch gets its space
+}
+
+TEST_CASE("a merge listed twice takes its later rank, as in Hugging Face") {
+    TinyOptions o;
+    o.extra_vocab = R"(, "ab": 264, "bc": 265)";
+    o.extra_merges = R"(, "a b", "b c", "a b")";  // "a b" ends up ranked after "b c"
+    const auto tok = Tokenizer::from_tokenizer_json(tiny_json(o));
+    CHECK(tok->encode("abc") == Ids{'a', 265});
 }
 
 TEST_CASE("ignore_merges takes whole words found in the vocabulary") {
