@@ -238,8 +238,8 @@ bool affix_matches(const std::string& s, const Value& affix, bool prefix) {
 
 Value method(const Value& self, std::string name,
              std::function<Value(Renderer&, const std::string&, CallArgs&)> body) {
-    const std::string text = self.as_string();
-    return Value::function("str." + name, [text, body = std::move(body)](Renderer& r, CallArgs& args) {
+    return Value::function("str." + name, [self, body = std::move(body)](Renderer& r, CallArgs& args) {
+        const std::string& text = self.as_string();
         r.charge_bytes(text.size());
         return body(r, text, args);
     });
@@ -402,9 +402,10 @@ Value global_function(std::string_view name) {
     }
     if (name == "namespace" || name == "dict") {
         const bool is_namespace = name == "namespace";
-        return Value::function(std::string(name), [is_namespace](Renderer&, CallArgs& args) {
+        return Value::function(std::string(name), [is_namespace](Renderer& r, CallArgs& args) {
             Object object;
             for (const Value& initial : args.positional) {
+                if (initial.is_object()) r.charge(initial.as_object().size());
                 if (!initial.is_object())
                     template_error("{}() takes keyword arguments or a dict, not {}", is_namespace ? "namespace" : "dict",
                                    initial.type_name());

@@ -237,6 +237,7 @@ Value Renderer::call_macro(const Stmt& macro, CallArgs& args) {
         frame[key] = value;
     }
     // A macro sees the template's top-level variables and its own parameters.
+    charge(scopes_.front().size());
     std::vector<Scope> saved_scopes;
     saved_scopes.swap(scopes_);
     scopes_.push_back(saved_scopes.front());
@@ -317,9 +318,14 @@ Value Renderer::eval_node(const Expr& expr) {
             return Value::object(std::move(object));
         }
         case ExprKind::get_attr: return get_attribute(eval(*expr.args[0]), expr.name);
-        case ExprKind::get_item: return get_item(eval(*expr.args[0]), eval(*expr.args[1]));
+        case ExprKind::get_item: {
+            const Value target = eval(*expr.args[0]);
+            if (target.is_string()) charge_bytes(target.as_string().size());  // indexes by code point
+            return get_item(target, eval(*expr.args[1]));
+        }
         case ExprKind::slice: {
             const Value target = eval(*expr.args[0]);
+            if (target.is_string()) charge_bytes(target.as_string().size());
             Value bounds[3];
             for (int i = 0; i < 3; ++i)
                 if (expr.args[1 + i]) bounds[i] = eval(*expr.args[1 + i]);
@@ -342,6 +348,10 @@ Value Renderer::eval_node(const Expr& expr) {
             // `x is defined` must not fail on an undefined x, so evaluate leniently.
             const Value operand = eval(*expr.args[0]);
             CallArgs args = eval_args(expr, 1);
+            for (const Value& arg : args.positional) {  // `x is in big_list` scans it
+                if (arg.is_array()) charge(arg.as_array().size());
+                if (arg.is_string()) charge_bytes(arg.as_string().size());
+            }
             return Value::boolean(apply_test(*this, expr.name, operand, args) != expr.negated);
         }
         case ExprKind::unary: {

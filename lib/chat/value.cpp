@@ -35,9 +35,14 @@ void Object::set(std::string key, Value value) {
         for (size_t i = 0; i < items_.size(); ++i) index_.emplace(items_[i].first, i);
 }
 
+const std::string& Value::empty_string() {
+    static const std::string empty;
+    return empty;
+}
+
 Value Value::undefined(std::string name) {
     Value v;
-    v.s_ = std::move(name);
+    if (!name.empty()) v.s_ = std::make_shared<const std::string>(std::move(name));
     return v;
 }
 Value Value::none() {
@@ -66,7 +71,7 @@ Value Value::floating(double d) {
 Value Value::string(std::string s) {
     Value v;
     v.kind_ = Kind::string;
-    v.s_ = std::move(s);
+    v.s_ = std::make_shared<const std::string>(std::move(s));
     return v;
 }
 namespace {
@@ -100,7 +105,7 @@ Value Value::object(Object object, bool is_namespace) {
 Value Value::function(std::string name, Function fn) {
     Value v;
     v.kind_ = Kind::function;
-    v.s_ = std::move(name);
+    v.s_ = std::make_shared<const std::string>(std::move(name));
     v.function_ = std::make_shared<const Function>(std::move(fn));
     return v;
 }
@@ -112,7 +117,7 @@ bool Value::truthy() const {
         case Kind::boolean: return b_;
         case Kind::integer: return i_ != 0;
         case Kind::floating: return d_ != 0.0;
-        case Kind::string: return !s_.empty();
+        case Kind::string: return !as_string().empty();
         case Kind::array: return !array_->empty();
         case Kind::object: return object_->size() != 0;
         case Kind::function: return true;
@@ -143,7 +148,7 @@ bool Value::equals_within(const Value& other, uint64_t& budget) const {
     switch (kind_) {
         case Kind::undefined:
         case Kind::none: return true;
-        case Kind::string: return s_ == other.s_;
+        case Kind::string: return s_ == other.s_ || as_string() == other.as_string();
         case Kind::array: {
             if (array_ == other.array_) return true;
             const Array& a = *array_;

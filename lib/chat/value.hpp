@@ -59,12 +59,12 @@ public:
     int64_t as_int() const { return i_; }
     double as_double() const { return kind_ == Kind::integer ? static_cast<double>(i_) : d_; }
     // The string's bytes; for undefined, the name it was looked up by.
-    const std::string& as_string() const { return s_; }
+    const std::string& as_string() const { return s_ ? *s_ : empty_string(); }
     const Array& as_array() const { return *array_; }
     const Object& as_object() const { return *object_; }
     Object& namespace_object() const { return *object_; }  // only for namespaces
     const Function& as_function() const { return *function_; }
-    const std::string& function_name() const { return s_; }
+    const std::string& function_name() const { return as_string(); }
 
     // Python truthiness: empty containers, "", 0, None and Undefined are false.
     bool truthy() const;
@@ -82,6 +82,7 @@ public:
 
 private:
     bool equals_within(const Value& other, uint64_t& budget) const;
+    static const std::string& empty_string();
 
     Kind kind_ = Kind::undefined;
     bool namespace_ = false;
@@ -89,7 +90,9 @@ private:
     bool b_ = false;
     int64_t i_ = 0;
     double d_ = 0;
-    std::string s_;
+    // Text is shared, never copied: templates pass long strings (a 16 MiB
+    // prompt) around in loops, and copying a Value must stay O(1).
+    std::shared_ptr<const std::string> s_;
     std::shared_ptr<const Array> array_;
     std::shared_ptr<Object> object_;
     std::shared_ptr<const Function> function_;

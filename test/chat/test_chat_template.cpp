@@ -218,6 +218,12 @@ TEST_CASE("hostile templates stop with an error instead of crashing or hanging",
     CHECK(fails("{% set ns = namespace(x=[]) %}{% for i in range(1000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}"));
     CHECK(fails("{% set ns = namespace() %}{% set ns.me = ns %}"));
     CHECK(fails("{% set ns = namespace(l=[1]) %}{% for i in range(64) %}{% set ns.l = [ns.l, ns.l] %}{% endfor %}{{ ns.l | tojson }}"));
+    // Big strings are shared, not copied, and scanning them is charged
+    // (found by fuzz_template: these used to run for minutes).
+    CHECK(fails("{% set s = 'x' * 16000000 %}{% for i in range(1000000) %}{% set t = s %}{% endfor %}"));
+    CHECK(fails("{% set s = 'x' * 16000000 %}{% for i in range(1000000) %}{{ s[0] }}{% endfor %}"));
+    CHECK(fails("{% set s = 'x' * 16000000 %}{% for i in range(1000000) %}{{ s[:1] }}{% endfor %}"));
+    CHECK(fails("{% set s = 'x' * 16000000 %}{% for i in range(1000000) %}{{ s.startswith('y') }}{% endfor %}"));
     // Work inside builtins counts against the step budget too.
     CHECK(fails("{% for i in range(1000000) %}{{ range(1000000) | length }}{% endfor %}"));
     CHECK(fails("{% set s = 'x' * 1000000 %}{% for i in range(1000000) %}{{ s.upper() | length }}{% endfor %}"));
