@@ -18,6 +18,7 @@
 
 #include "apr/error.hpp"
 #include "apr/model_file.hpp"
+#include "core/fail.hpp"
 #include "examples/apr/flags.hpp"
 #include "random_model_metadata.hpp"
 #include "random_model_plan.hpp"
@@ -82,6 +83,11 @@ std::optional<Options> parse_options(int argc, char** argv) {
 int run(const Options& o) {
     std::optional<tbb::global_control> threads;
     if (o.threads) threads.emplace(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(*o.threads));
+
+    // Generating takes a while: refuse an unwritable destination first.
+    const std::filesystem::path out_dir = std::filesystem::absolute(o.out).parent_path();
+    if (!std::filesystem::is_directory(out_dir))
+        fail(ErrorCode::io, "--out {}: folder {} does not exist", o.out, out_dir.string());
 
     const auto start = std::chrono::steady_clock::now();
     const auto vocab = open_model_file(o.vocab);
