@@ -1,8 +1,10 @@
 // libFuzzer target for the chat-template parser and renderer. The input is a
 // template, optionally followed by a NUL byte and a JSON array of messages;
 // it is rendered with those messages (or a fixed conversation with a tool
-// call) and with and without tools. Any apr::Error is fine; crashes, leaks,
-// hangs and sanitizer reports are bugs.
+// call), with and without tools. Any apr::Error is fine; crashes, leaks,
+// sanitizer reports and slow inputs are bugs. Rendering runs under limits
+// far tighter than the library's defaults, so an input that is still slow
+// does work the step budget does not see.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -10,6 +12,8 @@
 
 #include "apr/chat_template.hpp"
 #include "apr/error.hpp"
+#include "chat/chat_template_impl.hpp"
+#include "chat/parser.hpp"
 
 namespace {
 
@@ -40,17 +44,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         } catch (const apr::Error&) {
         }
     }
+    apr::ChatTemplate::Impl impl;
     try {
-        const apr::ChatTemplate tmpl = apr::ChatTemplate::from_source(std::string(source), "<s>", "</s>");
-        try {
-            (void)tmpl.render(messages, true, kTools);
-        } catch (const apr::Error&) {
-        }
-        try {
-            (void)tmpl.render(messages, false);
-        } catch (const apr::Error&) {
-        }
+        impl.parsed = apr::chat::parse_template(source);
     } catch (const apr::Error&) {
+        return 0;
+    }
+    impl.bos_token = "<s>";
+    impl.eos_token = "</s>";
+    apr::chat::RenderLimits limits;
+    limits.max_output_bytes = size_t{1} << 20;
+    limits.max_steps = 100'000;
+    limits.max_list_items = 100'000;
+    for (const bool with_tools : {true, false}) {
+        try {
+            (void)apr::render_chat(impl, messages, with_tools, with_tools ? kTools : std::string_view(), limits);
+        } catch (const apr::Error&) {
+        }
     }
     return 0;
 }

@@ -62,6 +62,11 @@ ChatTemplate ChatTemplate::chatml() {
 
 std::string ChatTemplate::render(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
                                  std::string_view tools_json) const {
+    return render_chat(*impl_, messages, add_generation_prompt, tools_json, chat::RenderLimits{});
+}
+
+std::string render_chat(const ChatTemplate::Impl& impl, const std::vector<ChatMessage>& messages,
+                        bool add_generation_prompt, std::string_view tools_json, const chat::RenderLimits& limits) {
     chat::Scope globals;
     chat::Array items;
     for (size_t i = 0; i < messages.size(); ++i) items.push_back(message_value(messages[i], i));
@@ -80,10 +85,10 @@ std::string ChatTemplate::render(const std::vector<ChatMessage>& messages, bool 
     }
     globals["add_generation_prompt"] = chat::Value::boolean(add_generation_prompt);
     // transformers passes special tokens only when the tokenizer has them.
-    if (!impl_->bos_token.empty()) globals["bos_token"] = chat::Value::string(impl_->bos_token);
-    if (!impl_->eos_token.empty()) globals["eos_token"] = chat::Value::string(impl_->eos_token);
-    chat::Renderer renderer{chat::RenderLimits{}};
-    return renderer.render(impl_->parsed, std::move(globals));
+    if (!impl.bos_token.empty()) globals["bos_token"] = chat::Value::string(impl.bos_token);
+    if (!impl.eos_token.empty()) globals["eos_token"] = chat::Value::string(impl.eos_token);
+    chat::Renderer renderer{limits};
+    return renderer.render(impl.parsed, std::move(globals));
 }
 
 const std::string& ChatTemplate::warning() const { return impl_->warning; }

@@ -6,6 +6,7 @@
 
 #include "apr/chat_template.hpp"
 #include "chat/ast.hpp"
+#include "chat/render.hpp"
 
 namespace apr {
 
@@ -17,5 +18,10 @@ struct ChatTemplate::Impl {
     std::string warning;
     bool fallback = false;
 };
+
+// ChatTemplate::render with explicit limits (the fuzz target uses tighter
+// ones so that any work the step budget misses shows up as a slow input).
+std::string render_chat(const ChatTemplate::Impl& impl, const std::vector<ChatMessage>& messages,
+                        bool add_generation_prompt, std::string_view tools_json, const chat::RenderLimits& limits);
 
 }  // namespace apr
