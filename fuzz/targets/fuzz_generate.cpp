@@ -26,7 +26,7 @@ struct Reader {
     T take() {
         T value{};
         const size_t n = size < sizeof(T) ? size : sizeof(T);
-        std::memcpy(&value, data, n);
+        if (n > 0) std::memcpy(&value, data, n);
         data += n;
         size -= n;
         return value;
