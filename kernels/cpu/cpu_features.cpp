@@ -3,9 +3,27 @@
 #include <cstdlib>
 #include <string>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 #include "core/fail.hpp"
 
 namespace apr::cpu {
+namespace {
+
+#if defined(__x86_64__) || defined(__i386__)
+// F16C straight from cpuid leaf 1 (ECX bit 29): clang 14's
+// __builtin_cpu_supports does not know the "f16c" feature name. F16C uses
+// the AVX register state, which the avx2 check already requires the OS to save.
+bool cpu_has_f16c() noexcept {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+    return (ecx & (1u << 29)) != 0;
+}
+#endif
+
+}  // namespace
 
 std::string_view simd_level_name(SimdLevel level) noexcept {
     switch (level) {
@@ -30,8 +48,7 @@ bool simd_level_supported(SimdLevel level) noexcept {
         // __builtin_cpu_supports checks cpuid and that the OS saves the
         // AVX / AVX-512 register state (xgetbv), so a "yes" is safe to run.
         case SimdLevel::avx2:
-            return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                   __builtin_cpu_supports("f16c");
+            return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
         case SimdLevel::avx512:
             return simd_level_supported(SimdLevel::avx2) && __builtin_cpu_supports("avx512f") &&
                    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
