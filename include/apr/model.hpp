@@ -44,7 +44,10 @@ struct OpEvent {
 };
 
 // Where a hidden state was taken: the embedding output (layer -1), the output
-// of each transformer block (layer 0..n-1), and the final norm (layer n).
+// of each transformer block (layer 0..n-1), and the final norm (layer n). The
+// final norm runs only on the rows whose logits are wanted (the last token
+// for Session::evaluate, every token for evaluate_all), so its event has
+// those rows; `positions` then still lists the whole batch's positions.
 enum class LayerStage { embedding, block_output, final_norm };
 struct LayerEvent {
     LayerStage stage;
