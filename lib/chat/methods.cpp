@@ -369,7 +369,7 @@ Value dict_method(const Value& self, std::string_view name) {
             else out.push_back(value);
         }
         return Value::array(std::move(out));
-    });
+    }, self.holds_namespace());
 }
 
 // ---- global functions ------------------------------------------------------
@@ -406,13 +406,15 @@ Value global_function(std::string_view name) {
             Object object;
             for (const Value& initial : args.positional) {
                 if (initial.is_object()) r.charge(initial.as_object().size());
+                if (is_namespace && initial.holds_namespace())
+                    template_error("a namespace attribute cannot hold a namespace");
                 if (!initial.is_object())
                     template_error("{}() takes keyword arguments or a dict, not {}", is_namespace ? "namespace" : "dict",
                                    initial.type_name());
                 for (const auto& [key, value] : initial.as_object().items()) object.set(key, value);
             }
             for (auto& [key, value] : args.keyword) {
-                if (is_namespace && value.is_namespace()) template_error("a namespace attribute cannot hold a namespace");
+                if (is_namespace && value.holds_namespace()) template_error("a namespace attribute cannot hold a namespace");
                 object.set(key, value);
             }
             return Value::object(std::move(object), is_namespace);

@@ -195,7 +195,7 @@ void Renderer::exec_set(const Stmt& stmt) {
             template_error("cannot assign attribute '{}' on '{}' ({}): only namespace() objects take attributes",
                            stmt.attr, stmt.names[0], target.type_name());
         // A namespace holding a namespace could form a cycle that is never freed.
-        if (value.is_namespace()) template_error("a namespace attribute cannot hold a namespace");
+        if (value.holds_namespace()) template_error("a namespace attribute cannot hold a namespace");
         target.namespace_object().set(stmt.attr, std::move(value));
         return;
     }

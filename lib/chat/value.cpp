@@ -86,7 +86,10 @@ int checked_depth(int child_depth) {
 Value Value::array(Array items) {
     Value v;
     int child_depth = 0;
-    for (const Value& item : items) child_depth = std::max(child_depth, item.depth_);
+    for (const Value& item : items) {
+        child_depth = std::max(child_depth, item.depth_);
+        v.holds_namespace_ = v.holds_namespace_ || item.holds_namespace_;
+    }
     v.depth_ = checked_depth(child_depth);
     v.kind_ = Kind::array;
     v.array_ = std::make_shared<const Array>(std::move(items));
@@ -95,15 +98,20 @@ Value Value::array(Array items) {
 Value Value::object(Object object, bool is_namespace) {
     Value v;
     int child_depth = 0;
-    for (const auto& item : object.items()) child_depth = std::max(child_depth, item.second.depth_);
+    for (const auto& item : object.items()) {
+        child_depth = std::max(child_depth, item.second.depth_);
+        v.holds_namespace_ = v.holds_namespace_ || item.second.holds_namespace_;
+    }
+    v.holds_namespace_ = v.holds_namespace_ || is_namespace;
     v.depth_ = checked_depth(child_depth);
     v.kind_ = Kind::object;
     v.namespace_ = is_namespace;
     v.object_ = std::make_shared<Object>(std::move(object));
     return v;
 }
-Value Value::function(std::string name, Function fn) {
+Value Value::function(std::string name, Function fn, bool captures_namespace) {
     Value v;
+    v.holds_namespace_ = captures_namespace;
     v.kind_ = Kind::function;
     v.s_ = std::make_shared<const std::string>(std::move(name));
     v.function_ = std::make_shared<const Function>(std::move(fn));

@@ -40,7 +40,9 @@ public:
     static Value string(std::string s);
     static Value array(Array items);
     static Value object(Object object, bool is_namespace = false);
-    static Value function(std::string name, Function fn);
+    // `captures_namespace`: the function holds a value that holds a namespace
+    // (a bound dict method), so storing it in a namespace could form a cycle.
+    static Value function(std::string name, Function fn, bool captures_namespace = false);
 
     Kind kind() const { return kind_; }
     bool is_undefined() const { return kind_ == Kind::undefined; }
@@ -78,6 +80,10 @@ public:
     // kMaxDepth so that printing, comparing and freeing values never recurse
     // deeper than the stack allows.
     int depth() const { return depth_; }
+    // Whether this is or contains (in any list or dict) a namespace, known at
+    // construction. A namespace attribute may not hold one: that is the only
+    // way a value could contain itself (a cycle never freed, printed forever).
+    bool holds_namespace() const { return holds_namespace_; }
     static constexpr int kMaxDepth = 128;
 
 private:
@@ -87,6 +93,7 @@ private:
     Kind kind_ = Kind::undefined;
     bool namespace_ = false;
     int depth_ = 0;
+    bool holds_namespace_ = false;
     bool b_ = false;
     int64_t i_ = 0;
     double d_ = 0;
