@@ -14,6 +14,13 @@ namespace apr::chat {
 // once a dict grows past kIndexThreshold keys (hostile JSON can have many).
 constexpr size_t kIndexThreshold = 16;
 
+void Object::append_distinct(std::string key, Value value) {
+    if (!index_.empty()) index_.emplace(key, items_.size());
+    items_.emplace_back(std::move(key), std::move(value));
+    if (index_.empty() && items_.size() > kIndexThreshold)
+        for (size_t i = 0; i < items_.size(); ++i) index_.emplace(items_[i].first, i);
+}
+
 const Value* Object::find(std::string_view key) const {
     if (index_.empty()) {
         for (const auto& item : items_)

@@ -112,6 +112,9 @@ public:
     const Value* find(std::string_view key) const;
     // Inserts or replaces; a replaced key keeps its position (like Python).
     void set(std::string key, Value value);
+    // For building a dict whose keys are known to be distinct (loop objects).
+    void reserve(size_t n) { items_.reserve(n); }
+    void append_distinct(std::string key, Value value);
     const std::vector<std::pair<std::string, Value>>& items() const { return items_; }
     size_t size() const { return items_.size(); }
 
