@@ -4,6 +4,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 if [[ ! -f build/build.ninja ]]; then
-  meson setup build --buildtype=release >/dev/null
+  meson setup build --buildtype=release >build-setup.log 2>&1 || { cat build-setup.log >&2; exit 1; }
+  rm -f build-setup.log
 fi
-ninja -C build >/dev/null
+# Quiet on success; on failure show the compiler's errors.
+if ! ninja -C build >build/ninja.log 2>&1; then
+  grep -E -A12 "FAILED|error" build/ninja.log | head -80 >&2
+  echo "build failed; full log: build/ninja.log" >&2
+  exit 1
+fi
