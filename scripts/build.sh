@@ -4,8 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 if [[ ! -f build/build.ninja ]]; then
-  meson setup build --buildtype=release >build-setup.log 2>&1 || { cat build-setup.log >&2; exit 1; }
-  rm -f build-setup.log
+  log=$(mktemp)
+  meson setup build --buildtype=release >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+  rm -f "$log"
 fi
 # Quiet on success; on failure show the compiler's errors.
 if ! ninja -C build >build/ninja.log 2>&1; then
