@@ -44,16 +44,45 @@ inline __m128i unpack_k4_scales(const uint8_t* packed) {
                          static_cast<int>(scales_lo));
 }
 
-// int16 scale vectors for the four 64-value groups: lanes 0..15 hold the
-// scale of the even sub-block, 16..31 of the odd one (k = 4 sub-blocks of
-// 32), or lanes 8g..8g+7 the scale of 16-value group g (k = 8, Q6_K).
-template <int SubBlocksPerZmm>
-inline void spread_scales(__m512i scales16, __m512i out[4]) {
-    for (int j = 0; j < 4; ++j) {
-        alignas(64) int16_t idx[32];
-        for (int l = 0; l < 32; ++l) idx[l] = static_cast<int16_t>(j * SubBlocksPerZmm + l / (32 / SubBlocksPerZmm));
-        out[j] = _mm512_permutexvar_epi16(_mm512_load_si512(idx), scales16);
+// vpshufb controls that turn the 16 bytes of unpack_k4_scales (broadcast to
+// all four 128-bit lanes) straight into zero-extended int16 vectors: one
+// in-lane shuffle per vector instead of a widening plus a cross-lane vpermw
+// (cheaper on the T=1 path, where this prologue costs as much as the dot).
+// Controls 0..3: group j's scales (int16 lanes 0..15 = scale 2j, 16..31 =
+// scale 2j+1); control 4: the mins, each twice, in lanes 0..15, rest zero.
+struct K4ScaleShuffles {
+    alignas(64) int8_t ctrl[5][64];
+    constexpr K4ScaleShuffles() : ctrl{} {
+        for (int j = 0; j < 4; ++j)
+            for (int l = 0; l < 32; ++l) {
+                ctrl[j][2 * l] = static_cast<int8_t>(2 * j + l / 16);
+                ctrl[j][2 * l + 1] = -128;  // high byte 0
+            }
+        for (int l = 0; l < 32; ++l) {
+            ctrl[4][2 * l] = l < 16 ? static_cast<int8_t>(8 + l / 2) : int8_t{-128};
+            ctrl[4][2 * l + 1] = -128;
+        }
     }
+};
+constexpr K4ScaleShuffles kK4Shuffles;
+
+// Q6_K's 16 signed scales, one per 16 values: group j's int16 lanes 8L..8L+7
+// (128-bit lane L) take scale 4j+L. The shuffle puts the byte in the high
+// half of each int16 (low half zero) and an arithmetic shift by 8 sign-extends.
+struct Q6ScaleShuffles {
+    alignas(64) int8_t ctrl[4][64];
+    constexpr Q6ScaleShuffles() : ctrl{} {
+        for (int j = 0; j < 4; ++j)
+            for (int l = 0; l < 32; ++l) {
+                ctrl[j][2 * l] = -128;  // low byte 0
+                ctrl[j][2 * l + 1] = static_cast<int8_t>(4 * j + l / 8);
+            }
+    }
+};
+constexpr Q6ScaleShuffles kQ6Shuffles;
+
+inline __m512i k4_shuffle(__m512i scales_x4, int which) {
+    return _mm512_shuffle_epi8(scales_x4, _mm512_load_si512(kK4Shuffles.ctrl[which]));
 }
 
 inline __m512i q8_load(const BlockQ8_K& a, int j) { return _mm512_loadu_si512(a.qs + 64 * j); }
@@ -137,10 +166,10 @@ void k4_kernel(int64_t nb, const Block* w, const BlockQ8_K* const a[NT], float o
     for (int64_t b = 0; b < nb; ++b) {
         __m512i q[4], sc[4];
         Unpack(w[b], q);
-        const __m128i sm = unpack_k4_scales(w[b].scales);
-        spread_scales<2>(_mm512_cvtepu8_epi16(_mm256_castsi128_si256(sm)), sc);
+        const __m512i sm4 = _mm512_broadcast_i32x4(unpack_k4_scales(w[b].scales));
+        for (int j = 0; j < 4; ++j) sc[j] = k4_shuffle(sm4, j);
         // mins as int16, each twice (2 bsums per sub-block), upper half zero.
-        const __m512i mins = _mm512_zextsi256_si512(_mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm)));
+        const __m512i mins = k4_shuffle(sm4, 4);
         const __m512 d = _mm512_set1_ps(half(w[b].d));
         const __m512 dmin = _mm512_set1_ps(half(w[b].dmin));
         for (int t = 0; t < NT; ++t) {
@@ -162,8 +191,11 @@ void q6_K_kernel(int64_t nb, const BlockQ6_K* w, const BlockQ8_K* const a[NT], f
     for (int64_t b = 0; b < nb; ++b) {
         __m512i q[4], sc[4];
         unpack_q6_K(w[b], q);
-        const __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
-        spread_scales<4>(_mm512_castsi256_si512(scales16), sc);
+        const __m128i s8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales));
+        const __m256i scales16 = _mm256_cvtepi8_epi16(s8);
+        const __m512i s8x4 = _mm512_broadcast_i32x4(s8);
+        for (int j = 0; j < 4; ++j)
+            sc[j] = _mm512_srai_epi16(_mm512_shuffle_epi8(s8x4, _mm512_load_si512(kQ6Shuffles.ctrl[j])), 8);
         // The -32 offset of every value: -32 * sum_g scale_g * bsum_g.
         const __m512i offset = _mm512_zextsi256_si512(_mm256_mullo_epi16(scales16, _mm256_set1_epi16(-32)));
         const __m512 d = _mm512_set1_ps(half(w[b].d));
