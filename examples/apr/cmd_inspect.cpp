@@ -88,13 +88,7 @@ int cmd_inspect(const Args& args) {
                 "tensor table. PATH is a GGUF file, a SafeTensors file or a Hugging Face model folder.");
     bool json = false;
     flags.add("--json", &json, "print one JSON object instead of the human-readable report");
-    std::vector<std::string> positional;
-    try {
-        positional = flags.parse(args);
-    } catch (const HelpRequested&) {
-        fmt::print("{}", flags.help());
-        return 0;
-    }
+    const std::vector<std::string> positional = flags.parse(args);
     if (positional.size() > 1) throw UsageError("expected at most one PATH");
     const std::string path = positional.empty() ? default_model_path() : positional.front();
     const auto file = open_model_file(path);

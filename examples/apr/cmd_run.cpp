@@ -104,13 +104,7 @@ int cmd_run(const Args& args) {
     flags.add("--ctx-size", &ctx_size, "KV-cache positions (0 = the model's, at most 4096)");
     flags.add("--json", &json, "print one JSON object instead of streaming text");
     flags.add("--logprobs", &logprobs, "with --json: the top K log-probabilities of each step", "K");
-    std::vector<std::string> positional;
-    try {
-        positional = flags.parse(args);
-    } catch (const HelpRequested&) {
-        fmt::print("{}", flags.help());
-        return 0;
-    }
+    const std::vector<std::string> positional = flags.parse(args);
     if (positional.size() > 1) throw UsageError("expected at most one MODEL");
     if (!prompt) throw UsageError("--prompt is required");
     if (max_tokens < 0) throw UsageError("--max-tokens must be >= 0");

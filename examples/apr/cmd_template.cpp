@@ -53,13 +53,7 @@ int cmd_template(const Args& args) {
     flags.add("--tools", &tools_path, "JSON array of tool definitions passed to the template as `tools`", "FILE");
     flags.add("--no-generation-prompt", &no_generation_prompt,
               "do not end with the assistant header (add_generation_prompt = false)");
-    std::vector<std::string> positional;
-    try {
-        positional = flags.parse(args);
-    } catch (const HelpRequested&) {
-        fmt::print("{}", flags.help());
-        return 0;
-    }
+    const std::vector<std::string> positional = flags.parse(args);
     if (positional.size() > 1) throw UsageError("expected at most one SOURCE");
     if (messages_path.empty()) throw UsageError("--messages FILE is required");
     const std::string source = positional.empty() ? default_model_path() : positional.front();

@@ -31,13 +31,7 @@ int cmd_tokenize(const Args& args) {
     bool json = false;
     flags.add("--no-special", &no_special, "tokenize special tokens in TEXT as plain text");
     flags.add("--json", &json, "print a JSON array");
-    std::vector<std::string> positional;
-    try {
-        positional = flags.parse(args);
-    } catch (const HelpRequested&) {
-        fmt::print("{}", flags.help());
-        return 0;
-    }
+    const std::vector<std::string> positional = flags.parse(args);
     if (positional.size() != 2) throw UsageError("expected SOURCE and TEXT");
     const auto tokenizer = Tokenizer::from_file(positional[0]);
     const std::vector<int32_t> ids = tokenizer->encode(positional[1], !no_special);
@@ -54,13 +48,7 @@ int cmd_detokenize(const Args& args) {
                 "folder. Bytes that do not form valid UTF-8 print as U+FFFD.");
     bool skip_special = false;
     flags.add("--skip-special", &skip_special, "leave control tokens (<|im_end|>, ...) out");
-    std::vector<std::string> positional;
-    try {
-        positional = flags.parse(args);
-    } catch (const HelpRequested&) {
-        fmt::print("{}", flags.help());
-        return 0;
-    }
+    const std::vector<std::string> positional = flags.parse(args);
     if (positional.size() < 2) throw UsageError("expected SOURCE and at least one ID");
     std::vector<int32_t> ids;
     for (size_t i = 1; i < positional.size(); ++i) ids.push_back(parse_id(positional[i]));

@@ -78,7 +78,7 @@ std::vector<std::string> Flags::parse(const std::vector<std::string>& args) {
             positional.insert(positional.end(), args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
             break;
         }
-        if (arg == "-h" || arg == "--help") throw HelpRequested{};
+        if (arg == "-h" || arg == "--help") throw HelpRequested{help()};
         if (arg.size() < 2 || arg[0] != '-' || (arg[1] != '-' && !std::isalpha(static_cast<unsigned char>(arg[1])))) {
             positional.push_back(arg);  // includes negative numbers such as "-1"
             continue;

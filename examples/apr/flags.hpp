@@ -21,8 +21,10 @@ struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// Thrown by parse() when --help was given; the caller prints help() and exits 0.
-struct HelpRequested {};
+// Thrown by parse() when --help was given; main() prints `text` and exits 0.
+struct HelpRequested {
+    std::string text;
+};
 
 class Flags {
 public:
@@ -43,7 +45,7 @@ public:
              const std::string& metavar = "TEXT");
 
     // Parses args (without the program and subcommand names) and returns the
-    // positional arguments. Throws UsageError or HelpRequested.
+    // positional arguments. Throws UsageError, or HelpRequested carrying help().
     std::vector<std::string> parse(const std::vector<std::string>& args);
 
     std::string help() const;

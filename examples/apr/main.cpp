@@ -52,6 +52,9 @@ int main(int argc, char** argv) {
         apr::cli::Args args(argv + 2, argv + argc);
         try {
             return command.run(args);
+        } catch (const apr::cli::HelpRequested& help) {
+            fmt::print("{}", help.text);
+            return 0;
         } catch (const apr::cli::UsageError& e) {
             fmt::print(stderr, "apr {}: {}\n(see `apr {} --help`)\n", name, e.what(), name);
             return 2;
