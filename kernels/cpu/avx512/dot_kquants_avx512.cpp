@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <vector>
 
 #include "cpu/avx512/avx512_kernels.hpp"
@@ -30,18 +29,21 @@ inline float half(uint16_t h) { return _cvtsh_ss(h); }
 // The 12 packed bytes of Q4_K/Q5_K scales -> 8 scales (bytes 0..7) and
 // 8 mins (bytes 8..15) of 6 bits each.
 inline __m128i unpack_k4_scales(const uint8_t* packed) {
-    uint32_t u[4];
-    std::memcpy(u, packed, 12);
-    constexpr uint32_t low6 = 0x3f3f3f3f, low4 = 0x0f0f0f0f, top2 = 0x03030303;
+    // In dwords u0, u1, u2 (a masked load: exactly the 12 bytes are read).
     // Sub-blocks 0..3 keep their 6 bits in bytes 0..3 (scales) and 4..7
-    // (mins); sub-blocks 4..7 take 4 bits from bytes 8..11 and their top two
-    // bits from the spare top bits of bytes 0..7.
-    const uint32_t scales_lo = u[0] & low6;
-    const uint32_t mins_lo = u[1] & low6;
-    const uint32_t scales_hi = (u[2] & low4) | (((u[0] >> 6) & top2) << 4);
-    const uint32_t mins_hi = ((u[2] >> 4) & low4) | (((u[1] >> 6) & top2) << 4);
-    return _mm_set_epi32(static_cast<int>(mins_hi), static_cast<int>(mins_lo), static_cast<int>(scales_hi),
-                         static_cast<int>(scales_lo));
+    // (mins); sub-blocks 4..7 take 4 bits from bytes 8..11 (low nibbles:
+    // scales, high: mins) and their top two bits from the spare top bits of
+    // bytes 0..7. Result dwords: scales 0-3, scales 4-7, mins 0-3, mins 4-7.
+    // Done in one xmm rather than scalar code plus inserts.
+    const __m128i u = _mm_maskz_loadu_epi8(0x0fff, packed);
+    const __m128i u0212 = _mm_shuffle_epi32(u, _MM_SHUFFLE(2, 1, 2, 0));
+    const __m128i low = _mm_and_si128(_mm_srlv_epi32(u0212, _mm_setr_epi32(0, 0, 0, 4)),
+                                      _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+    const __m128i u0011 = _mm_shuffle_epi32(u, _MM_SHUFFLE(1, 1, 0, 0));
+    // (byte >> 6) << 4 == (byte >> 2) & 0x30; bits shifted in from the
+    // neighbouring byte land in bits 6-7 and are masked away.
+    const __m128i top = _mm_and_si128(_mm_srli_epi32(u0011, 2), _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+    return _mm_or_si128(low, top);
 }
 
 // vpshufb controls that turn the 16 bytes of unpack_k4_scales (broadcast to
@@ -66,20 +68,17 @@ struct K4ScaleShuffles {
 };
 constexpr K4ScaleShuffles kK4Shuffles;
 
-// Q6_K's 16 signed scales, one per 16 values: group j's int16 lanes 8L..8L+7
-// (128-bit lane L) take scale 4j+L. The shuffle puts the byte in the high
-// half of each int16 (low half zero) and an arithmetic shift by 8 sign-extends.
-struct Q6ScaleShuffles {
-    alignas(64) int8_t ctrl[4][64];
-    constexpr Q6ScaleShuffles() : ctrl{} {
-        for (int j = 0; j < 4; ++j)
-            for (int l = 0; l < 32; ++l) {
-                ctrl[j][2 * l] = -128;  // low byte 0
-                ctrl[j][2 * l + 1] = static_cast<int8_t>(4 * j + l / 8);
-            }
+// Q6_K's 16 signed scales (int16) -> group j's int16 lanes 8g..8g+7 take
+// scale 4j+g. (A vpshufb + shift by 8 variant, as for Q4_K, measured 2%
+// slower on Zen 5 and only 2-5% faster on Sapphire Rapids, so Q6_K keeps
+// the cross-lane vpermw.)
+inline void spread_q6_scales(__m512i scales16, __m512i out[4]) {
+    for (int j = 0; j < 4; ++j) {
+        alignas(64) int16_t idx[32];
+        for (int l = 0; l < 32; ++l) idx[l] = static_cast<int16_t>(4 * j + l / 8);
+        out[j] = _mm512_permutexvar_epi16(_mm512_load_si512(idx), scales16);
     }
-};
-constexpr Q6ScaleShuffles kQ6Shuffles;
+}
 
 inline __m512i k4_shuffle(__m512i scales_x4, int which) {
     return _mm512_shuffle_epi8(scales_x4, _mm512_load_si512(kK4Shuffles.ctrl[which]));
@@ -191,11 +190,8 @@ void q6_K_kernel(int64_t nb, const BlockQ6_K* w, const BlockQ8_K* const a[NT], f
     for (int64_t b = 0; b < nb; ++b) {
         __m512i q[4], sc[4];
         unpack_q6_K(w[b], q);
-        const __m128i s8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales));
-        const __m256i scales16 = _mm256_cvtepi8_epi16(s8);
-        const __m512i s8x4 = _mm512_broadcast_i32x4(s8);
-        for (int j = 0; j < 4; ++j)
-            sc[j] = _mm512_srai_epi16(_mm512_shuffle_epi8(s8x4, _mm512_load_si512(kQ6Shuffles.ctrl[j])), 8);
+        const __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
+        spread_q6_scales(_mm512_castsi256_si512(scales16), sc);
         // The -32 offset of every value: -32 * sum_g scale_g * bsum_g.
         const __m512i offset = _mm512_zextsi256_si512(_mm256_mullo_epi16(scales16, _mm256_set1_epi16(-32)));
         const __m512 d = _mm512_set1_ps(half(w[b].d));
