@@ -114,6 +114,23 @@ int cmd_run(const Args& args) {
     if (seed < 0) throw UsageError("--seed must be >= 0");
     const std::string path = positional.empty() ? default_model_path() : positional[0];
 
+    GenerateParams gp;
+    gp.max_tokens = max_tokens;
+    gp.logprobs = logprobs;
+    // Greedy (temperature 0) unless --temperature is given; the other sampling
+    // flags are still checked so a typo such as --top-p 2 is reported.
+    gp.sampling.temperature = temperature.value_or(0.0);
+    gp.sampling.top_k = top_k;
+    gp.sampling.top_p = top_p;
+    gp.sampling.min_p = min_p;
+    gp.sampling.seed = static_cast<uint64_t>(seed);
+    gp.sampling.repeat_penalty = repeat_penalty;
+    try {
+        validate(gp.sampling);
+    } catch (const Error& e) {
+        throw UsageError(e.what());
+    }
+
     ModelParams mp;
     mp.threads = static_cast<int>(threads);
     auto model = Model::load(path, mp);
@@ -121,23 +138,6 @@ int cmd_run(const Args& args) {
     SessionParams sp;
     sp.context_length = ctx_size;
     Session session(*model, sp);
-
-    GenerateParams gp;
-    gp.max_tokens = max_tokens;
-    gp.logprobs = logprobs;
-    if (temperature) {
-        gp.sampling.temperature = *temperature;
-        gp.sampling.top_k = top_k;
-        gp.sampling.top_p = top_p;
-        gp.sampling.min_p = min_p;
-        gp.sampling.seed = static_cast<uint64_t>(seed);
-    }
-    gp.sampling.repeat_penalty = repeat_penalty;
-    try {
-        validate(gp.sampling);
-    } catch (const Error& e) {
-        throw UsageError(e.what());
-    }
 
     const std::string text = build_prompt(*model, *prompt, system, raw);
     TokenCallback stream;
