@@ -74,6 +74,10 @@ TEST_CASE("apr run rejects bad flags with exit code 2 and bad models with 1") {
     CHECK(WEXITSTATUS(status) == 2);
     run("--prompt hi --temperature -1", &status);
     CHECK(WEXITSTATUS(status) == 2);
+    run("--prompt hi --top-p 2", &status);  // checked even when greedy
+    CHECK(WEXITSTATUS(status) == 2);
+    run("/no/such/model.gguf --prompt hi --min-p 7", &status);  // flags before the model is opened
+    CHECK(WEXITSTATUS(status) == 2);
     run("/no/such/model.gguf --prompt hi", &status);
     CHECK(WEXITSTATUS(status) == 1);
 }
