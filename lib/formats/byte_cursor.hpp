@@ -55,6 +55,10 @@ private:
     std::string_view file_;
 };
 
+// Length of the well-formed UTF-8 sequence starting at text[i] (i < size),
+// or 0 when the bytes there are not one.
+size_t utf8_sequence_length(std::string_view text, size_t i) noexcept;
+
 // True when `text` is well-formed UTF-8 (no overlong forms, no surrogates,
 // nothing above U+10FFFF).
 bool is_valid_utf8(std::string_view text) noexcept;

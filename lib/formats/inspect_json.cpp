@@ -5,40 +5,9 @@
 #include <cmath>
 
 #include "apr/model_file.hpp"
+#include "formats/byte_cursor.hpp"
 
 namespace apr::formats {
-namespace {
-
-// Length of the valid UTF-8 sequence starting at text[i], or 0 when invalid.
-size_t utf8_sequence_length(std::string_view text, size_t i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) return 1;
-    if ((c & 0xe0) == 0xc0) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (text.size() - i < len) return 0;
-    for (size_t k = 1; k < len; ++k) {
-        const auto b = static_cast<unsigned char>(text[i + k]);
-        if ((b & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (b & 0x3f);
-    }
-    static constexpr uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    return len;
-}
-
-}  // namespace
 
 void append_optional_id(std::string& out, std::string_view key, const std::optional<int32_t>& id) {
     out += fmt::format(",\"{}\":{}", key, id ? std::to_string(*id) : "null");
