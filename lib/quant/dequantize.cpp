@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/fail.hpp"
+#include "quant/row_args.hpp"
 #include "core/half.hpp"
 #include "quant/blocks.hpp"
 #include "quant/k_scales.hpp"
@@ -195,28 +196,11 @@ void dequantize_q8_k(const std::byte* src, float* dst, int64_t blocks) {
 
 }  // namespace
 
-bool can_dequantize(DType type) noexcept {
-    switch (type) {
-        case DType::F32: case DType::F16: case DType::BF16:
-        case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1:
-        case DType::Q8_0: case DType::Q8_1:
-        case DType::Q4_K: case DType::Q5_K: case DType::Q6_K: case DType::Q8_K:
-            return true;
-        default:
-            return false;
-    }
-}
+bool can_dequantize(DType type) noexcept { return is_convertible(type); }
 
 void dequantize_row(DType type, const void* src, float* dst, int64_t n) {
-    const DTypeInfo* info = dtype_info(type);
-    if (!info || !can_dequantize(type))
-        fail(ErrorCode::unsupported, "dequantize_row: no dequantizer for tensor type {} (id {})", dtype_name(type),
-             static_cast<uint32_t>(type));
-    if (n < 0 || n % info->block_elements != 0)
-        fail(ErrorCode::invalid_argument, "dequantize_row: {} values of type {} are not a whole number of {}-value blocks",
-             n, info->name, info->block_elements);
+    const DTypeInfo* info = &check_row_args("dequantize_row", type, n, src, dst);
     if (n == 0) return;
-    if (!src || !dst) fail(ErrorCode::invalid_argument, "dequantize_row: null {} pointer", src ? "destination" : "source");
     const auto* bytes = static_cast<const std::byte*>(src);
     const int64_t blocks = n / info->block_elements;
     switch (type) {

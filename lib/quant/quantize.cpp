@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/fail.hpp"
+#include "quant/row_args.hpp"
 #include "core/half.hpp"
 #include "quant/blocks.hpp"
 #include "quant/quantize_k.hpp"
@@ -222,28 +223,11 @@ void quantize_q5_1(const float* x, std::byte* dst, int64_t blocks) {
 
 }  // namespace
 
-bool can_quantize(DType type) noexcept {
-    switch (type) {
-        case DType::F32: case DType::F16: case DType::BF16:
-        case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1:
-        case DType::Q8_0: case DType::Q8_1:
-        case DType::Q4_K: case DType::Q5_K: case DType::Q6_K: case DType::Q8_K:
-            return true;
-        default:
-            return false;
-    }
-}
+bool can_quantize(DType type) noexcept { return is_convertible(type); }
 
 size_t quantize_row(DType type, const float* src, void* dst, int64_t n) {
-    const DTypeInfo* info = dtype_info(type);
-    if (!info || !can_quantize(type))
-        fail(ErrorCode::unsupported, "quantize_row: no quantizer for tensor type {} (id {})", dtype_name(type),
-             static_cast<uint32_t>(type));
-    if (n < 0 || n % info->block_elements != 0)
-        fail(ErrorCode::invalid_argument, "quantize_row: {} values of type {} are not a whole number of {}-value blocks",
-             n, info->name, info->block_elements);
+    const DTypeInfo* info = &check_row_args("quantize_row", type, n, src, dst);
     if (n == 0) return 0;
-    if (!src || !dst) fail(ErrorCode::invalid_argument, "quantize_row: null {} pointer", src ? "destination" : "source");
     auto* out = static_cast<std::byte*>(dst);
     const int64_t blocks = n / info->block_elements;
     switch (type) {
