@@ -3,28 +3,18 @@
 // tokenizer_config.json), with ChatML as the fallback.
 #include <simdjson.h>
 
-#include <fstream>
-#include <sstream>
 
 #include "apr/model_file.hpp"
 #include "chat/chat_template_impl.hpp"
 #include "chat/parser.hpp"
 #include "core/fail.hpp"
+#include "core/read_file.hpp"
 
 namespace apr {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(ErrorCode::io, "{}: cannot open for reading", path.string());
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) fail(ErrorCode::io, "{}: read failed", path.string());
-    return text.str();
-}
 
 struct HfTemplate {
     std::string source;  // empty: none found
@@ -81,7 +71,7 @@ std::string template_field(simdjson::dom::object config, const fs::path& path, s
 
 void read_tokenizer_config(const fs::path& path, HfTemplate& out, bool take_template) {
     simdjson::dom::parser parser;
-    simdjson::padded_string text(read_file(path));
+    simdjson::padded_string text(read_whole_file(path));
     simdjson::dom::object config;
     if (auto error = parser.parse(text).get(config))
         fail(ErrorCode::bad_format, "{}: not a JSON object: {}", path.string(), simdjson::error_message(error));
@@ -99,13 +89,13 @@ HfTemplate load_hf(const fs::path& path) {
     const fs::path config = dir / "tokenizer_config.json";
     if (!is_dir) {
         if (path.extension() == ".jinja") {
-            found.source = read_file(path);
+            found.source = read_whole_file(path);
         } else if (path.filename() == "tokenizer_config.json") {
             read_tokenizer_config(path, found, true);
             return found;
         } else if (path.extension() == ".json") {  // chat_template.json (processor style)
             simdjson::dom::parser parser;
-            simdjson::padded_string text(read_file(path));
+            simdjson::padded_string text(read_whole_file(path));
             simdjson::dom::object object;
             if (auto error = parser.parse(text).get(object))
                 fail(ErrorCode::bad_format, "{}: not a JSON object: {}", path.string(), simdjson::error_message(error));
@@ -119,7 +109,7 @@ HfTemplate load_hf(const fs::path& path) {
         return found;
     }
     if (fs::exists(dir / "chat_template.jinja", ec)) {
-        found.source = read_file(dir / "chat_template.jinja");
+        found.source = read_whole_file(dir / "chat_template.jinja");
     } else if (fs::exists(dir / "chat_template.json", ec)) {
         return load_hf(dir / "chat_template.json");
     }

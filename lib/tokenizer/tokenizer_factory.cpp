@@ -1,11 +1,9 @@
 // Where a Tokenizer comes from: GGUF metadata, a tokenizer.json (with its
 // tokenizer_config.json), a Hugging Face directory, or a SafeTensors file's
 // directory.
-#include <fstream>
-#include <sstream>
-
 #include "apr/model_file.hpp"
 #include "core/fail.hpp"
+#include "core/read_file.hpp"
 #include "tokenizer/tokenizer_spec.hpp"
 
 namespace apr {
@@ -13,22 +11,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(ErrorCode::io, "{}: cannot open for reading", path.string());
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) fail(ErrorCode::io, "{}: read failed", path.string());
-    return std::move(text).str();
-}
-
 std::unique_ptr<Tokenizer> from_tokenizer_json_file(const fs::path& json_path) {
     std::error_code ec;
     if (!fs::is_regular_file(json_path, ec))
         fail(ErrorCode::not_found, "{}: no such file (looking for the Hugging Face tokenizer)", json_path.string());
-    const std::string json = read_file(json_path);
+    const std::string json = read_whole_file(json_path);
     const fs::path config_path = json_path.parent_path() / "tokenizer_config.json";
-    const std::string config = fs::is_regular_file(config_path, ec) ? read_file(config_path) : std::string();
+    const std::string config = fs::is_regular_file(config_path, ec) ? read_whole_file(config_path) : std::string();
     return Tokenizer::from_tokenizer_json(json, config, json_path.string());
 }
 
