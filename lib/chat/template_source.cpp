@@ -3,7 +3,6 @@
 // tokenizer_config.json), with ChatML as the fallback.
 #include <simdjson.h>
 
-
 #include "apr/model_file.hpp"
 #include "chat/chat_template_impl.hpp"
 #include "chat/parser.hpp"
