@@ -41,44 +41,43 @@ void check_budget(const std::string& out, size_t max_bytes) {
         fail(ErrorCode::invalid_argument, "chat template: tojson output exceeds the limit of {} bytes", max_bytes);
 }
 
+// The escapes json.dumps writes for ASCII characters in either mode: '"',
+// '\\', the named control characters, and \u00XX for the other controls.
+// Returns false for characters that need no escape.
+bool append_ascii_escape(std::string& out, uint32_t c) {
+    switch (c) {
+        case '"': out += "\\\""; return true;
+        case '\\': out += "\\\\"; return true;
+        case '\n': out += "\\n"; return true;
+        case '\r': out += "\\r"; return true;
+        case '\t': out += "\\t"; return true;
+        case '\b': out += "\\b"; return true;
+        case '\f': out += "\\f"; return true;
+        default: break;
+    }
+    if (c >= 0x20) return false;
+    out += fmt::format("\\u{:04x}", c);
+    return true;
+}
+
 // json.dumps string escaping; with ensure_ascii=False only '"', '\\' and
 // control characters are escaped, everything else passes through as UTF-8.
 void append_json_string(std::string& out, std::string_view s, bool ensure_ascii) {
     out += '"';
     if (!ensure_ascii) {
-        for (unsigned char c : s) {
-            switch (c) {
-                case '"': out += "\\\""; break;
-                case '\\': out += "\\\\"; break;
-                case '\n': out += "\\n"; break;
-                case '\r': out += "\\r"; break;
-                case '\t': out += "\\t"; break;
-                case '\b': out += "\\b"; break;
-                case '\f': out += "\\f"; break;
-                default:
-                    if (c < 0x20) out += fmt::format("\\u{:04x}", c);
-                    else out += static_cast<char>(c);
-            }
-        }
+        for (unsigned char c : s)
+            if (!append_ascii_escape(out, c)) out += static_cast<char>(c);
     } else {
         for (char32_t cp : utf8_to_u32(s)) {
-            switch (cp) {
-                case '"': out += "\\\""; break;
-                case '\\': out += "\\\\"; break;
-                case '\n': out += "\\n"; break;
-                case '\r': out += "\\r"; break;
-                case '\t': out += "\\t"; break;
-                case '\b': out += "\\b"; break;
-                case '\f': out += "\\f"; break;
-                default:
-                    if (cp < 0x20 || (cp >= 0x7f && cp < 0x10000)) {
-                        out += fmt::format("\\u{:04x}", static_cast<uint32_t>(cp));
-                    } else if (cp < 0x7f) {
-                        out += static_cast<char>(cp);
-                    } else {  // surrogate pair, as Python writes astral characters
-                        const uint32_t v = static_cast<uint32_t>(cp) - 0x10000;
-                        out += fmt::format("\\u{:04x}\\u{:04x}", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF));
-                    }
+            const auto v = static_cast<uint32_t>(cp);
+            if (append_ascii_escape(out, v)) continue;
+            if (v < 0x7f) {
+                out += static_cast<char>(v);
+            } else if (v < 0x10000) {
+                out += fmt::format("\\u{:04x}", v);
+            } else {  // surrogate pair, as Python writes astral characters
+                const uint32_t w = v - 0x10000;
+                out += fmt::format("\\u{:04x}\\u{:04x}", 0xD800 + (w >> 10), 0xDC00 + (w & 0x3FF));
             }
         }
     }
