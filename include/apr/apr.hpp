@@ -7,6 +7,7 @@
 #pragma once
 
 #include "apr/chat_template.hpp"
+#include "apr/convert.hpp"
 #include "apr/dtype.hpp"
 #include "apr/error.hpp"
 #include "apr/export.hpp"
@@ -18,4 +19,5 @@
 #include "apr/session.hpp"
 #include "apr/tensor.hpp"
 #include "apr/tokenizer.hpp"
+#include "apr/verify.hpp"
 #include "apr/version.hpp"
