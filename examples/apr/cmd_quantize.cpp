@@ -3,6 +3,8 @@
 // weight RMSE of each output type.
 #include <fmt/core.h>
 
+#include <cctype>
+
 #include "apr/convert.hpp"
 #include "commands.hpp"
 #include "conversion_output.hpp"
@@ -29,6 +31,10 @@ int cmd_quantize(const Args& args) {
     const std::vector<std::string> positional = flags.parse(args);
     if (positional.size() != 1) throw UsageError("expected exactly one SOURCE");
     if (type.empty()) throw UsageError("--type is required (" + types + ")");
+    for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    bool known = false;
+    for (auto n : quantize_type_names()) known = known || n == type;
+    if (!known) throw UsageError("--type must be one of " + types + ", not '" + type + "'");
     const std::filesystem::path source = positional.front();
     QuantizeParams params;
     params.type = type;

@@ -18,15 +18,27 @@ int block_of(const std::string& name) {
 
 }  // namespace
 
+void set_config_keys(GgufWriter& w, const AprMetadata& md);
+void set_tokenizer_keys(GgufWriter& w, const AprMetadata& md);
+
 bool gguf_tensor_order(const std::string& a, const std::string& b) {
     const int x = block_of(a), y = block_of(b);
     return x != y ? x < y : a < b;
 }
 
 void set_gguf_metadata(GgufWriter& w, const AprMetadata& md) {
+    w.set("general.architecture", meta_string_value(md.config.architecture));
+    // A GGUF source's own keys describe the model completely: write exactly
+    // them (and the tokenizer's), so the round trip adds nothing.
+    const bool from_gguf = md.source_metadata.count("general.architecture") > 0;
+    if (!from_gguf) set_config_keys(w, md);
+    set_tokenizer_keys(w, md);
+    for (const auto& [key, value] : md.source_metadata) w.set(key, value);
+}
+
+void set_config_keys(GgufWriter& w, const AprMetadata& md) {
     const ModelConfig& c = md.config;
     const std::string& a = c.architecture;
-    w.set("general.architecture", meta_string_value(a));
     w.set("general.name", meta_string_value(md.provenance.source.empty() ? a : md.provenance.source));
     auto u32 = [&](const std::string& key, int64_t v) {
         if (v > 0) w.set(a + "." + key, meta_u32(static_cast<uint32_t>(v)));
@@ -44,6 +56,9 @@ void set_gguf_metadata(GgufWriter& w, const AprMetadata& md) {
     w.set(a + ".rope.freq_base", meta_f32(static_cast<float>(c.rope_theta)));
     w.set(a + ".attention.layer_norm_rms_epsilon", meta_f32(static_cast<float>(c.rms_norm_eps)));
     u32("vocab_size", c.vocab_size);
+}
+
+void set_tokenizer_keys(GgufWriter& w, const AprMetadata& md) {
     if (md.tokenizer) {
         Metadata keys;
         put_tokenizer_keys(keys, *md.tokenizer);
@@ -55,7 +70,6 @@ void set_gguf_metadata(GgufWriter& w, const AprMetadata& md) {
             if (auto it = keys.find(key); it != keys.end()) w.set(key, it->second);
     }
     if (md.chat_template) w.set("tokenizer.chat_template", meta_string_value(*md.chat_template));
-    for (const auto& [key, value] : md.source_metadata) w.set(key, value);
 }
 
 }  // namespace apr::convert

@@ -13,6 +13,7 @@
 #include "apr/model_file.hpp"
 #include "apr/session.hpp"
 #include "apr/verify.hpp"
+#include "support/meta_compare.hpp"
 
 namespace apr::test {
 
