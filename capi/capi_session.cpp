@@ -191,6 +191,11 @@ apr_status apr_evaluate_batch(apr_session* const* sessions, const int32_t* token
     });
 }
 
+const char* apr_op_kind_name(int32_t op) {
+    if (op < APR_OP_EMBED || op > APR_OP_LM_HEAD) return "unknown";
+    return apr::op_kind_name(static_cast<apr::OpKind>(op)).data();  // string literals
+}
+
 apr_status apr_session_set_observer(apr_session* session, const apr_observer* observer) {
     return apr::capi::guarded([&] {
         apr::Session& s = get(session, "apr_session_set_observer");
