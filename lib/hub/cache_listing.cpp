@@ -78,8 +78,10 @@ std::vector<CachedModel> list_cache(const HubOptions& given) {
     std::vector<CachedModel> out;
     for (const fs::path& owner : subfolders(layout.root()))
         for (const fs::path& name : subfolders(owner))
-            for (const fs::path& revision : subfolders(name))
-                out.push_back(describe_revision(owner.filename().string() + "/" + name.filename().string(), revision));
+            for (const fs::path& revision : subfolders(name)) {
+                CachedModel m = describe_revision(owner.filename().string() + "/" + name.filename().string(), revision);
+                if (!m.files.empty() || m.partial_bytes > 0) out.push_back(std::move(m));  // not a failed start
+            }
     return out;
 }
 

@@ -296,10 +296,14 @@ fs::path download_file(const HubUri& uri, const HubOptions& options) {
     if (fs::is_regular_file(final, ec)) return final;
 
     Remote remote;
-    with_retries(options, uri.str(),
-                 fmt::format("; the part downloaded so far is kept in {} and the next run resumes it",
-                             layout.partial_path(uri).string()),
-                 [&] { remote = fetch_partial(uri, options, layout, progress); });
+    try {
+        with_retries(options, uri.str(), "", [&] { remote = fetch_partial(uri, options, layout, progress); });
+    } catch (const Error& e) {
+        const uint64_t saved = size_or_zero(layout.partial_path(uri));
+        if (e.code() != ErrorCode::io || saved == 0) throw;
+        fail(ErrorCode::io, "{}; the {} downloaded so far are kept in {} and the next run resumes it", e.what(),
+             human_bytes(static_cast<double>(saved)), layout.partial_path(uri).string());
+    }
     verify_and_install(uri, remote, layout, final);
     return final;
 }

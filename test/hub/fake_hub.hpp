@@ -53,10 +53,10 @@ public:
             ::_exit(127);
         }
         ::close(out[1]);
-        // The first line is the port; give the interpreter ten seconds.
+        // The first line is the port; give the interpreter 30 s (a loaded machine).
         std::string line;
         pollfd pfd{out[0], POLLIN, 0};
-        while (line.find('\n') == std::string::npos && ::poll(&pfd, 1, 10000) > 0) {
+        while (line.find('\n') == std::string::npos && ::poll(&pfd, 1, 30000) > 0) {
             char buf[64];
             const ssize_t n = ::read(out[0], buf, sizeof(buf));
             if (n <= 0) break;
