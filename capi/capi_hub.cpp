@@ -10,16 +10,8 @@
 
 namespace {
 
-void require(bool ok, const char* what) {
-    if (!ok) throw apr::Error(apr::ErrorCode::invalid_argument, what);
-}
-
-char* copy_out(const std::string& text) {
-    char* out = static_cast<char*>(std::malloc(text.size() + 1));
-    if (!out) throw std::bad_alloc();
-    std::memcpy(out, text.c_str(), text.size() + 1);
-    return out;
-}
+using apr::capi::copy_string;
+using apr::capi::require;
 
 // Reads only the fields the caller's struct_size covers, so binaries built
 // against an older, shorter apr_hub_params keep working.
@@ -73,7 +65,7 @@ apr_status apr_hub_download(const char* uri, const apr_hub_params* params, char*
     return apr::capi::guarded([&] {
         require(uri != nullptr, "apr_hub_download: uri is NULL");
         require(out_path != nullptr, "apr_hub_download: out_path is NULL");
-        *out_path = copy_out(apr::hub::download(uri, to_options(params)).string());
+        *out_path = copy_string(apr::hub::download(uri, to_options(params)).string());
     });
 }
 
@@ -82,7 +74,7 @@ apr_status apr_hub_cache_path(const char* uri, const apr_hub_params* params, cha
     return apr::capi::guarded([&] {
         require(uri != nullptr, "apr_hub_cache_path: uri is NULL");
         require(out_path != nullptr, "apr_hub_cache_path: out_path is NULL");
-        *out_path = copy_out(apr::hub::cache_path(uri, to_options(params)).string());
+        *out_path = copy_string(apr::hub::cache_path(uri, to_options(params)).string());
     });
 }
 
@@ -90,7 +82,7 @@ apr_status apr_hub_list_json(const apr_hub_params* params, char** out_json) {
     if (out_json) *out_json = nullptr;
     return apr::capi::guarded([&] {
         require(out_json != nullptr, "apr_hub_list_json: out_json is NULL");
-        *out_json = copy_out(apr::hub::list_cache_json(to_options(params)));
+        *out_json = copy_string(apr::hub::list_cache_json(to_options(params)));
     });
 }
 
