@@ -27,6 +27,10 @@ constexpr Command kCommands[] = {
     {"import", apr::cli::cmd_import, "convert GGUF, SafeTensors or a Hugging Face folder into an APR file"},
     {"export", apr::cli::cmd_export, "write an APR file as GGUF or as a Hugging Face folder"},
     {"quantize", apr::cli::cmd_quantize, "quantize a model with llama.cpp's recipes (q4_k_m, q8_0, ...)"},
+    {"download", apr::cli::cmd_download, "download hf:// models into the cache (docs/download.md)"},
+    {"pull", apr::cli::cmd_download, "the same as download"},
+    {"list", apr::cli::cmd_list, "list the cached models with their sizes"},
+    {"rm", apr::cli::cmd_rm, "remove a model from the cache"},
 };
 
 void print_overview() {
@@ -34,7 +38,7 @@ void print_overview() {
                apr::version_string());
     for (const auto& command : kCommands) fmt::print("  {:<12} {}\n", command.name, command.summary);
     fmt::print("\n`apr COMMAND --help` describes a command. Without MODEL, commands use the bundled\n"
-               "default model ({}).\n",
+               "default model ({}). A MODEL may be an hf:// URI (docs/download.md).\n",
                apr::cli::default_model_path());
 }
 
