@@ -13,6 +13,7 @@
 #include "cpu/quant_dot.hpp"
 #include "cpu/repack.hpp"
 #include "kernel_test_data.hpp"
+#include "support/prerequisites.hpp"
 #include "quant/dequantize.hpp"
 
 using namespace apr;
@@ -60,10 +61,7 @@ TEST_CASE("repacked rows dequantize to the file's rows") {
 }
 
 TEST_CASE("repacked matmul agrees with the scalar dot products") {
-    if (!have_avx2()) {
-        WARN("SKIP: this CPU has no AVX2, the repacked kernels' level");
-        return;
-    }
+    if (!have_avx2()) APR_SKIP_CASE("this CPU has no AVX2, the repacked kernels' level");
     for (DType type : {DType::Q4_K, DType::Q6_K}) {
         for (int64_t k : {256, 1536, 2816}) {
             for (int64_t t : {1, 2, 3, 4, 5, 9}) {
@@ -94,10 +92,7 @@ TEST_CASE("repacked matmul agrees with the scalar dot products") {
 }
 
 TEST_CASE("repacked matmul is identical for any thread count and token batching") {
-    if (!have_avx2()) {
-        WARN("SKIP: this CPU has no AVX2, the repacked kernels' level");
-        return;
-    }
+    if (!have_avx2()) APR_SKIP_CASE("this CPU has no AVX2, the repacked kernels' level");
     for (DType type : {DType::Q4_K, DType::Q6_K}) {
         const int64_t t = 19;
         const Packed p(type, 296, 1536, 5);
