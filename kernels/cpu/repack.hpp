@@ -30,11 +30,11 @@
 // group-major. Repacking needs rows % 8 == 0 and cols % 256 == 0.
 //
 // Numerics: the integer sums per sub-block are exact and identical to the
-// file-layout kernels'; the float work per super-block is one FMA per row
-// (d_w * d_a * isum, then - dmin_w * d_a * min_sum for Q4_K), so results
-// agree with vec_dot within float rounding, are bit-identical for any T
-// (each token's arithmetic does not depend on its neighbours) and for any
-// thread count (each output is computed by one task, in a fixed order).
+// file-layout kernels'; the float work per super-block is the scalar
+// reference's (d_w * d_a * isum added, then dmin_w * d_a * min_sum
+// subtracted for Q4_K, in that order, no FMA), so every output equals the
+// scalar level's vec_dot bit for bit - hence also bit-identical for any T
+// and any thread count (each output is computed by one task).
 #pragma once
 
 #include <cstddef>

@@ -5,8 +5,10 @@
 // two int16 partial sums in its own lane; those are added in int16 over the
 // chunks of a set while no overflow is possible, then vpmaddwd with the set's
 // scale (the same int16 scale in both halves of a row's lane) sums them into
-// int32 per row. At the end of a super-block one FMA applies d_w * d_a to all
-// 8 rows. Tokens are processed up to 4 per pass over the weights (prompt
+// int32 per row. At the end of a super-block d_w * d_a is applied to all 8
+// rows with the scalar reference's float operations in its order (multiply,
+// multiply, add; no FMA), so every output equals the scalar vec_dot of that
+// row bit for bit. Tokens are processed up to 4 per pass over the weights (prompt
 // processing reuses each unpacked weight register 4 times); the per-token
 // arithmetic is the same for every pass width, so results are bit-identical
 // for any number of tokens.
@@ -83,8 +85,8 @@ void q4_K_group(const BlockQ4_Kx8* w, int64_t blocks, const std::byte* act, size
         const __m256 dm = _mm256_cvtph_ps(load128(g.dmin));
         for (int t = 0; t < NT; ++t) {
             const __m256 da = _mm256_set1_ps(a[t]->d);
-            accf[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(dw, da), accf[t]);
-            accf[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum[t]), _mm256_mul_ps(dm, da), accf[t]);
+            accf[t] = _mm256_add_ps(accf[t], _mm256_mul_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum[t])));
+            accf[t] = _mm256_sub_ps(accf[t], _mm256_mul_ps(_mm256_mul_ps(dm, da), _mm256_cvtepi32_ps(msum[t])));
         }
     }
     for (int t = 0; t < NT; ++t) _mm256_storeu_ps(y + t * y_stride, accf[t]);
@@ -148,7 +150,8 @@ void q6_K_group(const BlockQ6_Kx8* w, int64_t blocks, const std::byte* act, size
         const __m256 dw = _mm256_cvtph_ps(load128(g.d));
         for (int t = 0; t < NT; ++t) {
             const __m256i total = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(corr[t], 5));
-            accf[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_mul_ps(dw, _mm256_set1_ps(a[t]->d)), accf[t]);
+            accf[t] = _mm256_add_ps(accf[t], _mm256_mul_ps(_mm256_mul_ps(dw, _mm256_set1_ps(a[t]->d)),
+                                                           _mm256_cvtepi32_ps(total)));
         }
     }
     for (int t = 0; t < NT; ++t) _mm256_storeu_ps(y + t * y_stride, accf[t]);
