@@ -128,3 +128,17 @@ TEST_CASE("an interrupted apr download resumes on the next run") {
     const fs::path file = cli.dir / "cache/models/apr-test/drop/main/data.bin";
     CHECK(apr::test::read_text_file(file) == apr::test::fake_hub_pattern(1 << 20));
 }
+
+TEST_CASE("inspect, tokenize and detokenize take hf:// models like local paths") {
+    Cli cli;
+    int code = -1;
+    const std::string local = (apr::test::vendored_models_dir() / "nano" / "nano-q4_k_m.gguf").string();
+    const std::string ids = cli.run("tokenize " + local + " 'def f(): pass'", &code);
+    REQUIRE(code == 0);
+    CHECK(cli.run("tokenize " + kModel + " 'def f(): pass'", &code) == ids);
+    CHECK(code == 0);
+    CHECK(cli.run("detokenize " + kModel + " " + ids, &code) == "def f(): pass\n");
+    CHECK_THAT(cli.run("inspect --json " + kModel, &code), Catch::StartsWith("{\"format\":\"gguf\""));
+    CHECK(code == 0);
+    CHECK(cli.hub.count({"\"GET\"", "/cdn/ok/"}) == 1);  // downloaded once, then cached
+}
