@@ -63,7 +63,7 @@ int run_server(const ServeOptions& options) {
     svr.set_payload_max_length(static_cast<size_t>(options.body_limit));
     svr.set_read_timeout(static_cast<time_t>(options.timeout_s));
     svr.set_write_timeout(static_cast<time_t>(options.timeout_s));
-    svr.set_keep_alive_timeout(5);
+    svr.set_keep_alive_timeout(2);
 
     svr.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
         request_log() = RequestLog{Clock::now(), 0, 0};
@@ -235,7 +235,7 @@ int run_server(const ServeOptions& options) {
     }
     fmt::print(stderr, "apr serve: stopping\n");
     // Let running answers finish for a moment, then cancel the rest; streams end at once.
-    service.shutdown(std::chrono::milliseconds(2000));
+    service.shutdown(std::chrono::milliseconds(1000));
     svr.stop();
     listener.join();
     if (code != 0) pthread_kill(signal_thread.native_handle(), SIGTERM);
