@@ -5,7 +5,9 @@
 //
 // APR_SERVE_LOAD_MODEL=PATH measures another model (the 1.5B-shaped random
 // one for docs/serve.md) and checks the 3x floor there; APR_SERVE_LOAD_ARGS
-// adds server flags.
+// adds server flags; APR_SERVE_LOAD_ALONE=N sends only the first N requests
+// one at a time (a big model on a small machine; the rate and the equality
+// of those N answers are checked the same way).
 #include <catch2/catch.hpp>
 
 #include <fmt/core.h>
@@ -93,43 +95,48 @@ TEST_CASE("load: 64 concurrent greedy chats on --parallel 8 match one-at-a-time 
     const double concurrent_s = seconds_since(t1);
 
     // The same requests one at a time.
-    std::vector<Answer> alone(ps.size());
+    size_t n_alone = ps.size();
+    if (const char* n = std::getenv("APR_SERVE_LOAD_ALONE")) n_alone = std::min<size_t>(n_alone, std::stoul(n));
+    std::vector<Answer> alone(n_alone);
     const auto t2 = std::chrono::steady_clock::now();
-    for (size_t i = 0; i < ps.size(); ++i) alone[i] = ask(server, ps[i], max_tokens);
+    for (size_t i = 0; i < n_alone; ++i) alone[i] = ask(server, ps[i], max_tokens);
     const double sequential_s = seconds_since(t2);
 
-    int64_t tokens_together = 0, tokens_alone = 0;
+    int64_t tokens_together = 0, tokens_alone = 0, tokens_together_of_alone = 0;
     int lost = 0, differ = 0;
     for (size_t i = 0; i < ps.size(); ++i) {
         if (together[i].status != 200) {
             ++lost;
             std::printf("# lost: prompt %zu: status %d %s\n", i, together[i].status, together[i].text.c_str());
         }
+        tokens_together += together[i].completion_tokens;
+        if (i >= n_alone) continue;
         REQUIRE(alone[i].status == 200);
         if (together[i].text != alone[i].text) {
             ++differ;
             UNSCOPED_INFO("prompt " << i << " (" << ps[i] << "): together '" << together[i].text << "' alone '" << alone[i].text << "'");
         }
-        tokens_together += together[i].completion_tokens;
         tokens_alone += alone[i].completion_tokens;
+        tokens_together_of_alone += together[i].completion_tokens;
     }
     const double tps_together = tokens_together / concurrent_s;
     const double tps_alone = tokens_alone / sequential_s;
     const std::string figures = fmt::format(
-        "{}: 64 requests, --parallel 8: {} tokens in {:.2f} s = {:.1f} tok/s; one at a time: {} tokens in {:.2f} s = {:.1f} "
-        "tok/s; ratio {:.2f}x",
-        std::filesystem::path(model).filename().string(), tokens_together, concurrent_s, tps_together, tokens_alone,
+        "{}: 64 requests, --parallel 8: {} tokens in {:.2f} s = {:.1f} tok/s; one at a time ({} requests): {} tokens in {:.2f} s "
+        "= {:.1f} tok/s; ratio {:.2f}x",
+        std::filesystem::path(model).filename().string(), tokens_together, concurrent_s, tps_together, n_alone, tokens_alone,
         sequential_s, tps_alone, tps_together / tps_alone);
     std::printf("# %s\n", figures.c_str());
     UNSCOPED_INFO(figures);
     CHECK(lost == 0);
     CHECK(differ == 0);
-    CHECK(tokens_together == tokens_alone);
-    // The speed-up comes from streaming the weights once per step for all rows.
-    // That is what bounds decoding on real models (the 1.5B-shaped one: see
-    // docs/serve.md), so there the 3x floor is checked. The nano model's 6 MB
-    // of weights sit in cache and its decode is compute-bound: batching saves
-    // little there, so its ratio is reported, not asserted.
+    CHECK(tokens_together_of_alone == tokens_alone);
+    // The speed-up comes from reading the weights once per step for all rows.
+    // The nano model's 6 MB of weights sit in cache, and the AVX2 matmul tile
+    // computes every (weight row, token) pair on its own, so on the suite's
+    // machines batching gains ~1.75x in the forward pass and less end to end
+    // (docs/serve.md): the nano ratio is reported, not asserted. A model given
+    // with APR_SERVE_LOAD_MODEL is held to the issue's 3x floor.
     if (env_model != nullptr) CHECK(tps_together >= 3.0 * tps_alone);
     CHECK(server.stop() == 0);
 }

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <httplib.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <signal.h>
 
 #include <cmath>
@@ -64,6 +65,15 @@ int run_server(const ServeOptions& options) {
     svr.set_read_timeout(static_cast<time_t>(options.timeout_s));
     svr.set_write_timeout(static_cast<time_t>(options.timeout_s));
     svr.set_keep_alive_timeout(2);
+    // httplib listens with a backlog of 5: a burst of clients (64 at once in
+    // the load test) overflows it and the kernel resets some of them. The
+    // socket is captured here and listen() is called again with room for all.
+    int listen_fd = -1;
+    svr.set_socket_options([&listen_fd](int fd) {
+        const int yes = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        listen_fd = fd;
+    });
 
     svr.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
         request_log() = RequestLog{Clock::now(), 0, 0};
@@ -204,6 +214,7 @@ int run_server(const ServeOptions& options) {
                    options.host, port);
         return 1;
     }
+    if (listen_fd >= 0) ::listen(listen_fd, 1024);
     fmt::print(stderr, "apr serve: listening on http://{}:{} (loading {})\n", options.host, port, options.model_path);
     std::thread listener([&] { svr.listen_after_bind(); });
 
