@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ meson ninja-build pkg-config python3
   libfmt-dev libsimdjson-dev libtbb-dev catch2 libbenchmark-dev
-  libcpp-httplib-dev libcurl4-openssl-dev libssl-dev
+  libcpp-httplib-dev libcurl4-openssl-dev libssl-dev libedit-dev
 )
 # Node.js and npm run the OpenAI/Ollama client tests of `apr serve`; Debian's
 # are enough (Node 18+). A newer node already on the PATH is kept.
