@@ -66,7 +66,8 @@ int cmd_serve(const Args& args) {
     else throw UsageError("--kv-type must be f16 or f32");
 
     o.model_path = positional.empty() ? default_model_path() : positional[0];
-    if (!std::filesystem::exists(o.model_path)) throw UsageError("no such model: " + o.model_path);
+    const bool hub_uri = o.model_path.rfind("hf://", 0) == 0;  // downloaded (or taken from the cache) by Model::load
+    if (!hub_uri && !std::filesystem::exists(o.model_path)) throw UsageError("no such model: " + o.model_path);
     if (alias) o.alias = *alias;
     else {
         std::filesystem::path p(o.model_path);
