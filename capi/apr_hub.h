@@ -8,8 +8,8 @@
  * Thread safety: every function may be called from any thread; downloads of
  * the same file from several threads or processes are serialized by a file
  * lock. */
-#ifndef APR_HUB_H
-#define APR_HUB_H
+#ifndef LIBAPR_HUB_H_INCLUDED
+#define LIBAPR_HUB_H_INCLUDED
 
 #include "apr.h"
 
@@ -17,12 +17,13 @@
 extern "C" {
 #endif
 
-/* Called during a download with the file's path inside the repository, the
- * bytes on disk, the total (0 when unknown) and the transfer's speed. Return
- * 0 to go on, non-zero to cancel (APR_ERR_CANCELLED; the partial file stays
- * and a later call resumes it). `file` is valid only during the call. */
-typedef int (*apr_hub_progress_fn)(const char* file, uint64_t done, uint64_t total, double bytes_per_second,
-                                   void* user_data);
+/* Called during a download, on the calling thread, with the file's path
+ * inside the repository, the bytes on disk, the total (0 when unknown) and
+ * the transfer's speed. Like apr_progress_callback: return nonzero to go on,
+ * 0 to cancel (APR_ERR_CANCELLED; the partial file stays and a later call
+ * resumes it). `file` is valid only during the call. */
+typedef int32_t (*apr_hub_progress_callback)(const char* file, uint64_t done, uint64_t total,
+                                             double bytes_per_second, void* user_data);
 
 typedef struct apr_hub_params {
     size_t struct_size;       /* sizeof(apr_hub_params) */
@@ -33,8 +34,8 @@ typedef struct apr_hub_params {
     int32_t offline;          /* -1: HF_HUB_OFFLINE decides; 0: network allowed; 1: cache only */
     int32_t max_retries;      /* -1: APR_HUB_RETRIES, else 5 */
     int32_t retry_delay_ms;   /* -1: APR_HUB_RETRY_DELAY_MS, else 500 (doubles per retry) */
-    int32_t quiet;            /* 1: no progress bar even on a terminal (when progress is NULL) */
-    apr_hub_progress_fn progress; /* NULL: a bar on stderr when it is a terminal */
+    int32_t quiet;            /* 1: no progress bar even on a terminal (when progress_callback is NULL) */
+    apr_hub_progress_callback progress_callback; /* NULL: a bar on stderr when it is a terminal */
     void* progress_user_data;
 } apr_hub_params;
 
@@ -67,4 +68,4 @@ APR_C_API apr_status apr_hub_remove(const char* uri, const apr_hub_params* param
 }
 #endif
 
-#endif /* APR_HUB_H */
+#endif /* LIBAPR_HUB_H_INCLUDED */

@@ -1,28 +1,43 @@
 // C ABI: the model download cache (apr_hub.h), over apr::hub.
-#include <cstdlib>
-#include <cstring>
 #include <string>
 
 #include "apr/error.hpp"
 #include "apr/hub.hpp"
 #include "apr_hub.h"
 #include "capi_internal.hpp"
+#include "capi_sized.hpp"
+
+namespace apr::capi {
+#define F(f) APR_CAPI_FIELD(apr_hub_params, f)
+template <>
+struct StructLayout<apr_hub_params> {
+    static constexpr const char* name = "apr_hub_params";
+    static constexpr FieldSpan fields[] = {F(struct_size), F(endpoint),    F(token),          F(cache_dir),
+                                           F(revision),    F(offline),     F(max_retries),    F(retry_delay_ms),
+                                           F(quiet),       F(progress_callback), F(progress_user_data)};
+};
+#undef F
+static_assert(layout_is_complete<apr_hub_params>(), "apr_hub_params: a field is missing from its StructLayout");
+}  // namespace apr::capi
 
 namespace {
 
 using apr::capi::copy_string;
 using apr::capi::require;
 
-// Reads only the fields the caller's struct_size covers, so binaries built
-// against an older, shorter apr_hub_params keep working.
-apr::hub::HubOptions to_options(const apr_hub_params* given) {
-    apr_hub_params p;
+apr_hub_params hub_defaults() {
+    apr_hub_params p{};
     p.struct_size = sizeof(p);
-    apr_hub_default_params(&p);
-    if (given) {
-        require(given->struct_size >= sizeof(size_t), "apr_hub_params.struct_size must be set");
-        std::memcpy(static_cast<void*>(&p), given, given->struct_size < sizeof(p) ? given->struct_size : sizeof(p));
-    }
+    p.offline = -1;
+    p.max_retries = -1;
+    p.retry_delay_ms = -1;
+    return p;
+}
+
+// Reads only the fields the caller's struct_size covers (capi_sized.hpp), so
+// binaries built against an older, shorter apr_hub_params keep working.
+apr::hub::HubOptions to_options(const apr_hub_params* given) {
+    const apr_hub_params p = apr::capi::read_params(given, hub_defaults(), "apr_hub_params");
     apr::hub::HubOptions o;
     if (p.endpoint) o.endpoint = p.endpoint;
     if (p.token) o.token = p.token;
@@ -31,11 +46,11 @@ apr::hub::HubOptions to_options(const apr_hub_params* given) {
     if (p.offline >= 0) o.offline = p.offline != 0;
     if (p.max_retries >= 0) o.max_retries = p.max_retries;
     if (p.retry_delay_ms >= 0) o.retry_delay_ms = p.retry_delay_ms;
-    if (p.progress) {
-        const apr_hub_progress_fn fn = p.progress;
+    if (p.progress_callback) {
+        const apr_hub_progress_callback fn = p.progress_callback;
         void* user = p.progress_user_data;
         o.progress = [fn, user](const apr::hub::Progress& q) {
-            return fn(q.file.c_str(), q.done, q.total, q.bytes_per_second, user) == 0;
+            return fn(q.file.c_str(), q.done, q.total, q.bytes_per_second, user) != 0;
         };
     } else if (p.quiet) {
         o.progress = [](const apr::hub::Progress&) { return true; };
@@ -48,16 +63,7 @@ apr::hub::HubOptions to_options(const apr_hub_params* given) {
 extern "C" {
 
 void apr_hub_default_params(apr_hub_params* params) {
-    if (!params || params->struct_size < sizeof(size_t)) return;
-    apr_hub_params full{};
-    full.struct_size = sizeof(full);
-    full.offline = -1;
-    full.max_retries = -1;
-    full.retry_delay_ms = -1;
-    const size_t n = params->struct_size < sizeof(full) ? params->struct_size : sizeof(full);
-    const size_t caller_size = params->struct_size;
-    std::memcpy(static_cast<void*>(params), &full, n);
-    params->struct_size = caller_size;
+    apr::capi::write_defaults(params, hub_defaults(), "apr_hub_default_params");
 }
 
 apr_status apr_hub_download(const char* uri, const apr_hub_params* params, char** out_path) {

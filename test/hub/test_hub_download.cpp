@@ -2,6 +2,7 @@
 // files, resumed interruptions, refused corruption, whole repositories,
 // offline use, gated and missing files, a full disk, concurrent downloads,
 // and the cache's listing and removal.
+#include <cstddef>
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -298,6 +299,24 @@ TEST_CASE("open_model_file and the C ABI accept hf:// URIs") {
     uint64_t freed = 0;
     CHECK(apr_hub_remove("hf://apr-test/blob", &params, &freed) == APR_OK);
     CHECK(freed == kDataSize);
+    // The C progress callback follows libapr's rule: nonzero goes on, 0 cancels.
+    params.progress_callback = [](const char*, uint64_t, uint64_t, double, void*) -> int32_t { return 0; };
+    CHECK(apr_hub_download("hf://apr-test/blob/data.bin", &params, &path) == APR_ERR_CANCELLED);
+    CHECK(path == nullptr);
+    int calls = 0;
+    params.progress_callback = [](const char*, uint64_t, uint64_t, double, void* user) -> int32_t {
+        ++*static_cast<int*>(user);
+        return 1;
+    };
+    params.progress_user_data = &calls;
+    REQUIRE(apr_hub_download("hf://apr-test/blob/data.bin", &params, &path) == APR_OK);
+    CHECK(calls > 0);
+    apr_string_free(path);
+    params.progress_callback = nullptr;
+    // A struct_size inside a field is refused, as for every libapr struct.
+    params.struct_size = offsetof(apr_hub_params, endpoint) + 4;
+    CHECK(apr_hub_download("hf://apr-test/blob/data.bin", &params, &path) == APR_ERR_INVALID_ARGUMENT);
+    params.struct_size = sizeof(params);
     apr_model_file* handle = nullptr;
     REQUIRE(apr_model_file_open("hf://apr-test/nano-GGUF/nano-q4_k_m.gguf", &handle) == APR_OK);
     CHECK(std::string(apr_model_file_format(handle)) == "gguf");
