@@ -20,6 +20,7 @@ int cmd_template(const Args& args);
 int cmd_import(const Args& args);
 int cmd_export(const Args& args);
 int cmd_quantize(const Args& args);
+int cmd_serve(const Args& args);
 int cmd_download(const Args& args);
 int cmd_list(const Args& args);
 int cmd_rm(const Args& args);

@@ -27,6 +27,7 @@ constexpr Command kCommands[] = {
     {"import", apr::cli::cmd_import, "convert GGUF, SafeTensors or a Hugging Face folder into an APR file"},
     {"export", apr::cli::cmd_export, "write an APR file as GGUF or as a Hugging Face folder"},
     {"quantize", apr::cli::cmd_quantize, "quantize a model with llama.cpp's recipes (q4_k_m, q8_0, ...)"},
+    {"serve", apr::cli::cmd_serve, "serve a model over HTTP (OpenAI and Ollama APIs)"},
     {"download", apr::cli::cmd_download, "download hf:// models into the cache (docs/download.md)"},
     {"pull", apr::cli::cmd_download, "the same as download"},
     {"list", apr::cli::cmd_list, "list the cached models with their sizes"},
