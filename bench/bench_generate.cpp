@@ -1,7 +1,7 @@
 // End-to-end speed: load a model, process a prompt of N tokens (pp) and
 // generate M tokens greedily (tg), and print both rates, like llama-bench.
 //
-//   bench_generate MODEL [--pp N] [--tg M] [--threads T] [--reps R]
+//   bench_generate MODEL [--pp N] [--tg M] [--threads T] [--reps R] [--device cpu|cuda|auto]
 //
 // The prompt is N copies of a fixed token run so it needs no tokenizer;
 // generation ignores end tokens so it always runs M steps.
@@ -28,13 +28,25 @@ double now_ms() {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        fmt::print(stderr, "usage: bench_generate MODEL [--pp N] [--tg M] [--threads T] [--reps R]\n");
+        fmt::print(stderr, "usage: bench_generate MODEL [--pp N] [--tg M] [--threads T] [--reps R] [--device cpu|cuda|auto]\n");
         return 2;
     }
     int64_t pp = 128, tg = 64, reps = 1;
     int threads = 0;
+    apr::Device device = apr::Device::cpu;
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
+        if (flag == "--device") {
+            const std::string d = argv[i + 1];
+            if (d == "cpu") device = apr::Device::cpu;
+            else if (d == "cuda") device = apr::Device::cuda;
+            else if (d == "auto") device = apr::Device::automatic;
+            else {
+                fmt::print(stderr, "bench_generate: --device must be cpu, cuda or auto\n");
+                return 2;
+            }
+            continue;
+        }
         const long long value = std::atoll(argv[i + 1]);
         if (flag == "--pp") pp = value;
         else if (flag == "--tg") tg = value;
@@ -49,6 +61,7 @@ int main(int argc, char** argv) {
         const double load_start = now_ms();
         apr::ModelParams mp;
         mp.threads = threads;
+        mp.device = device;
         auto model = apr::Model::load(argv[1], mp);
         const double load_ms = now_ms() - load_start;
         const int64_t vocab = model->config().vocab_size;
@@ -77,7 +90,8 @@ int main(int argc, char** argv) {
             fmt::print("rep {}: pp{} {:.1f} ms ({:.2f} tok/s), tg{} {:.1f} ms ({:.2f} tok/s)\n", r, pp, pp_ms,
                        pp * 1000.0 / pp_ms, tg, tg_ms, tg * 1000.0 / tg_ms);
         }
-        fmt::print("model {} (load {:.0f} ms), threads {}\n", argv[1], load_ms, model->threads());
+        fmt::print("model {} (load {:.0f} ms), device {}, threads {}\n", argv[1], load_ms,
+                   apr::device_name(model->device()), model->threads());
         fmt::print("pp{}: {:.2f} tok/s   tg{}: {:.2f} tok/s (best of {})\n", pp, best_pp, tg, best_tg, reps);
     } catch (const apr::Error& e) {
         fmt::print(stderr, "bench_generate: {}\n", e.what());

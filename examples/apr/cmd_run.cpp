@@ -16,6 +16,7 @@
 #include "apr/session.hpp"
 #include "apr/tokenizer.hpp"
 #include "commands.hpp"
+#include "device_flags.hpp"
 #include "flags.hpp"
 
 namespace apr::cli {
@@ -101,6 +102,8 @@ int cmd_run(const Args& args) {
     flags.add("--repeat-penalty", &repeat_penalty, "penalize the last 64 tokens (1 = off)");
     flags.add("--seed", &seed, "random seed for sampling", "S");
     flags.add("--threads", &threads, "CPU threads (0 = all)");
+    DeviceFlags device_flags;
+    add_device_flags(flags, &device_flags);
     flags.add("--ctx-size", &ctx_size, "KV-cache positions (0 = the model's, at most 4096)");
     flags.add("--json", &json, "print one JSON object instead of streaming text");
     flags.add("--logprobs", &logprobs, "with --json: the top K log-probabilities of each step", "K");
@@ -109,6 +112,7 @@ int cmd_run(const Args& args) {
     if (!prompt) throw UsageError("--prompt is required");
     if (max_tokens < 0) throw UsageError("--max-tokens must be >= 0");
     if (threads < 0 || threads > 4096) throw UsageError("--threads must be 0..4096");
+    const Device device = parse_device(device_flags);
     if (ctx_size < 0) throw UsageError("--ctx-size must be >= 0");
     if (logprobs < 0) throw UsageError("--logprobs must be >= 0");
     if (seed < 0) throw UsageError("--seed must be >= 0");
@@ -133,6 +137,7 @@ int cmd_run(const Args& args) {
 
     ModelParams mp;
     mp.threads = static_cast<int>(threads);
+    mp.device = device;
     auto model = Model::load(path, mp);
     if (model->tokenizer() == nullptr) throw Error(ErrorCode::unsupported, path + ": the model has no tokenizer");
     SessionParams sp;
@@ -157,8 +162,9 @@ int cmd_run(const Args& args) {
         std::fflush(stdout);
         const double pp = r.prompt_ms > 0 ? r.prompt_tokens * 1000.0 / r.prompt_ms : 0.0;
         const double tg = r.generation_ms > 0 ? r.completion_tokens * 1000.0 / r.generation_ms : 0.0;
-        fmt::print(stderr, "[{} prompt tokens at {:.1f} tok/s, {} generated at {:.1f} tok/s, finish: {}]\n",
-                   r.prompt_tokens, pp, r.completion_tokens, tg, finish_reason_name(r.finish_reason));
+        fmt::print(stderr, "[{} prompt tokens at {:.1f} tok/s, {} generated at {:.1f} tok/s, finish: {}, device: {}]\n",
+                   r.prompt_tokens, pp, r.completion_tokens, tg, finish_reason_name(r.finish_reason),
+                   device_name(model->device()));
     }
     return 0;
 }
