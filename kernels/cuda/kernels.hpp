@@ -74,3 +74,14 @@ void attention(const KVRows& kv, int layer, const float* q, const int32_t* posit
                int64_t kv_heads, int64_t head_dim, float scale, float* out, Stream stream);
 
 }  // namespace apr::cuda
+
+namespace apr::cuda {
+
+// ---- prompt-sized products on tensor cores (ops.cu) -----------------------------
+// Rows [row0, row0 + rows) of a weight of `type` (k values each) as f16, row-major.
+void dequantize_rows_f16(DType type, const void* w, int64_t k, int64_t row0, int64_t rows, uint16_t* out,
+                         Stream stream);
+// f32 -> f16, n values.
+void to_f16(const float* x, int64_t n, uint16_t* out, Stream stream);
+
+}  // namespace apr::cuda

@@ -205,6 +205,30 @@ __global__ void argmax_kernel(const float* __restrict__ x, int64_t n, int32_t* o
     }
 }
 
+template <DType T>
+__global__ void dequantize_f16_kernel(const uint8_t* __restrict__ w, size_t row_bytes, int64_t k, int64_t row0,
+                                      int64_t rows, uint16_t* __restrict__ out) {
+    const int64_t n = rows * k;
+    for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+        const int64_t r = i / k, c = i % k;
+        out[i] = float_to_half_bits(dequant_value<T>(w + static_cast<size_t>(row0 + r) * row_bytes, c));
+    }
+}
+
+template <DType T>
+void launch_dequantize_f16(const void* w, int64_t k, int64_t row0, int64_t rows, uint16_t* out, Stream s) {
+    const int64_t n = rows * k;
+    const unsigned grid = static_cast<unsigned>(std::min<int64_t>((n + 255) / 256, 132 * 16));
+    dequantize_f16_kernel<T><<<grid, 256, 0, s>>>(static_cast<const uint8_t*>(w), dtype_bytes(T, k), k, row0, rows, out);
+}
+
+__global__ void to_f16_kernel(const float* __restrict__ x, int64_t n, uint16_t* __restrict__ out) {
+    for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+        out[i] = float_to_half_bits(x[i]);
+}
+
 unsigned elementwise_grid(int64_t n) { return static_cast<unsigned>(std::min<int64_t>((n + 255) / 256, 4096)); }
 
 }  // namespace
@@ -225,6 +249,28 @@ void get_rows(DType type, const void* table, int64_t cols, const int32_t* ids, i
         case DType::Q6_K: return launch_get_rows<DType::Q6_K>(table, cols, ids, rows, y, s);
         default: throw std::invalid_argument("apr::cuda::get_rows: unsupported table type");
     }
+}
+
+void dequantize_rows_f16(DType type, const void* w, int64_t k, int64_t row0, int64_t rows, uint16_t* out, Stream s) {
+    if (rows * k == 0) return;
+    switch (type) {
+        case DType::F32: return launch_dequantize_f16<DType::F32>(w, k, row0, rows, out, s);
+        case DType::F16: return launch_dequantize_f16<DType::F16>(w, k, row0, rows, out, s);
+        case DType::BF16: return launch_dequantize_f16<DType::BF16>(w, k, row0, rows, out, s);
+        case DType::Q4_0: return launch_dequantize_f16<DType::Q4_0>(w, k, row0, rows, out, s);
+        case DType::Q4_1: return launch_dequantize_f16<DType::Q4_1>(w, k, row0, rows, out, s);
+        case DType::Q5_0: return launch_dequantize_f16<DType::Q5_0>(w, k, row0, rows, out, s);
+        case DType::Q5_1: return launch_dequantize_f16<DType::Q5_1>(w, k, row0, rows, out, s);
+        case DType::Q8_0: return launch_dequantize_f16<DType::Q8_0>(w, k, row0, rows, out, s);
+        case DType::Q4_K: return launch_dequantize_f16<DType::Q4_K>(w, k, row0, rows, out, s);
+        case DType::Q5_K: return launch_dequantize_f16<DType::Q5_K>(w, k, row0, rows, out, s);
+        case DType::Q6_K: return launch_dequantize_f16<DType::Q6_K>(w, k, row0, rows, out, s);
+        default: throw std::invalid_argument("apr::cuda::dequantize_rows_f16: unsupported type");
+    }
+}
+
+void to_f16(const float* x, int64_t n, uint16_t* out, Stream s) {
+    if (n > 0) to_f16_kernel<<<elementwise_grid(n), 256, 0, s>>>(x, n, out);
 }
 
 void rmsnorm(const float* x, const float* w, float eps, int64_t rows, int64_t cols, float* y, Stream s) {

@@ -68,6 +68,20 @@ struct AttentionShape {
     int64_t head_dim;
 };
 
+// A forward pass announced to the backend before its ops (see
+// Backend::begin_batch). The spans are the same host arrays the ops are then
+// given (ids to get_rows, positions to rope/attention, logit rows to
+// gather_rows); `buffers` are the pass's activation buffers, so a recording
+// of the ops can tell whether it still applies.
+struct BatchInfo {
+    std::span<const int32_t> tokens;
+    std::span<const int32_t> positions;
+    std::span<const SeqSlice> seqs;
+    std::span<const int32_t> logit_rows;
+    std::span<const float* const> buffers;
+    bool may_record = true;  // false while an observer reads the ops' outputs
+};
+
 class Backend {
 public:
     virtual ~Backend() = default;
@@ -111,6 +125,17 @@ public:
     virtual void to_host(const float* src, int64_t n, float* dst) = 0;
     // Whether buffers are host memory (observers may then read them directly).
     virtual bool host_memory() const = 0;
+
+    // Whole-step execution. forward() calls begin_batch first; a device
+    // backend copies the batch's arrays to its memory there in one transfer
+    // (the ops' host pointers then name those copies). If begin_batch
+    // returns true, the backend has already run the whole step (every op up
+    // to the last LM-head matmul) from a recording of an earlier batch of
+    // the same shape, and forward() skips straight to to_host; otherwise the
+    // ops follow and end_step() closes them (a CUDA backend records them as
+    // a graph there and launches it). The CPU runs ops as they come.
+    virtual bool begin_batch(const BatchInfo&) { return false; }
+    virtual void end_step() {}
 };
 
 }  // namespace apr::model

@@ -2,10 +2,13 @@
 // runtime; the kernels are in kernels/cuda.
 #include "model/cuda_backend.hpp"
 
+#include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <deque>
 #include <filesystem>
 #include <vector>
@@ -111,14 +114,31 @@ private:
     std::vector<std::byte> last_;
 };
 
+// Graphs recorded for decode steps, keyed by everything a recording bakes
+// in: the batch shape, each row's cache and the activation buffers.
+struct StepKey {
+    std::vector<const void*> pointers;
+    std::vector<int64_t> shape;
+    bool operator==(const StepKey&) const = default;
+};
+
 class CudaBackend final : public Backend {
 public:
     CudaBackend() {
         check(cudaSetDevice(0), "cudaSetDevice");
         check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+        check(cudaEventCreateWithFlags(&upload_done_, cudaEventDisableTiming), "cudaEventCreate");
+        check(cudaMallocHost(&pinned_, kPinnedBytes), "cudaMallocHost");
+        batch_.allocate(kPinnedBytes, "the batch arrays");
+        if (cublasCreate(&cublas_) != CUBLAS_STATUS_SUCCESS) fail(ErrorCode::internal, "CUDA: cublasCreate failed");
+        cublasSetStream(cublas_, stream_);
     }
     ~CudaBackend() override {
         cudaStreamSynchronize(stream_);
+        for (auto& g : graphs_) cudaGraphExecDestroy(g.exec);
+        cublasDestroy(cublas_);
+        cudaFreeHost(pinned_);
+        cudaEventDestroy(upload_done_);
         cudaStreamDestroy(stream_);
     }
 
@@ -140,8 +160,9 @@ public:
         }
         DeviceMemory& mem = weights_.emplace_back(bytes, fmt::format("tensor '{}'", t.name));
         check(cudaMemcpy(mem.get(), src, bytes, cudaMemcpyHostToDevice), "weight upload");
-        weight_bytes_ += bytes;
         w.data = mem.get();
+        if (cuda::matmul_supported(w.type) && w.cols > 0 && dtype_info(w.type)->quantized)
+            max_act_row_ = std::max(max_act_row_, cuda::activation_row_bytes(w.type, w.cols));
         return w;
     }
 
@@ -154,24 +175,126 @@ public:
         return std::make_unique<DeviceKVCache>(layers, capacity, kv_dim, type);
     }
 
+    bool begin_batch(const BatchInfo& b) override {
+        const int64_t rows = static_cast<int64_t>(b.tokens.size());
+        // One transfer: tokens, positions, logit rows, capacities, then the
+        // rows' key and value base pointers.
+        const size_t n_tok = b.tokens.size(), n_pos = b.positions.size(), n_log = b.logit_rows.size();
+        const size_t ints = n_tok + n_pos + n_log + static_cast<size_t>(rows);
+        const size_t ptr_at = (ints * 4 + 15) / 16 * 16;
+        const size_t bytes = ptr_at + 2 * static_cast<size_t>(rows) * sizeof(void*);
+        recording_ = false;
+        if (bytes > kPinnedBytes) {
+            batch_active_ = false;  // a very large batch: the ops upload their own arrays
+            return false;
+        }
+        check(cudaEventSynchronize(upload_done_), "the previous batch upload");
+        auto* ip = static_cast<int32_t*>(pinned_);
+        std::copy(b.tokens.begin(), b.tokens.end(), ip);
+        std::copy(b.positions.begin(), b.positions.end(), ip + n_tok);
+        std::copy(b.logit_rows.begin(), b.logit_rows.end(), ip + n_tok + n_pos);
+        int32_t* caps = ip + n_tok + n_pos + n_log;
+        auto** kb = reinterpret_cast<void**>(static_cast<std::byte*>(pinned_) + ptr_at);
+        void** vb = kb + rows;
+        bool f16 = true;
+        bool decode = n_log == static_cast<size_t>(rows);
+        for (const SeqSlice& s : b.seqs) {
+            const auto& cache = static_cast<const DeviceKVCache&>(*s.cache);
+            f16 = cache.type() == KVCacheType::f16;
+            decode = decode && s.count == 1;
+            for (int64_t r = s.first; r < s.first + s.count; ++r) {
+                kb[r] = cache.k();
+                vb[r] = cache.v();
+                caps[r] = static_cast<int32_t>(cache.capacity());
+            }
+        }
+        check(cudaMemcpyAsync(batch_.get(), pinned_, bytes, cudaMemcpyHostToDevice, stream_), "batch upload");
+        check(cudaEventRecord(upload_done_, stream_), "cudaEventRecord");
+        const auto* dev = static_cast<const std::byte*>(batch_.get());
+        const auto* di = reinterpret_cast<const int32_t*>(dev);
+        batch_active_ = true;
+        host_tokens_ = b.tokens.data();
+        host_positions_ = b.positions.data();
+        host_logit_rows_ = b.logit_rows.data();
+        dev_tokens_ = di;
+        dev_positions_ = di + n_tok;
+        dev_logit_rows_ = di + n_tok + n_pos;
+        const auto* dptr = reinterpret_cast<void* const*>(dev + ptr_at);
+        kv_rows_ = {dptr, dptr + rows, di + n_tok + n_pos + n_log, f16};
+        quantized_from_ = nullptr;
+        x16_from_ = nullptr;
+        ensure_act(rows);
+
+        // Decode steps (one row per sequence, logits of each) replay a graph.
+        if (!b.may_record || !decode || graphs_disabled_) return false;
+        StepKey key;
+        key.shape = {rows, static_cast<int64_t>(f16)};
+        for (const float* p : b.buffers) key.pointers.push_back(p);
+        for (int64_t r = 0; r < rows; ++r) {
+            key.pointers.push_back(kb[r]);
+            key.shape.push_back(caps[r]);
+        }
+        key.pointers.push_back(act_.get());
+        key.pointers.push_back(rope_table_.get());
+        for (auto& g : graphs_)
+            if (g.key == key) {
+                check(cudaGraphLaunch(g.exec, stream_), "cudaGraphLaunch");
+                return true;
+            }
+        if (graphs_.size() >= kMaxGraphs) {
+            for (auto& g : graphs_) cudaGraphExecDestroy(g.exec);
+            graphs_.clear();
+        }
+        // The rope table must exist before a recording bakes its address in.
+        if (rope_table_.get() == nullptr) return false;
+        pending_key_ = std::move(key);
+        check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+        recording_ = true;
+        return false;
+    }
+
+    void end_step() override {
+        if (!recording_) return;
+        recording_ = false;
+        cudaGraph_t graph = nullptr;
+        check(cudaStreamEndCapture(stream_, &graph), "cudaStreamEndCapture");
+        cudaGraphExec_t exec = nullptr;
+        const cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
+        cudaGraphDestroy(graph);
+        check(e, "cudaGraphInstantiate");
+        graphs_.push_back({std::move(pending_key_), exec});
+        check(cudaGraphLaunch(exec, stream_), "cudaGraphLaunch");
+    }
+
     void get_rows(const Weight& table, const int32_t* ids, int64_t rows, float* y) override {
-        const auto* d_ids = static_cast<const int32_t*>(ids_.upload(ids, rows * sizeof(int32_t), stream_));
-        cuda::get_rows(table.type, table.data, table.cols, d_ids, rows, y, stream_);
+        wrote();
+        cuda::get_rows(table.type, table.data, table.cols, device_ints(ids, rows, ids_), rows, y, stream_);
         launched("get_rows");
     }
 
     void rmsnorm(const float* x, const Weight& w, float eps, int64_t rows, int64_t cols, float* y) override {
+        wrote();
         cuda::rmsnorm(x, static_cast<const float*>(w.data), eps, rows, cols, y, stream_);
         launched("rmsnorm");
     }
 
     void matmul(const Weight& w, const float* x, int64_t rows, float* y) override {
+        const bool quantized = dtype_info(w.type)->quantized;
+        if (quantized && rows >= kTensorCoreRows && !recording_) return matmul_tensor_cores(w, x, rows, y);
         const void* act = x;
-        if (w.type != DType::F32 && w.type != DType::F16 && w.type != DType::BF16) {
-            const size_t bytes = cuda::activation_row_bytes(w.type, w.cols) * static_cast<size_t>(rows);
-            if (act_.bytes() < bytes) act_.allocate(bytes, "quantized activations");
-            cuda::quantize_activations(w.type, x, rows, w.cols, act_.get(), stream_);
-            launched("quantize_activations");
+        if (quantized) {
+            const DType act_type = activation_kind(w.type);
+            // q/k/v and gate/up share one input: quantize it once.
+            if (!(quantized_from_ == x && quantized_rows_ == rows && quantized_cols_ == w.cols &&
+                  quantized_type_ == act_type)) {
+                ensure_act(rows);
+                cuda::quantize_activations(w.type, x, rows, w.cols, act_.get(), stream_);
+                launched("quantize_activations");
+                quantized_from_ = x;
+                quantized_rows_ = rows;
+                quantized_cols_ = w.cols;
+                quantized_type_ = act_type;
+            }
             act = act_.get();
         }
         cuda::matmul_quantized(w.type, w.data, w.rows, w.cols, act, rows, y, stream_);
@@ -179,22 +302,112 @@ public:
     }
 
     void add_bias(float* y, const Weight& bias, int64_t rows, int64_t cols) override {
+        wrote();
         cuda::add_bias(y, static_cast<const float*>(bias.data), rows, cols, stream_);
         launched("add_bias");
     }
 
     void rope(float* x, const int32_t* positions, int64_t rows, int64_t heads, int64_t head_dim, float theta,
               RopeStyle style) override {
-        const auto* d_pos = static_cast<const int32_t*>(positions_.upload(positions, rows * sizeof(int32_t), stream_));
-        cuda::rope(x, d_pos, rows, heads, head_dim, inv_freq(theta, head_dim), style == RopeStyle::neox, stream_);
+        wrote();
+        const float* table = inv_freq(theta, head_dim);
+        cuda::rope(x, device_ints(positions, rows, positions_), rows, heads, head_dim, table, style == RopeStyle::neox,
+                   stream_);
         launched("rope");
     }
 
     void attention(int layer, const float* q, const float* k, const float* v, const int32_t* positions,
                    std::span<const SeqSlice> seqs, const AttentionShape& shape, float* out) override {
+        wrote();
         int64_t rows = 0;
         for (const SeqSlice& s : seqs) rows = std::max(rows, s.first + s.count);
-        // Row table: each row's cache (k base, v base, capacity).
+        const cuda::KVRows kv = batch_active_ && positions == host_positions_ ? kv_rows_ : upload_rows(seqs, rows);
+        const int32_t* d_pos = device_ints(positions, rows, positions_);
+        const int64_t kv_dim = shape.kv_heads * shape.head_dim;
+        cuda::kv_store(kv, layer, k, v, d_pos, rows, kv_dim, stream_);
+        launched("kv_store");
+        cuda::attention(kv, layer, q, d_pos, rows, shape.heads, shape.kv_heads, shape.head_dim,
+                        1.0f / std::sqrt(static_cast<float>(shape.head_dim)), out, stream_);
+        launched("attention");
+    }
+
+    void swiglu(const float* gate, const float* up, int64_t n, float* y) override {
+        wrote();
+        cuda::swiglu(gate, up, n, y, stream_);
+        launched("swiglu");
+    }
+
+    void add(float* y, const float* x, int64_t n) override {
+        wrote();
+        cuda::add(y, x, n, stream_);
+        launched("add");
+    }
+
+    void gather_rows(const float* src, const int32_t* rows, int64_t count, int64_t cols, float* dst) override {
+        wrote();
+        cuda::gather_rows(src, device_ints(rows, count, gather_), count, cols, dst, stream_);
+        launched("gather_rows");
+    }
+
+    void to_host(const float* src, int64_t n, float* dst) override {
+        check(cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * sizeof(float), cudaMemcpyDeviceToHost, stream_),
+              "copy to host");
+        check(cudaStreamSynchronize(stream_), "the forward pass");
+    }
+
+    bool host_memory() const override { return false; }
+
+private:
+    static constexpr size_t kPinnedBytes = 1 << 20;
+    static constexpr size_t kMaxGraphs = 32;
+    // Prompt batches of at least this many rows multiply on tensor cores.
+    static constexpr int64_t kTensorCoreRows = 64;
+    // Weight rows dequantized to f16 per tensor-core pass (bounds the scratch).
+    static constexpr int64_t kF16ScratchElements = int64_t{16} << 20;
+
+    struct Recorded {
+        StepKey key;
+        cudaGraphExec_t exec;
+    };
+
+    static DType activation_kind(DType w) {
+        switch (w) {
+            case DType::Q4_K: case DType::Q5_K: case DType::Q6_K: return DType::Q8_K;
+            case DType::Q4_1: case DType::Q5_1: return DType::Q8_1;
+            default: return DType::Q8_0;
+        }
+    }
+
+    // Launch errors (bad configuration) show at once; faults show at the next sync.
+    static void launched(const char* op) { check(cudaGetLastError(), op); }
+    // Any op that writes activations may change what was quantized last.
+    void wrote() {
+        quantized_from_ = nullptr;
+        x16_from_ = nullptr;
+    }
+
+    void ensure_act(int64_t rows) {
+        const size_t need = std::max<size_t>(max_act_row_, 16) * static_cast<size_t>(std::max<int64_t>(rows, 1));
+        if (act_.bytes() < need) {
+            if (recording_) fail(ErrorCode::internal, "CUDA: activation scratch grown during a recording");
+            check(cudaStreamSynchronize(stream_), "growing the activation scratch");
+            act_.allocate(need, "quantized activations");
+        }
+    }
+
+    // The device copy of a host array the ops were given: the batch's own
+    // arrays were copied in begin_batch; anything else is uploaded here.
+    const int32_t* device_ints(const int32_t* host, int64_t n, Staging& staging) {
+        if (batch_active_) {
+            if (host == host_tokens_) return dev_tokens_;
+            if (host == host_positions_) return dev_positions_;
+            if (host == host_logit_rows_) return dev_logit_rows_;
+        }
+        if (recording_) fail(ErrorCode::internal, "CUDA: an op's array was not announced in begin_batch");
+        return static_cast<const int32_t*>(staging.upload(host, static_cast<size_t>(n) * sizeof(int32_t), stream_));
+    }
+
+    cuda::KVRows upload_rows(std::span<const SeqSlice> seqs, int64_t rows) {
         row_k_.assign(static_cast<size_t>(rows), nullptr);
         row_v_.assign(static_cast<size_t>(rows), nullptr);
         row_cap_.assign(static_cast<size_t>(rows), 0);
@@ -208,53 +421,55 @@ public:
                 row_cap_[static_cast<size_t>(r)] = static_cast<int32_t>(cache.capacity());
             }
         }
-        cuda::KVRows kv{static_cast<void* const*>(row_k_stage_.upload(row_k_.data(), rows * sizeof(void*), stream_)),
-                        static_cast<void* const*>(row_v_stage_.upload(row_v_.data(), rows * sizeof(void*), stream_)),
-                        static_cast<const int32_t*>(row_cap_stage_.upload(row_cap_.data(), rows * sizeof(int32_t), stream_)),
-                        f16};
-        const auto* d_pos = static_cast<const int32_t*>(positions_.upload(positions, rows * sizeof(int32_t), stream_));
-        const int64_t kv_dim = shape.kv_heads * shape.head_dim;
-        cuda::kv_store(kv, layer, k, v, d_pos, rows, kv_dim, stream_);
-        launched("kv_store");
-        cuda::attention(kv, layer, q, d_pos, rows, shape.heads, shape.kv_heads, shape.head_dim,
-                        1.0f / std::sqrt(static_cast<float>(shape.head_dim)), out, stream_);
-        launched("attention");
+        return {static_cast<void* const*>(row_k_stage_.upload(row_k_.data(), rows * sizeof(void*), stream_)),
+                static_cast<void* const*>(row_v_stage_.upload(row_v_.data(), rows * sizeof(void*), stream_)),
+                static_cast<const int32_t*>(row_cap_stage_.upload(row_cap_.data(), rows * sizeof(int32_t), stream_)), f16};
     }
 
-    void swiglu(const float* gate, const float* up, int64_t n, float* y) override {
-        cuda::swiglu(gate, up, n, y, stream_);
-        launched("swiglu");
+    // y = x W^T for a prompt batch: W dequantized to f16 in slices of rows,
+    // x rounded to f16, products on tensor cores with f32 accumulation.
+    void matmul_tensor_cores(const Weight& w, const float* x, int64_t rows, float* y) {
+        const int64_t k = w.cols, n = w.rows;
+        const size_t x_bytes = static_cast<size_t>(rows * k) * 2;
+        const int64_t slice = std::max<int64_t>(1, std::min<int64_t>(n, kF16ScratchElements / k));
+        const size_t w_bytes = static_cast<size_t>(slice * k) * 2;
+        if (x16_.bytes() < x_bytes || w16_.bytes() < w_bytes) {
+            check(cudaStreamSynchronize(stream_), "growing the f16 scratch");
+            if (x16_.bytes() < x_bytes) x16_.allocate(x_bytes, "f16 activations");
+            if (w16_.bytes() < w_bytes) w16_.allocate(w_bytes, "f16 weights");
+            x16_from_ = nullptr;
+        }
+        if (!(x16_from_ == x && x16_rows_ == rows && x16_cols_ == k)) {
+            cuda::to_f16(x, rows * k, static_cast<uint16_t*>(x16_.get()), stream_);
+            launched("to_f16");
+            x16_from_ = x;
+            x16_rows_ = rows;
+            x16_cols_ = k;
+        }
+        const float alpha = 1.0f, beta = 0.0f;
+        for (int64_t r0 = 0; r0 < n; r0 += slice) {
+            const int64_t nr = std::min(slice, n - r0);
+            cuda::dequantize_rows_f16(w.type, w.data, k, r0, nr, static_cast<uint16_t*>(w16_.get()), stream_);
+            launched("dequantize_rows_f16");
+            // Column-major view: Y^T (n x rows) = W (k x n)^T X^T (k x rows).
+            const cublasStatus_t st =
+                cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(nr), static_cast<int>(rows),
+                             static_cast<int>(k), &alpha, w16_.get(), CUDA_R_16F, static_cast<int>(k), x16_.get(),
+                             CUDA_R_16F, static_cast<int>(k), &beta, y + r0, CUDA_R_32F, static_cast<int>(n),
+                             CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+            if (st != CUBLAS_STATUS_SUCCESS)
+                fail(ErrorCode::internal, "CUDA: cublasGemmEx failed (status {})", static_cast<int>(st));
+        }
     }
-
-    void add(float* y, const float* x, int64_t n) override {
-        cuda::add(y, x, n, stream_);
-        launched("add");
-    }
-
-    void gather_rows(const float* src, const int32_t* rows, int64_t count, int64_t cols, float* dst) override {
-        const auto* d_rows = static_cast<const int32_t*>(gather_.upload(rows, count * sizeof(int32_t), stream_));
-        cuda::gather_rows(src, d_rows, count, cols, dst, stream_);
-        launched("gather_rows");
-    }
-
-    void to_host(const float* src, int64_t n, float* dst) override {
-        check(cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * sizeof(float), cudaMemcpyDeviceToHost, stream_),
-              "copy to host");
-        check(cudaStreamSynchronize(stream_), "the forward pass");
-    }
-
-    bool host_memory() const override { return false; }
-
-private:
-    // Launch errors (bad configuration) show at once; faults show at the next sync.
-    static void launched(const char* op) { check(cudaGetLastError(), op); }
 
     const float* inv_freq(float theta, int64_t head_dim) {
         if (theta != rope_theta_ || head_dim != rope_dim_) {
+            if (recording_) fail(ErrorCode::internal, "CUDA: rope table built during a recording");
             // 1 / theta^(2i/d) in f32, as the CPU backend computes it.
             std::vector<float> inv(static_cast<size_t>(head_dim / 2));
             for (int64_t i = 0; i < head_dim / 2; ++i)
                 inv[static_cast<size_t>(i)] = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(head_dim));
+            check(cudaStreamSynchronize(stream_), "replacing the rope table");
             rope_table_.allocate(inv.size() * sizeof(float), "the rope table");
             check(cudaMemcpy(rope_table_.get(), inv.data(), inv.size() * sizeof(float), cudaMemcpyHostToDevice),
                   "rope table upload");
@@ -265,11 +480,32 @@ private:
     }
 
     cudaStream_t stream_ = nullptr;
+    cudaEvent_t upload_done_ = nullptr;
+    cublasHandle_t cublas_ = nullptr;
+    void* pinned_ = nullptr;
+    DeviceMemory batch_;
     std::deque<DeviceMemory> weights_;
-    size_t weight_bytes_ = 0;
-    DeviceMemory act_, rope_table_;
+    size_t max_act_row_ = 0;
+    DeviceMemory act_, rope_table_, x16_, w16_;
     float rope_theta_ = 0.0f;
     int64_t rope_dim_ = 0;
+    // What act_ holds: x (rows x cols) quantized for weights pairing with act type.
+    const float* quantized_from_ = nullptr;
+    int64_t quantized_rows_ = 0, quantized_cols_ = 0;
+    DType quantized_type_ = DType::F32;
+    const float* x16_from_ = nullptr;
+    int64_t x16_rows_ = 0, x16_cols_ = 0;
+    // The announced batch (begin_batch) and its device copies.
+    bool batch_active_ = false, recording_ = false;
+    const bool graphs_disabled_ = [] {
+        const char* env = std::getenv("APR_CUDA_GRAPHS");
+        return env != nullptr && std::string_view(env) == "0";
+    }();
+    const int32_t *host_tokens_ = nullptr, *host_positions_ = nullptr, *host_logit_rows_ = nullptr;
+    const int32_t *dev_tokens_ = nullptr, *dev_positions_ = nullptr, *dev_logit_rows_ = nullptr;
+    cuda::KVRows kv_rows_{};
+    std::vector<Recorded> graphs_;
+    StepKey pending_key_;
     Staging ids_, positions_, gather_, row_k_stage_, row_v_stage_, row_cap_stage_;
     std::vector<void*> row_k_, row_v_;
     std::vector<int32_t> row_cap_;

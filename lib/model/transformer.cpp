@@ -62,6 +62,16 @@ void forward(Backend& be, const ModelConfig& c, const ModelWeights& w, ForwardBu
     float* gate = buf.gate->data();
     float* up = buf.up->data();
 
+    const int64_t m = static_cast<int64_t>(batch.logit_rows.size());
+    const float* const buffer_ptrs[] = {x, xn, q, k, v, attn, tmp, gate, up, buf.selected->data(), buf.logits->data()};
+    // A step can be recorded and replayed when its LM head runs in one pass.
+    const BatchInfo info{batch.tokens, batch.positions, batch.seqs, batch.logit_rows, buffer_ptrs,
+                         observer == nullptr && m <= buf.logit_capacity};
+    if (be.begin_batch(info)) {
+        if (m > 0) be.to_host(buf.logits->data(), m * c.vocab_size, logits_host);
+        return;
+    }
+
     be.get_rows(w.token_embd, batch.tokens.data(), n, x);
     trace.op(OpKind::embed, -1, w.token_embd.name, x, n, d);
     trace.layer(LayerStage::embedding, -1, x, n, d);
@@ -118,8 +128,10 @@ void forward(Backend& be, const ModelConfig& c, const ModelWeights& w, ForwardBu
 
     // Only the rows that need logits go through the final norm and LM head
     // (during prompt processing that is usually the last one).
-    const int64_t m = static_cast<int64_t>(batch.logit_rows.size());
-    if (m == 0) return;
+    if (m == 0) {
+        be.end_step();
+        return;
+    }
     float* selected = buf.selected->data();
     be.gather_rows(x, batch.logit_rows.data(), m, d, selected);
     be.rmsnorm(selected, w.output_norm, eps, m, d, selected);
@@ -132,6 +144,7 @@ void forward(Backend& be, const ModelConfig& c, const ModelWeights& w, ForwardBu
         const int64_t rows = std::min(buf.logit_capacity, m - first);
         be.matmul(w.output, selected + first * d, rows, logits);
         trace.op(OpKind::lm_head, -1, w.output.name, logits, rows, c.vocab_size);
+        if (first == 0) be.end_step();  // recordable steps have one pass: the step ends here
         be.to_host(logits, rows * c.vocab_size, logits_host + first * c.vocab_size);
     }
 }
