@@ -13,6 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "apr_build_config.h"
+#if APR_HAVE_CUDA
+#include <cuda_runtime.h>
+#endif
+
 #include "apr/error.hpp"
 #include "apr/model.hpp"
 #include "apr/sampling.hpp"
@@ -58,6 +63,10 @@ int main(int argc, char** argv) {
         }
     }
     try {
+#if APR_HAVE_CUDA
+        size_t free_before = 0, total = 0;
+        if (device != apr::Device::cpu && cudaMemGetInfo(&free_before, &total) != cudaSuccess) free_before = 0;
+#endif
         const double load_start = now_ms();
         apr::ModelParams mp;
         mp.threads = threads;
@@ -90,6 +99,22 @@ int main(int argc, char** argv) {
             fmt::print("rep {}: pp{} {:.1f} ms ({:.2f} tok/s), tg{} {:.1f} ms ({:.2f} tok/s)\n", r, pp, pp_ms,
                        pp * 1000.0 / pp_ms, tg, tg_ms, tg * 1000.0 / tg_ms);
         }
+#if APR_HAVE_CUDA
+        if (model->device() == apr::Device::cuda && free_before > 0) {
+            // Device memory the model and this session took, against what
+            // they must hold after the runs above (scratch included): the weights as stored plus the f16 KV cache.
+            size_t free_after = 0;
+            cudaMemGetInfo(&free_after, &total);
+            double weights = 0;
+            for (const auto& t : model->file().tensors()) weights += static_cast<double>(t.nbytes);
+            const auto& c = model->config();
+            const double kv = 2.0 * 2.0 * c.num_layers * static_cast<double>(sp.context_length) * c.num_kv_heads * c.head_dim;
+            const double used = static_cast<double>(free_before - free_after);
+            fmt::print("gpu memory: {:.1f} MiB used; weights {:.1f} MiB + KV cache {:.1f} MiB = {:.1f} MiB; overhead {:.1f}%\n",
+                       used / 1048576, weights / 1048576, kv / 1048576, (weights + kv) / 1048576,
+                       100.0 * (used - weights - kv) / (weights + kv));
+        }
+#endif
         fmt::print("model {} (load {:.0f} ms), device {}, threads {}\n", argv[1], load_ms,
                    apr::device_name(model->device()), model->threads());
         fmt::print("pp{}: {:.2f} tok/s   tg{}: {:.2f} tok/s (best of {})\n", pp, best_pp, tg, best_tg, reps);

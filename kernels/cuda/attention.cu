@@ -12,7 +12,6 @@
 namespace apr::cuda {
 namespace {
 
-constexpr int kWarps = 4;
 
 template <bool F16>
 __device__ __forceinline__ float load_kv(const void* base, size_t i) {
@@ -36,7 +35,9 @@ __global__ void kv_store_kernel(KVRows kv, int layer, const float* __restrict__ 
     }
 }
 
-template <bool F16, int L>
+// kWarps warps per block share the positions: 16 for decode-sized batches
+// (few blocks, long caches), 4 for prompts (many blocks).
+template <bool F16, int L, int kWarps>
 __global__ void __launch_bounds__(kWarps * 32)
     attention_kernel(KVRows kv, int layer, const float* __restrict__ q, const int32_t* __restrict__ positions,
                      int heads, int kv_heads, int hd, float scale, float* __restrict__ out) {
@@ -117,7 +118,14 @@ void launch_attention(const KVRows& kv, int layer, const float* q, const int32_t
                       int64_t heads, int64_t kv_heads, int64_t hd, float scale, float* out, Stream s) {
     const dim3 grid(static_cast<unsigned>(heads), static_cast<unsigned>(rows));
     const int H = static_cast<int>(heads), KH = static_cast<int>(kv_heads), D = static_cast<int>(hd);
-#define APR_ATTN(LL) attention_kernel<F16, LL><<<grid, kWarps * 32, 0, s>>>(kv, layer, q, positions, H, KH, D, scale, out)
+    const bool decode = rows <= 16;
+#define APR_ATTN(LL)                                                                                              \
+    do {                                                                                                          \
+        if (decode && LL <= 8)                                                                                    \
+            attention_kernel<F16, LL, (LL <= 8 ? 16 : 4)><<<grid, (LL <= 8 ? 16 : 4) * 32, 0, s>>>(kv, layer, q, positions, H, KH, D, scale, out); \
+        else                                                                                                      \
+            attention_kernel<F16, LL, 4><<<grid, 4 * 32, 0, s>>>(kv, layer, q, positions, H, KH, D, scale, out);   \
+    } while (0)
     if (hd <= 32) APR_ATTN(1);
     else if (hd <= 64) APR_ATTN(2);
     else if (hd <= 128) APR_ATTN(4);

@@ -38,6 +38,22 @@ void quantize_activations(DType weight, const float* x, int64_t rows, int64_t k,
 void matmul_quantized(DType weight, const void* w, int64_t n, int64_t k, const void* act, int64_t rows, float* y,
                       Stream stream);
 
+// Fused decode-sized products (rows <= 8, matmul.cu). Up to kMaxGroup
+// weights of one type and inner size k read one activation: output row o of
+// job j is y_j[r][o] = dot + bias_j[o], or y_j[r][o] += that when accumulate.
+constexpr int kMaxGroup = 3;
+struct MatmulJob {
+    const void* w;
+    int64_t n;
+    const float* bias;  // null: none
+    float* y;
+};
+void matmul_group(DType weight, const MatmulJob* jobs, int count, int64_t k, const void* act, int64_t rows,
+                  bool accumulate, Stream stream);
+// out[r][o] = silu(dot(gate row o)) * dot(up row o); gate and up of one type.
+void matmul_swiglu(DType weight, const void* gate, const void* up, int64_t n, int64_t k, const void* act, int64_t rows,
+                   float* out, Stream stream);
+
 // ---- element-wise and row ops (ops.cu) ---------------------------------------
 // y[r] = dequantize(table row ids[r]), table rows of `cols` values of `type`.
 void get_rows(DType type, const void* table, int64_t cols, const int32_t* ids, int64_t rows, float* y,
@@ -48,6 +64,13 @@ void add_bias(float* y, const float* bias, int64_t rows, int64_t cols, Stream st
 // In place; inv_freq holds head_dim/2 values (1 / theta^(2i/d), computed on the host as the CPU does).
 void rope(float* x, const int32_t* positions, int64_t rows, int64_t heads, int64_t head_dim, const float* inv_freq,
           bool neox, Stream stream);
+// rope of q (heads) and k (kv_heads) in one launch.
+void rope_qk(float* q, float* k, const int32_t* positions, int64_t rows, int64_t heads, int64_t kv_heads,
+             int64_t head_dim, const float* inv_freq, bool neox, Stream stream);
+// rmsnorm as above, and its output rows quantized for weights of type
+// `weight` into act (activation_row_bytes each), in one pass.
+void rmsnorm_quantize(const float* x, const float* w, float eps, int64_t rows, int64_t cols, float* y, DType weight,
+                      void* act, Stream stream);
 void swiglu(const float* gate, const float* up, int64_t n, float* y, Stream stream);
 void add(float* y, const float* x, int64_t n, Stream stream);
 void gather_rows(const float* src, const int32_t* rows, int64_t count, int64_t cols, float* dst, Stream stream);

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "cuda/blocks.cuh"
+#include "cuda/quantize.cuh"
 #include "cuda/kernels.hpp"
 
 namespace apr::cuda {
@@ -22,15 +23,7 @@ constexpr int kWarpsPerBlock = 4;
 
 // ---- activation quantizers -----------------------------------------------------
 
-__device__ __forceinline__ int8_t round_away_to_int8(float x) {
-    const float r = roundf(x);
-    if (!(r == r)) return 0;
-    if (r >= 127.f) return 127;
-    if (r <= -128.f) return -128;
-    return static_cast<int8_t>(r);
-}
-
-// One warp per 32-value block; lane = value. with_sum: Q8_1 (s = d * sum q).
+// One warp per 32-value block; lane = value. WithSum: Q8_1 (s = d * sum q).
 template <bool WithSum>
 __global__ void quantize_q8_0_kernel(const float* __restrict__ x, int64_t rows, int64_t k, uint8_t* __restrict__ out) {
     const int64_t nb = k / kQK;
@@ -38,23 +31,7 @@ __global__ void quantize_q8_0_kernel(const float* __restrict__ x, int64_t rows, 
     const int lane = threadIdx.x % 32;
     if (block >= rows * nb) return;
     const int64_t r = block / nb, b = block % nb;
-    const float v = x[r * k + b * kQK + lane];
-    float amax = fabsf(v);
-    for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    const int8_t q = round_away_to_int8(v * id);
-    constexpr int kBytes = WithSum ? kQ8_1Bytes : kQ8_0Bytes;
-    uint8_t* blk = out + (r * nb + b) * kBytes;
-    const int qs_offset = WithSum ? 4 : 2;
-    reinterpret_cast<int8_t*>(blk + qs_offset)[lane] = q;
-    int sum = q;
-    if (WithSum)
-        for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-    if (lane == 0) {
-        reinterpret_cast<uint16_t*>(blk)[0] = float_to_half_bits(d);
-        if (WithSum) reinterpret_cast<uint16_t*>(blk)[1] = float_to_half_bits(static_cast<float>(sum) * d);
-    }
+    quantize_q8_0_warp<WithSum>(x[r * k + b * kQK + lane], lane, out + (r * nb + b) * (WithSum ? kQ8_1Bytes : kQ8_0Bytes));
 }
 
 // One warp per 256-value block; lane l holds values 8l..8l+7.
@@ -66,52 +43,9 @@ __global__ void quantize_q8_K_kernel(const float* __restrict__ x, int64_t rows, 
     const int64_t r = block / nb, b = block % nb;
     const float* src = x + r * k + b * kQKK + lane * 8;
     float v[8];
-    float amax = 0.0f, max = 0.0f;
-    int idx = 0x7fffffff;
 #pragma unroll
-    for (int j = 0; j < 8; ++j) {
-        v[j] = src[j];
-        const float ax = fabsf(v[j]);
-        if (ax > amax) {
-            amax = ax;
-            max = v[j];
-            idx = lane * 8 + j;
-        }
-    }
-    // The first value of the largest magnitude wins, as in the CPU's scan.
-    for (int o = 16; o > 0; o >>= 1) {
-        const float oa = __shfl_xor_sync(0xffffffffu, amax, o);
-        const float om = __shfl_xor_sync(0xffffffffu, max, o);
-        const int oi = __shfl_xor_sync(0xffffffffu, idx, o);
-        if (oa > amax || (oa == amax && oi < idx)) {
-            amax = oa;
-            max = om;
-            idx = oi;
-        }
-    }
-    uint8_t* blk = out + (r * nb + b) * kQ8_KBytes;
-    auto* qs = reinterpret_cast<int8_t*>(blk + 4);
-    auto* bsums = reinterpret_cast<int16_t*>(blk + 260);
-    if (amax == 0.0f) {
-#pragma unroll
-        for (int j = 0; j < 8; ++j) qs[lane * 8 + j] = 0;
-        if (lane < 16) bsums[lane] = 0;
-        if (lane == 0) *reinterpret_cast<float*>(blk) = 0.0f;
-        return;
-    }
-    const float iscale = -127.0f / max;
-    int sum = 0;
-#pragma unroll
-    for (int j = 0; j < 8; ++j) {
-        const float s = iscale * v[j];
-        int q = s == s ? __float2int_rn(s) : 0;
-        q = q < 127 ? (q > -128 ? q : -128) : 127;
-        qs[lane * 8 + j] = static_cast<int8_t>(q);
-        sum += q;
-    }
-    sum += __shfl_xor_sync(0xffffffffu, sum, 1);  // groups of 16 = lane pairs
-    if (lane % 2 == 0) bsums[lane / 2] = static_cast<int16_t>(sum);
-    if (lane == 0) *reinterpret_cast<float*>(blk) = 1.0f / iscale;
+    for (int j = 0; j < 8; ++j) v[j] = src[j];
+    quantize_q8_K_warp(v, lane, out + (r * nb + b) * kQ8_KBytes);
 }
 
 // ---- per-type dot products of one item --------------------------------------------
@@ -345,6 +279,90 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     }
 }
 
+// Grouped decode products: the rows of up to kMaxGroup weights laid end to
+// end over the grid; Swiglu: job 0 is gate, job 1 up, one warp computes row
+// o of both and writes silu(g) * u to job 0's output.
+struct Jobs {
+    MatmulJob j[kMaxGroup];
+    int count;
+    int start[kMaxGroup + 1];  // first global row of each job
+};
+
+template <class T, int NT, bool Swiglu>
+__global__ void __launch_bounds__(kWarpsPerBlock * 32)
+    matmul_group_kernel(Jobs jobs, int nb, const uint8_t* __restrict__ act, int rows, bool accumulate) {
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int g = blockIdx.x * kWarpsPerBlock + warp;
+    if (g >= jobs.start[jobs.count]) return;
+    int j = 0;
+    while (g >= jobs.start[j + 1]) ++j;
+    const int row = g - jobs.start[j];
+    const MatmulJob& job = jobs.j[j];
+    const int t0 = blockIdx.y * NT;
+    const int nt = min(NT, rows - t0);
+    const size_t act_row = static_cast<size_t>(nb) * T::kActBytes;
+    const uint8_t* ar = act + static_cast<size_t>(t0) * act_row;
+    const uint8_t* wr = static_cast<const uint8_t*>(job.w) + static_cast<size_t>(row) * nb * T::kBytes;
+    const uint8_t* ur = Swiglu ? static_cast<const uint8_t*>(jobs.j[1].w) + static_cast<size_t>(row) * nb * T::kBytes : nullptr;
+    float acc[NT], acc_u[NT];
+#pragma unroll
+    for (int t = 0; t < NT; ++t) acc[t] = acc_u[t] = 0.0f;
+    const int items = nb * T::kItems;
+    for (int i = lane; i < items; i += 32) {
+        const int b = i / T::kItems, it = i % T::kItems;
+#pragma unroll
+        for (int t = 0; t < NT; ++t)
+            if (t < nt) {
+                const uint8_t* a = ar + t * act_row + b * T::kActBytes;
+                acc[t] += T::dot(wr + static_cast<size_t>(b) * T::kBytes, it, a);
+                if constexpr (Swiglu) acc_u[t] += T::dot(ur + static_cast<size_t>(b) * T::kBytes, it, a);
+            }
+    }
+#pragma unroll
+    for (int t = 0; t < NT; ++t) {
+        float s = warp_sum(acc[t]);
+        if constexpr (Swiglu) {
+            const float u = warp_sum(acc_u[t]);
+            if (lane == 0 && t < nt) job.y[static_cast<size_t>(t0 + t) * job.n + row] = __fmul_rn(s / (1.0f + expf(-s)), u);
+        } else {
+            if (job.bias != nullptr) s += job.bias[row];
+            if (lane == 0 && t < nt) {
+                float* out = job.y + static_cast<size_t>(t0 + t) * job.n + row;
+                *out = accumulate ? *out + s : s;
+            }
+        }
+    }
+}
+
+template <class T, bool Swiglu>
+void launch_group(const Jobs& jobs, int64_t k, const void* act, int64_t rows, bool accumulate, Stream s) {
+    const int nb = static_cast<int>(k / T::kValues);
+    const unsigned gx = static_cast<unsigned>((jobs.start[jobs.count] + kWarpsPerBlock - 1) / kWarpsPerBlock);
+    const auto* ab = static_cast<const uint8_t*>(act);
+    const int r = static_cast<int>(rows);
+    if (rows == 1) matmul_group_kernel<T, 1, Swiglu><<<dim3(gx, 1), kWarpsPerBlock * 32, 0, s>>>(jobs, nb, ab, r, accumulate);
+    else if (rows <= 4) matmul_group_kernel<T, 4, Swiglu><<<dim3(gx, 1), kWarpsPerBlock * 32, 0, s>>>(jobs, nb, ab, r, accumulate);
+    else {
+        const unsigned gy = static_cast<unsigned>((rows + 7) / 8);
+        matmul_group_kernel<T, 8, Swiglu><<<dim3(gx, gy), kWarpsPerBlock * 32, 0, s>>>(jobs, nb, ab, r, accumulate);
+    }
+}
+
+template <bool Swiglu>
+void dispatch_group(DType t, const Jobs& jobs, int64_t k, const void* act, int64_t rows, bool accumulate, Stream s) {
+    switch (t) {
+        case DType::Q4_0: return launch_group<Q4_0, Swiglu>(jobs, k, act, rows, accumulate, s);
+        case DType::Q4_1: return launch_group<Q4_1, Swiglu>(jobs, k, act, rows, accumulate, s);
+        case DType::Q5_0: return launch_group<Q5_0, Swiglu>(jobs, k, act, rows, accumulate, s);
+        case DType::Q5_1: return launch_group<Q5_1, Swiglu>(jobs, k, act, rows, accumulate, s);
+        case DType::Q8_0: return launch_group<Q8_0, Swiglu>(jobs, k, act, rows, accumulate, s);
+        case DType::Q4_K: return launch_group<Q4_K, Swiglu>(jobs, k, act, rows, accumulate, s);
+        case DType::Q5_K: return launch_group<Q5_K, Swiglu>(jobs, k, act, rows, accumulate, s);
+        case DType::Q6_K: return launch_group<Q6_K, Swiglu>(jobs, k, act, rows, accumulate, s);
+        default: throw std::invalid_argument("apr::cuda::matmul_group: a quantized weight type is needed");
+    }
+}
+
 constexpr int kTile = 8;
 
 template <class T>
@@ -378,6 +396,28 @@ void launch_f(const void* w, int64_t n, int64_t k, const float* x, int64_t rows,
 }
 
 }  // namespace
+
+void matmul_group(DType t, const MatmulJob* list, int count, int64_t k, const void* act, int64_t rows, bool accumulate,
+                  Stream s) {
+    if (count < 1 || count > kMaxGroup) throw std::invalid_argument("apr::cuda::matmul_group: 1 to 3 jobs");
+    Jobs jobs{};
+    jobs.count = count;
+    for (int i = 0; i < count; ++i) {
+        jobs.j[i] = list[i];
+        jobs.start[i + 1] = jobs.start[i] + static_cast<int>(list[i].n);
+    }
+    dispatch_group<false>(t, jobs, k, act, rows, accumulate, s);
+}
+
+void matmul_swiglu(DType t, const void* gate, const void* up, int64_t n, int64_t k, const void* act, int64_t rows,
+                   float* out, Stream s) {
+    Jobs jobs{};
+    jobs.count = 1;  // the grid covers gate's rows; job 1 names up
+    jobs.j[0] = {gate, n, nullptr, out};
+    jobs.j[1] = {up, n, nullptr, nullptr};
+    jobs.start[1] = static_cast<int>(n);
+    dispatch_group<true>(t, jobs, k, act, rows, false, s);
+}
 
 bool matmul_supported(DType t) noexcept {
     switch (t) {

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "cuda/blocks.cuh"
+#include "cuda/quantize.cuh"
 #include "cuda/kernels.hpp"
 
 namespace apr::cuda {
@@ -114,6 +115,60 @@ __global__ void rmsnorm_kernel(const float* __restrict__ x, const float* __restr
     const float mean = static_cast<float>(sum / static_cast<double>(cols));
     const float scale = 1.0f / sqrtf(mean + eps);
     for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) yr[i] = __fmul_rn(__fmul_rn(xr[i], scale), w[i]);
+}
+
+// rmsnorm, then each warp quantizes whole blocks of the normalized row.
+// Kind: 0 = Q8_0, 1 = Q8_1, 2 = Q8_K.
+template <int Kind>
+__global__ void rmsnorm_quantize_kernel(const float* __restrict__ x, const float* __restrict__ w, float eps, int64_t cols,
+                                        float* y, uint8_t* __restrict__ act) {
+    const float* xr = x + blockIdx.x * cols;
+    float* yr = y + blockIdx.x * cols;
+    double sum = 0.0;
+    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) sum += static_cast<double>(__fmul_rn(xr[i], xr[i]));
+    sum = block_sum(sum);
+    const float mean = static_cast<float>(sum / static_cast<double>(cols));
+    const float scale = 1.0f / sqrtf(mean + eps);
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
+    constexpr int values = Kind == 2 ? kQKK : kQK;
+    constexpr int bytes = Kind == 0 ? kQ8_0Bytes : Kind == 1 ? kQ8_1Bytes : kQ8_KBytes;
+    const int64_t nb = cols / values;
+    uint8_t* ar = act + blockIdx.x * nb * bytes;
+    for (int64_t b = warp; b < nb; b += warps) {
+        if constexpr (Kind == 2) {
+            float v[8];
+#pragma unroll
+            for (int j = 0; j < 8; ++j) {
+                const int64_t i = b * kQKK + lane * 8 + j;
+                v[j] = __fmul_rn(__fmul_rn(xr[i], scale), w[i]);
+                yr[i] = v[j];
+            }
+            quantize_q8_K_warp(v, lane, ar + b * bytes);
+        } else {
+            const int64_t i = b * kQK + lane;
+            const float v = __fmul_rn(__fmul_rn(xr[i], scale), w[i]);
+            yr[i] = v;
+            quantize_q8_0_warp<Kind == 1>(v, lane, ar + b * bytes);
+        }
+    }
+}
+
+__global__ void rope_qk_kernel(float* q, float* k, const int32_t* __restrict__ positions, int64_t heads,
+                               int64_t kv_heads, int64_t head_dim, const float* __restrict__ inv_freq, bool neox) {
+    const int64_t r = blockIdx.x;
+    const int64_t half = head_dim / 2;
+    const float pos = static_cast<float>(positions[r]);
+    for (int64_t t = threadIdx.x; t < (heads + kv_heads) * half; t += blockDim.x) {
+        const int64_t h = t / half, i = t % half;
+        float* head = h < heads ? q + (r * heads + h) * head_dim : k + (r * kv_heads + (h - heads)) * head_dim;
+        const float theta = __fmul_rn(pos, inv_freq[i]);
+        float s, c;
+        sincosf(theta, &s, &c);
+        const int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
+        const float x0 = head[i0], x1 = head[i1];
+        head[i0] = __fsub_rn(__fmul_rn(x0, c), __fmul_rn(x1, s));
+        head[i1] = __fadd_rn(__fmul_rn(x0, s), __fmul_rn(x1, c));
+    }
 }
 
 __global__ void add_bias_kernel(float* y, const float* __restrict__ b, int64_t rows, int64_t cols) {
@@ -275,6 +330,28 @@ void to_f16(const float* x, int64_t n, uint16_t* out, Stream s) {
 
 void rmsnorm(const float* x, const float* w, float eps, int64_t rows, int64_t cols, float* y, Stream s) {
     if (rows > 0) rmsnorm_kernel<<<static_cast<unsigned>(rows), 256, 0, s>>>(x, w, eps, cols, y);
+}
+
+void rmsnorm_quantize(const float* x, const float* w, float eps, int64_t rows, int64_t cols, float* y, DType weight,
+                      void* act, Stream s) {
+    if (rows == 0) return;
+    auto* a = static_cast<uint8_t*>(act);
+    const unsigned grid = static_cast<unsigned>(rows);
+    switch (weight) {
+        case DType::Q8_0: case DType::Q4_0: case DType::Q5_0:
+            return rmsnorm_quantize_kernel<0><<<grid, 256, 0, s>>>(x, w, eps, cols, y, a);
+        case DType::Q4_1: case DType::Q5_1:
+            return rmsnorm_quantize_kernel<1><<<grid, 256, 0, s>>>(x, w, eps, cols, y, a);
+        case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
+            return rmsnorm_quantize_kernel<2><<<grid, 256, 0, s>>>(x, w, eps, cols, y, a);
+        default: throw std::invalid_argument("apr::cuda::rmsnorm_quantize: a quantized weight type is needed");
+    }
+}
+
+void rope_qk(float* q, float* k, const int32_t* positions, int64_t rows, int64_t heads, int64_t kv_heads,
+             int64_t head_dim, const float* inv_freq, bool neox, Stream s) {
+    if (rows > 0)
+        rope_qk_kernel<<<static_cast<unsigned>(rows), 256, 0, s>>>(q, k, positions, heads, kv_heads, head_dim, inv_freq, neox);
 }
 
 void add_bias(float* y, const float* bias, int64_t rows, int64_t cols, Stream s) {

@@ -82,6 +82,13 @@ struct BatchInfo {
     bool may_record = true;  // false while an observer reads the ops' outputs
 };
 
+// One product of a group sharing an input: y = x W^T (+ bias).
+struct LinearJob {
+    const Weight* w;
+    const Weight* bias;  // null: none
+    float* y;
+};
+
 class Backend {
 public:
     virtual ~Backend() = default;
@@ -125,6 +132,38 @@ public:
     virtual void to_host(const float* src, int64_t n, float* dst) = 0;
     // Whether buffers are host memory (observers may then read them directly).
     virtual bool host_memory() const = 0;
+
+    // Fused ops. forward() uses them when no observer watches the single
+    // ops (an observer sees every op's own output, so it gets the plain
+    // sequence). The defaults compose the single ops, so a backend only
+    // overrides what it can do in fewer passes (the CUDA backend: one kernel
+    // each). Results equal the composition's.
+    //
+    // y_i = x W_i^T (+ bias_i) for products sharing one input (q, k, v).
+    virtual void matmul_group(std::span<const LinearJob> jobs, const float* x, int64_t rows) {
+        for (const LinearJob& j : jobs) {
+            matmul(*j.w, x, rows, j.y);
+            if (j.bias != nullptr && *j.bias) add_bias(j.y, *j.bias, rows, j.w->rows);
+        }
+    }
+    // y += x W^T (the residual add); tmp: rows x w.rows scratch.
+    virtual void matmul_add(const Weight& w, const float* x, int64_t rows, float* y, float* tmp) {
+        matmul(w, x, rows, tmp);
+        add(y, tmp, rows * w.rows);
+    }
+    // out = silu(x Wg^T) * (x Wu^T); up_tmp: rows x up.rows scratch.
+    virtual void matmul_swiglu(const Weight& gate, const Weight& up, const float* x, int64_t rows, float* out,
+                               float* up_tmp) {
+        matmul(gate, x, rows, out);
+        matmul(up, x, rows, up_tmp);
+        swiglu(out, up_tmp, rows * gate.rows, out);
+    }
+    // Rotary embedding of the queries and keys of a batch.
+    virtual void rope_qk(float* q, float* k, const int32_t* positions, int64_t rows, const AttentionShape& shape,
+                         float theta, RopeStyle style) {
+        rope(q, positions, rows, shape.heads, shape.head_dim, theta, style);
+        rope(k, positions, rows, shape.kv_heads, shape.head_dim, theta, style);
+    }
 
     // Whole-step execution. forward() calls begin_batch first; a device
     // backend copies the batch's arrays to its memory there in one transfer

@@ -254,6 +254,7 @@ public:
     }
 
     void end_step() override {
+        flush_norm();
         if (!recording_) return;
         recording_ = false;
         cudaGraph_t graph = nullptr;
@@ -272,33 +273,81 @@ public:
         launched("get_rows");
     }
 
+    // The norm is held back one op: when the next op multiplies its output
+    // by a quantized weight, one kernel normalizes and quantizes.
     void rmsnorm(const float* x, const Weight& w, float eps, int64_t rows, int64_t cols, float* y) override {
         wrote();
-        cuda::rmsnorm(x, static_cast<const float*>(w.data), eps, rows, cols, y, stream_);
-        launched("rmsnorm");
+        norm_ = {x, static_cast<const float*>(w.data), eps, rows, cols, y};
     }
 
     void matmul(const Weight& w, const float* x, int64_t rows, float* y) override {
         const bool quantized = dtype_info(w.type)->quantized;
-        if (quantized && rows >= kTensorCoreRows && !recording_) return matmul_tensor_cores(w, x, rows, y);
-        const void* act = x;
-        if (quantized) {
-            const DType act_type = activation_kind(w.type);
-            // q/k/v and gate/up share one input: quantize it once.
-            if (!(quantized_from_ == x && quantized_rows_ == rows && quantized_cols_ == w.cols &&
-                  quantized_type_ == act_type)) {
-                ensure_act(rows);
-                cuda::quantize_activations(w.type, x, rows, w.cols, act_.get(), stream_);
-                launched("quantize_activations");
-                quantized_from_ = x;
-                quantized_rows_ = rows;
-                quantized_cols_ = w.cols;
-                quantized_type_ = act_type;
-            }
-            act = act_.get();
+        if (quantized && tensor_core_rows(rows)) {
+            flush_norm();
+            return matmul_tensor_cores(w, x, rows, y);
         }
+        const void* act = quantized ? quantize(w.type, x, rows, w.cols) : (flush_norm(), x);
         cuda::matmul_quantized(w.type, w.data, w.rows, w.cols, act, rows, y, stream_);
         launched("matmul");
+    }
+
+    void matmul_group(std::span<const LinearJob> jobs, const float* x, int64_t rows) override {
+        bool fusable = !jobs.empty() && !tensor_core_rows(rows);
+        for (const LinearJob& j : jobs)
+            fusable = fusable && dtype_info(j.w->type)->quantized && j.w->cols == jobs[0].w->cols &&
+                      activation_kind(j.w->type) == activation_kind(jobs[0].w->type);
+        if (!fusable || jobs.size() > static_cast<size_t>(cuda::kMaxGroup)) {
+            flush_norm();
+            return Backend::matmul_group(jobs, x, rows);
+        }
+        const void* act = quantize(jobs[0].w->type, x, rows, jobs[0].w->cols);
+        // One launch per weight type among the jobs (q/k share one, v may differ).
+        std::vector<bool> done(jobs.size(), false);
+        for (size_t i = 0; i < jobs.size(); ++i) {
+            if (done[i]) continue;
+            cuda::MatmulJob list[cuda::kMaxGroup];
+            int count = 0;
+            for (size_t j = i; j < jobs.size(); ++j)
+                if (!done[j] && jobs[j].w->type == jobs[i].w->type) {
+                    const Weight* bias = jobs[j].bias != nullptr && *jobs[j].bias ? jobs[j].bias : nullptr;
+                    list[count++] = {jobs[j].w->data, jobs[j].w->rows, bias ? static_cast<const float*>(bias->data) : nullptr,
+                                     jobs[j].y};
+                    done[j] = true;
+                }
+            cuda::matmul_group(jobs[i].w->type, list, count, jobs[i].w->cols, act, rows, false, stream_);
+            launched("matmul_group");
+        }
+    }
+
+    void matmul_add(const Weight& w, const float* x, int64_t rows, float* y, float* tmp) override {
+        if (!dtype_info(w.type)->quantized || tensor_core_rows(rows)) {
+            flush_norm();
+            return Backend::matmul_add(w, x, rows, y, tmp);
+        }
+        const void* act = quantize(w.type, x, rows, w.cols);
+        const cuda::MatmulJob job{w.data, w.rows, nullptr, y};
+        cuda::matmul_group(w.type, &job, 1, w.cols, act, rows, true, stream_);
+        launched("matmul_add");
+    }
+
+    void matmul_swiglu(const Weight& gate, const Weight& up, const float* x, int64_t rows, float* out,
+                       float* up_tmp) override {
+        if (!dtype_info(gate.type)->quantized || gate.type != up.type || gate.rows != up.rows || tensor_core_rows(rows)) {
+            flush_norm();
+            return Backend::matmul_swiglu(gate, up, x, rows, out, up_tmp);
+        }
+        const void* act = quantize(gate.type, x, rows, gate.cols);
+        cuda::matmul_swiglu(gate.type, gate.data, up.data, gate.rows, gate.cols, act, rows, out, stream_);
+        launched("matmul_swiglu");
+    }
+
+    void rope_qk(float* q, float* k, const int32_t* positions, int64_t rows, const AttentionShape& shape, float theta,
+                 RopeStyle style) override {
+        wrote();
+        const float* table = inv_freq(theta, shape.head_dim);
+        cuda::rope_qk(q, k, device_ints(positions, rows, positions_), rows, shape.heads, shape.kv_heads, shape.head_dim,
+                      table, style == RopeStyle::neox, stream_);
+        launched("rope_qk");
     }
 
     void add_bias(float* y, const Weight& bias, int64_t rows, int64_t cols) override {
@@ -350,6 +399,7 @@ public:
     }
 
     void to_host(const float* src, int64_t n, float* dst) override {
+        flush_norm();
         check(cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * sizeof(float), cudaMemcpyDeviceToHost, stream_),
               "copy to host");
         check(cudaStreamSynchronize(stream_), "the forward pass");
@@ -380,10 +430,58 @@ private:
 
     // Launch errors (bad configuration) show at once; faults show at the next sync.
     static void launched(const char* op) { check(cudaGetLastError(), op); }
-    // Any op that writes activations may change what was quantized last.
+    // Any op that writes activations may change what was quantized last;
+    // it also runs a held-back norm first.
     void wrote() {
+        flush_norm();
         quantized_from_ = nullptr;
         x16_from_ = nullptr;
+    }
+
+    struct PendingNorm {
+        const float* x = nullptr;
+        const float* w = nullptr;
+        float eps = 0;
+        int64_t rows = 0, cols = 0;
+        float* y = nullptr;
+    };
+
+    void flush_norm() {
+        if (norm_.y == nullptr) return;
+        const PendingNorm n = norm_;
+        norm_ = {};
+        cuda::rmsnorm(n.x, n.w, n.eps, n.rows, n.cols, n.y, stream_);
+        launched("rmsnorm");
+        quantized_from_ = nullptr;
+        x16_from_ = nullptr;
+    }
+
+    bool tensor_core_rows(int64_t rows) const { return rows >= kTensorCoreRows && !recording_; }
+
+    // x (rows x cols) quantized for weights of type `weight`, in act_: reused
+    // when the same input was just quantized (q/k/v, gate/up), fused with a
+    // held-back norm whose output x is.
+    const void* quantize(DType weight, const float* x, int64_t rows, int64_t cols) {
+        const DType act_type = activation_kind(weight);
+        if (norm_.y == x && norm_.rows == rows && norm_.cols == cols) {
+            const PendingNorm n = norm_;
+            norm_ = {};
+            ensure_act(rows);
+            cuda::rmsnorm_quantize(n.x, n.w, n.eps, rows, cols, n.y, weight, act_.get(), stream_);
+            launched("rmsnorm_quantize");
+        } else {
+            flush_norm();
+            if (quantized_from_ == x && quantized_rows_ == rows && quantized_cols_ == cols && quantized_type_ == act_type)
+                return act_.get();
+            ensure_act(rows);
+            cuda::quantize_activations(weight, x, rows, cols, act_.get(), stream_);
+            launched("quantize_activations");
+        }
+        quantized_from_ = x;
+        quantized_rows_ = rows;
+        quantized_cols_ = cols;
+        quantized_type_ = act_type;
+        return act_.get();
     }
 
     void ensure_act(int64_t rows) {
@@ -493,6 +591,7 @@ private:
     const float* quantized_from_ = nullptr;
     int64_t quantized_rows_ = 0, quantized_cols_ = 0;
     DType quantized_type_ = DType::F32;
+    PendingNorm norm_;
     const float* x16_from_ = nullptr;
     int64_t x16_rows_ = 0, x16_cols_ = 0;
     // The announced batch (begin_batch) and its device copies.

@@ -76,8 +76,23 @@ void forward(Backend& be, const ModelConfig& c, const ModelWeights& w, ForwardBu
     trace.op(OpKind::embed, -1, w.token_embd.name, x, n, d);
     trace.layer(LayerStage::embedding, -1, x, n, d);
 
+    // Without an observer the fused ops run (fewer passes on a GPU, same
+    // values); with one, every single op, so each reports its own output.
+    const bool fused = observer == nullptr;
     for (int layer = 0; layer < static_cast<int>(w.layers.size()); ++layer) {
         const LayerWeights& l = w.layers[static_cast<size_t>(layer)];
+        if (fused) {
+            be.rmsnorm(x, l.attn_norm, eps, n, d, xn);
+            const LinearJob qkv[] = {{&l.wq, &l.bq, q}, {&l.wk, &l.bk, k}, {&l.wv, &l.bv, v}};
+            be.matmul_group(qkv, xn, n);
+            be.rope_qk(q, k, batch.positions.data(), n, shape, theta, w.rope_style);
+            be.attention(layer, q, k, v, batch.positions.data(), batch.seqs, shape, attn);
+            be.matmul_add(l.wo, attn, n, x, tmp);
+            be.rmsnorm(x, l.ffn_norm, eps, n, d, xn);
+            be.matmul_swiglu(l.w_gate, l.w_up, xn, n, gate, up);
+            be.matmul_add(l.w_down, gate, n, x, tmp);
+            continue;
+        }
         // attention block
         be.rmsnorm(x, l.attn_norm, eps, n, d, xn);
         trace.op(OpKind::rmsnorm, layer, l.attn_norm.name, xn, n, d);

@@ -319,3 +319,95 @@ TEST_CASE("argmax picks the largest value, the first on ties") {
         }
     }
 }
+
+TEST_CASE("fused products: grouped with bias, accumulating, and gate/up with SiLU equal the single kernels") {
+    for (DType t : {DType::Q4_K, DType::Q6_K, DType::Q8_0, DType::Q4_1}) {
+        for (int64_t rows : {1, 3, 7}) {
+            INFO(dtype_name(t) << " rows " << rows);
+            const int64_t k = 512, n0 = 33, n1 = 7;
+            const auto w0 = random_weight(t, n0, k), w1 = random_weight(t, n1, k);
+            const auto x = random_floats(static_cast<size_t>(rows * k));
+            const auto b0 = random_floats(static_cast<size_t>(n0));
+            Dev dw0(w0.size()), dw1(w1.size()), dx(x.size() * 4), db(b0.size() * 4),
+                dact(cuda::activation_row_bytes(t, k) * rows), dy0(rows * n0 * 4), dy1(rows * n1 * 4), dr0(rows * n0 * 4),
+                dr1(rows * n1 * 4);
+            dw0.put(w0.data());
+            dw1.put(w1.data());
+            dx.put(x.data());
+            db.put(b0.data());
+            cuda::quantize_activations(t, dx.as<float>(), rows, k, dact.p, nullptr);
+            // Reference: the single-weight kernel, then bias / add on the host.
+            cuda::matmul_quantized(t, dw0.p, n0, k, dact.p, rows, dr0.as<float>(), nullptr);
+            cuda::matmul_quantized(t, dw1.p, n1, k, dact.p, rows, dr1.as<float>(), nullptr);
+            std::vector<float> r0 = dr0.get<float>(), r1 = dr1.get<float>();
+            dy0.poison();
+            dy1.poison();
+            const cuda::MatmulJob jobs[] = {{dw0.p, n0, db.as<float>(), dy0.as<float>()}, {dw1.p, n1, nullptr, dy1.as<float>()}};
+            cuda::matmul_group(t, jobs, 2, k, dact.p, rows, false, nullptr);
+            std::vector<float> want0 = r0;
+            for (int64_t r = 0; r < rows; ++r)
+                for (int64_t o = 0; o < n0; ++o) want0[static_cast<size_t>(r * n0 + o)] += b0[static_cast<size_t>(o)];
+            CHECK(dy0.get<float>() == want0);
+            CHECK(dy1.get<float>() == r1);
+            // Accumulate: y += product.
+            const cuda::MatmulJob acc[] = {{dw1.p, n1, nullptr, dy1.as<float>()}};
+            cuda::matmul_group(t, acc, 1, k, dact.p, rows, true, nullptr);
+            std::vector<float> twice = r1;
+            for (size_t i = 0; i < twice.size(); ++i) twice[i] += r1[i];
+            CHECK(dy1.get<float>() == twice);
+            // gate/up: w0 as gate, a second n0-row weight as up.
+            const auto wu = random_weight(t, n0, k);
+            Dev dwu(wu.size()), dru(rows * n0 * 4), dsw(rows * n0 * 4);
+            dwu.put(wu.data());
+            cuda::matmul_quantized(t, dwu.p, n0, k, dact.p, rows, dru.as<float>(), nullptr);
+            const std::vector<float> ru = dru.get<float>();
+            dsw.poison();
+            cuda::matmul_swiglu(t, dw0.p, dwu.p, n0, k, dact.p, rows, dsw.as<float>(), nullptr);
+            std::vector<float> sw(r0.size());
+            cpu::swiglu_row(r0.data(), ru.data(), static_cast<int64_t>(r0.size()), sw.data());
+            CHECK(rel_error(dsw.get<float>(), sw) < 1e-6);
+        }
+    }
+}
+
+TEST_CASE("rmsnorm + quantize in one kernel equals rmsnorm then quantize, byte for byte") {
+    for (DType t : {DType::Q4_K, DType::Q8_0, DType::Q4_1}) {
+        for (int64_t cols : {256, 1536, 2304}) {
+            INFO(dtype_name(t) << " cols " << cols);
+            const int64_t rows = 3;
+            const auto x = random_floats(static_cast<size_t>(rows * cols), 2.0f), w = random_floats(static_cast<size_t>(cols));
+            const size_t ab = cuda::activation_row_bytes(t, cols) * rows;
+            Dev dx(x.size() * 4), dw(w.size() * 4), dy(x.size() * 4), dy2(x.size() * 4), da(ab), da2(ab);
+            dx.put(x.data());
+            dw.put(w.data());
+            dy.poison();
+            da.poison();
+            cuda::rmsnorm(dx.as<float>(), dw.as<float>(), 1e-6f, rows, cols, dy2.as<float>(), nullptr);
+            cuda::quantize_activations(t, dy2.as<float>(), rows, cols, da2.p, nullptr);
+            cuda::rmsnorm_quantize(dx.as<float>(), dw.as<float>(), 1e-6f, rows, cols, dy.as<float>(), t, da.p, nullptr);
+            CHECK(dy.get<float>() == dy2.get<float>());
+            const auto a = da.get<std::byte>(), b = da2.get<std::byte>();
+            CHECK(std::memcmp(a.data(), b.data(), a.size()) == 0);
+        }
+    }
+}
+
+TEST_CASE("rope of q and k in one launch equals two rope launches") {
+    const int64_t rows = 3, heads = 12, kv_heads = 2, hd = 128;
+    const std::vector<int32_t> pos = {0, 77, 1000};
+    const auto q = random_floats(static_cast<size_t>(rows * heads * hd)), k = random_floats(static_cast<size_t>(rows * kv_heads * hd));
+    std::vector<float> inv(hd / 2);
+    for (int64_t i = 0; i < hd / 2; ++i) inv[static_cast<size_t>(i)] = 1.0f / std::pow(1e6f, static_cast<float>(2 * i) / hd);
+    Dev dq(q.size() * 4), dk(k.size() * 4), dq2(q.size() * 4), dk2(k.size() * 4), dp(pos.size() * 4), di(inv.size() * 4);
+    dq.put(q.data());
+    dk.put(k.data());
+    dq2.put(q.data());
+    dk2.put(k.data());
+    dp.put(pos.data());
+    di.put(inv.data());
+    cuda::rope(dq2.as<float>(), dp.as<int32_t>(), rows, heads, hd, di.as<float>(), true, nullptr);
+    cuda::rope(dk2.as<float>(), dp.as<int32_t>(), rows, kv_heads, hd, di.as<float>(), true, nullptr);
+    cuda::rope_qk(dq.as<float>(), dk.as<float>(), dp.as<int32_t>(), rows, heads, kv_heads, hd, di.as<float>(), true, nullptr);
+    CHECK(dq.get<float>() == dq2.get<float>());
+    CHECK(dk.get<float>() == dk2.get<float>());
+}

@@ -39,12 +39,15 @@ std::vector<int32_t> greedy(Session& s, const std::vector<int32_t>& prompt, int6
 }
 
 // Greedy tokens of the GPU equal the CPU's. Where they part, the CPU's own
-// logits at that step must be a near-tie (top two within kNearTie): the two
-// backends sum in different orders, so a choice that close may flip; any
-// other difference fails.
-constexpr float kNearTie = 0.02f;
-
+// logits at that step must be close (top two within `margin`), at most once
+// per file: the two backends sum in different orders, so a choice that close
+// may flip; any other difference fails. With an f32 cache both backends do
+// the same f32 attention and the margin is a true near-tie (0.02). With an
+// f16 cache the CPU keeps its running P.V sum in f16, as llama.cpp's CPU
+// flash attention does, while the GPU sums in f32; that moves logits by up
+// to about 0.1 on nano, so the margin there is 0.25.
 void same_tokens_as_cpu(const std::string& file, KVCacheType kv) {
+    const float margin = kv == KVCacheType::f32 ? 0.02f : 0.25f;
     if (!have(file)) {
         WARN("not here, not checked: " << nano(file));
         return;
@@ -71,7 +74,7 @@ void same_tokens_as_cpu(const std::string& file, KVCacheType kv) {
         const float chosen = logits[static_cast<size_t>(want[k])], other = logits[static_cast<size_t>(got[k])];
         INFO("parted at step " << k << ": CPU " << want[k] << " (logit " << chosen << "), GPU " << got[k] << " (logit "
                                << other << ")");
-        CHECK(chosen - other < kNearTie);
+        CHECK(chosen - other < margin);
         ++ties;
         WARN("near-tie: GPU and CPU part at step " << k << " of case " << i << " (logits " << chosen << " vs " << other << ")");
     }
@@ -80,13 +83,17 @@ void same_tokens_as_cpu(const std::string& file, KVCacheType kv) {
 
 }  // namespace
 
-TEST_CASE("CUDA: HF folder gives the CPU's greedy tokens") { same_tokens_as_cpu("", KVCacheType::f16); }
-TEST_CASE("CUDA: nano-f16.gguf gives the CPU's greedy tokens") { same_tokens_as_cpu("nano-f16.gguf", KVCacheType::f16); }
-TEST_CASE("CUDA: nano-q8_0.gguf gives the CPU's greedy tokens") { same_tokens_as_cpu("nano-q8_0.gguf", KVCacheType::f16); }
-TEST_CASE("CUDA: nano-q4_0.gguf gives the CPU's greedy tokens") { same_tokens_as_cpu("nano-q4_0.gguf", KVCacheType::f16); }
-TEST_CASE("CUDA: nano-q4_k_m.gguf gives the CPU's greedy tokens") { same_tokens_as_cpu("nano-q4_k_m.gguf", KVCacheType::f16); }
-TEST_CASE("CUDA: nano-q4_k_m.gguf with an f32 cache gives the CPU's greedy tokens") {
-    same_tokens_as_cpu("nano-q4_k_m.gguf", KVCacheType::f32);
+TEST_CASE("CUDA: every fixture format gives the CPU's greedy tokens (f32 cache)") {
+    for (const std::string file : {"", "nano-f16.gguf", "nano-q8_0.gguf", "nano-q4_0.gguf", "nano-q4_k_m.gguf"}) {
+        INFO(file);
+        same_tokens_as_cpu(file, KVCacheType::f32);
+    }
+}
+TEST_CASE("CUDA: every fixture format gives the CPU's greedy tokens (f16 cache, the default)") {
+    for (const std::string file : {"", "nano-f16.gguf", "nano-q8_0.gguf", "nano-q4_0.gguf", "nano-q4_k_m.gguf"}) {
+        INFO(file);
+        same_tokens_as_cpu(file, KVCacheType::f16);
+    }
 }
 
 TEST_CASE("CUDA: full-precision weights match the HF references (top-10 within 1e-3, greedy ids)") {
