@@ -173,7 +173,7 @@ TEST_CASE("CUDA: batched decode of several sessions equals decoding each alone")
 }
 
 TEST_CASE("CUDA: Device::automatic picks the GPU when there is one") {
-    auto model = Model::load(nano("nano-q4_0.gguf"), ModelParams{Device::automatic, 0});
+    auto model = Model::load(nano("nano-q4_k_m.gguf"), ModelParams{Device::automatic, 0});
     CHECK(model->device() == Device::cuda);
 }
 
