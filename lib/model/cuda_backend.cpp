@@ -5,6 +5,8 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <dlfcn.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +22,33 @@
 
 namespace apr::model {
 namespace {
+
+// cuBLAS is opened on first use (dlopen), not linked: linking it maps its
+// large libraries into every program, GPU or not.
+struct CublasApi {
+    cublasStatus_t (*create)(cublasHandle_t*) = nullptr;
+    cublasStatus_t (*destroy)(cublasHandle_t) = nullptr;
+    cublasStatus_t (*set_stream)(cublasHandle_t, cudaStream_t) = nullptr;
+    cublasStatus_t (*gemm_ex)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int, const void*,
+                              const void*, cudaDataType, int, const void*, cudaDataType, int, const void*, void*,
+                              cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t) = nullptr;
+    bool ok() const { return create && destroy && set_stream && gemm_ex; }
+};
+
+const CublasApi& cublas_api() {
+    static const CublasApi api = [] {
+        CublasApi a;
+        void* lib = dlopen("libcublas.so.13", RTLD_NOW | RTLD_LOCAL);
+        if (lib == nullptr) lib = dlopen("/usr/local/cuda/lib64/libcublas.so.13", RTLD_NOW | RTLD_LOCAL);
+        if (lib == nullptr) return a;
+        a.create = reinterpret_cast<decltype(a.create)>(dlsym(lib, "cublasCreate_v2"));
+        a.destroy = reinterpret_cast<decltype(a.destroy)>(dlsym(lib, "cublasDestroy_v2"));
+        a.set_stream = reinterpret_cast<decltype(a.set_stream)>(dlsym(lib, "cublasSetStream_v2"));
+        a.gemm_ex = reinterpret_cast<decltype(a.gemm_ex)>(dlsym(lib, "cublasGemmEx"));
+        return a;
+    }();
+    return api;
+}
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
@@ -130,13 +159,16 @@ public:
         check(cudaEventCreateWithFlags(&upload_done_, cudaEventDisableTiming), "cudaEventCreate");
         check(cudaMallocHost(&pinned_, kPinnedBytes), "cudaMallocHost");
         batch_.allocate(kPinnedBytes, "the batch arrays");
-        if (cublasCreate(&cublas_) != CUBLAS_STATUS_SUCCESS) fail(ErrorCode::internal, "CUDA: cublasCreate failed");
-        cublasSetStream(cublas_, stream_);
+        // Without cuBLAS, prompt batches use the int8 products too.
+        if (cublas_api().ok() && cublas_api().create(&cublas_) == CUBLAS_STATUS_SUCCESS)
+            cublas_api().set_stream(cublas_, stream_);
+        else
+            cublas_ = nullptr;
     }
     ~CudaBackend() override {
         cudaStreamSynchronize(stream_);
         for (auto& g : graphs_) cudaGraphExecDestroy(g.exec);
-        cublasDestroy(cublas_);
+        if (cublas_ != nullptr) cublas_api().destroy(cublas_);
         cudaFreeHost(pinned_);
         cudaEventDestroy(upload_done_);
         cudaStreamDestroy(stream_);
@@ -456,7 +488,7 @@ private:
         x16_from_ = nullptr;
     }
 
-    bool tensor_core_rows(int64_t rows) const { return rows >= kTensorCoreRows && !recording_; }
+    bool tensor_core_rows(int64_t rows) const { return rows >= kTensorCoreRows && !recording_ && cublas_ != nullptr; }
 
     // x (rows x cols) quantized for weights of type `weight`, in act_: reused
     // when the same input was just quantized (q/k/v, gate/up), fused with a
@@ -551,7 +583,7 @@ private:
             launched("dequantize_rows_f16");
             // Column-major view: Y^T (n x rows) = W (k x n)^T X^T (k x rows).
             const cublasStatus_t st =
-                cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(nr), static_cast<int>(rows),
+                cublas_api().gemm_ex(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(nr), static_cast<int>(rows),
                              static_cast<int>(k), &alpha, w16_.get(), CUDA_R_16F, static_cast<int>(k), x16_.get(),
                              CUDA_R_16F, static_cast<int>(k), &beta, y + r0, CUDA_R_32F, static_cast<int>(n),
                              CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
