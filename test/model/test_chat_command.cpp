@@ -14,14 +14,15 @@
 #include <string>
 
 #include "support/fixtures.hpp"
+#include "support/prerequisites.hpp"
 #include "support/pty_process.hpp"
 
 namespace {
 
 std::string cli() {
-    const char* path = std::getenv("APR_CLI");
-    REQUIRE(path != nullptr);
-    return path;
+    const std::filesystem::path path = apr::test::apr_cli_path();
+    REQUIRE(!path.empty());
+    return path.string();
 }
 
 std::string model_path() { return (apr::test::vendored_models_dir() / "nano" / "nano-q4_k_m.gguf").string(); }
