@@ -142,8 +142,9 @@ int cmd_run(const Args& args) {
         std::fflush(stdout);
         const double pp = r.prompt_ms > 0 ? r.prompt_tokens * 1000.0 / r.prompt_ms : 0.0;
         const double tg = r.generation_ms > 0 ? r.completion_tokens * 1000.0 / r.generation_ms : 0.0;
-        fmt::print(stderr, "[{} prompt tokens at {:.1f} tok/s, {} generated at {:.1f} tok/s, finish: {}]\n",
-                   r.prompt_tokens, pp, r.completion_tokens, tg, finish_reason_name(r.finish_reason));
+        fmt::print(stderr, "[{} prompt tokens at {:.1f} tok/s, {} generated at {:.1f} tok/s, finish: {}, device: {}]\n",
+                   r.prompt_tokens, pp, r.completion_tokens, tg, finish_reason_name(r.finish_reason),
+                   device_name(model->device()));
     }
     if (recorder) reporter.report(*recorder, *model, 0, sp.kv_cache_type == KVCacheType::f16);
     reporter.finished();
