@@ -16,6 +16,7 @@
 #include "support/fixtures.hpp"
 #include "support/prerequisites.hpp"
 #include "support/pty_process.hpp"
+#include "support/shell.hpp"
 
 namespace {
 
@@ -111,17 +112,11 @@ std::string run_piped(const std::string& input, const std::string& flags, std::s
     std::fwrite(input.data(), 1, input.size(), f);
     std::fclose(f);
     const std::string command = cli() + " chat " + model_path() + " " + flags + " < " + in.string() + " 2> " + err.string();
-    FILE* pipe = popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string out;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-    const int status = pclose(pipe);
-    CHECK(WEXITSTATUS(status) == 0);
+    const apr::test::ShellResult r = apr::test::run_shell(command);
+    CHECK(WEXITSTATUS(r.status) == 0);
     *err_text = apr::test::read_text_file(err);
     std::filesystem::remove_all(dir);
-    return out;
+    return r.out;
 }
 
 }  // namespace

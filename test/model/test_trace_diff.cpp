@@ -15,6 +15,7 @@
 #include "formats/gguf_writer.hpp"
 #include "support/fixtures.hpp"
 #include "support/prerequisites.hpp"
+#include "support/shell.hpp"
 
 namespace {
 
@@ -28,13 +29,10 @@ Output run_apr(const std::string& args) {
     REQUIRE(!cli.empty());
     const auto err = std::filesystem::temp_directory_path() / ("apr_test_trace_diff_err_" + std::to_string(getpid()));
     const std::string command = cli.string() + " " + args + " 2> " + err.string();
-    FILE* pipe = popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
+    const apr::test::ShellResult r = apr::test::run_shell(command);
     Output o;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) o.out.append(buf.data(), n);
-    o.status = WEXITSTATUS(pclose(pipe));
+    o.out = r.out;
+    o.status = WEXITSTATUS(r.status);
     o.err = apr::test::read_text_file(err);
     std::filesystem::remove(err);
     return o;

@@ -16,6 +16,7 @@
 
 #include "support/fixtures.hpp"
 #include "support/prerequisites.hpp"
+#include "support/shell.hpp"
 
 namespace {
 
@@ -42,13 +43,10 @@ Output run_apr(const std::string& args, const std::string& input = "", const std
         std::fclose(f);
     }
     const std::string command = env + " " + cli.string() + " " + args + " < " + in.string() + " 2> " + err.string();
-    FILE* pipe = popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
+    const apr::test::ShellResult r = apr::test::run_shell(command);
     Output o;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) o.out.append(buf.data(), n);
-    o.status = WEXITSTATUS(pclose(pipe));
+    o.out = r.out;
+    o.status = WEXITSTATUS(r.status);
     o.err = apr::test::read_text_file(err);
     return o;
 }
