@@ -20,5 +20,6 @@
 #include "apr/session.hpp"
 #include "apr/tensor.hpp"
 #include "apr/tokenizer.hpp"
+#include "apr/trace.hpp"
 #include "apr/verify.hpp"
 #include "apr/version.hpp"

@@ -57,6 +57,8 @@ public:
     std::vector<float> evaluate_all(std::span<const int32_t> tokens);
 
     void set_observer(Observer* observer);
+    // The attached observer (null when none); generate() reports its stages to it.
+    Observer* observer() const;
 
     model::SessionImpl& impl() const { return *impl_; }
 

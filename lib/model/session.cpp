@@ -101,6 +101,7 @@ std::vector<float> Session::evaluate_all(std::span<const int32_t> tokens) {
 }
 
 void Session::set_observer(Observer* observer) { impl_->observer = observer; }
+Observer* Session::observer() const { return impl_->observer; }
 
 std::vector<float> evaluate_batch(std::span<Session* const> sessions, std::span<const int32_t> tokens) {
     if (sessions.empty()) fail(ErrorCode::invalid_argument, "evaluate_batch: no sessions");
