@@ -1,7 +1,7 @@
 // The tracing modes of apr run and apr chat, asserted on content: the
 // numbers are present and consistent (per-layer times add up to the pass
 // time within 10%, the layer count is the model's, the Chrome trace parses
-// with its keys), from the GGUF file and from the Hugging Face folder.
+// with its keys), from the GGUF file, the Hugging Face folder and an APR file.
 #include <catch2/catch.hpp>
 
 #include <simdjson.h>
@@ -53,10 +53,19 @@ Output run_apr(const std::string& args, const std::string& input = "", const std
 
 std::string gguf() { return (apr::test::vendored_models_dir() / "nano" / "nano-q4_k_m.gguf").string(); }
 
+// The GGUF, the HF folder (when the fixtures are there) and an APR import of the GGUF.
 std::vector<std::string> models() {
     std::vector<std::string> m{gguf()};
     if (apr::test::have_fixtures()) m.push_back((apr::test::fixtures_dir() / "nano").string());
     else WARN("shared fixtures missing: the Hugging Face folder cases are skipped");
+    const auto apr_file = temp_dir("apr") / "nano-q4_k_m.apr";
+    if (!std::filesystem::exists(apr_file)) {
+        const apr::test::ShellResult r = apr::test::run_shell(apr::test::apr_cli_path().string() + " import " + gguf() +
+                                                              " --output " + apr_file.string() + " 2>&1");
+        INFO(r.out);
+        REQUIRE(r.status == 0);
+    }
+    m.push_back(apr_file.string());
     return m;
 }
 
@@ -241,7 +250,7 @@ TEST_CASE("apr run --verbose: the load report") {
         const Output o = run_apr("run " + model + kRun + " --verbose");
         CHECK(o.status == 0);
         CHECK(o.out == "4\n");
-        CHECK(std::regex_search(o.err, std::regex(R"(\[VERBOSE\] source: .*\((gguf|hf_dir|safetensors)[^,]*, [\d.]+ MB\))")));
+        CHECK(std::regex_search(o.err, std::regex(R"(\[VERBOSE\] source: .*\((gguf|hf_dir|safetensors|apr)[^,]*, [\d.]+ MB\))")));
         CHECK(o.err.find("qwen2, 4 layers, hidden 512, 4 heads (2 KV) of 128, FFN 1024, vocab 2048") != std::string::npos);
         CHECK(o.err.find("context length 2048") != std::string::npos);
         CHECK(std::regex_search(o.err, std::regex(R"(\[VERBOSE\] weight types: .*(F16|BF16|Q4_K) x\d+)")));
