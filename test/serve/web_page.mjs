@@ -242,7 +242,7 @@ test('code blocks are highlighted and copied with their button (a real answer of
   await page.click('#messages article.assistant .copy-code');
   await until('the copied text', async () => (await page.evaluate(() => navigator.clipboard.readText())) === code.text);
   if (process.env.APR_WEB_SCREENSHOT) {
-    await page.setViewportSize({ width: 900, height: 560 });
+    await page.setViewportSize({ width: 900, height: 660 });
     await page.screenshot({ path: process.env.APR_WEB_SCREENSHOT });
     await page.setViewportSize({ width: 1100, height: 820 });
   }
