@@ -21,6 +21,7 @@ function bail(why) {
   process.exit(ci ? 1 : 0);
 }
 
+if (process.env.APR_CHROMIUM && !existsSync(process.env.APR_CHROMIUM)) bail(`APR_CHROMIUM=${process.env.APR_CHROMIUM} does not exist`);
 const browserPath = [process.env.APR_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']
   .find((p) => p && existsSync(p));
 if (!browserPath) bail('no Chromium to drive (install Debian\'s chromium: scripts/install-deps.sh, or set APR_CHROMIUM)');

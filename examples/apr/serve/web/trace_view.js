@@ -23,7 +23,8 @@ function fmt(v) {
   return String(v);
 }
 
-const isScalar = (v) => v === null || ['number', 'string', 'boolean'].includes(typeof v);
+// A one-line value for the facts list (a text table of several lines is shown as text).
+const isScalar = (v) => v === null || ['number', 'boolean'].includes(typeof v) || (typeof v === 'string' && !v.includes('\n'));
 // An array of objects whose fields are mostly numbers: a table (layers, ops, passes).
 const isRowArray = (v) => Array.isArray(v) && v.length > 0 && v.every((r) => r && typeof r === 'object' && !Array.isArray(r)) &&
   v.some((r) => Object.values(r).some((x) => typeof x === 'number'));
