@@ -95,6 +95,8 @@ export async function streamChat({ model, messages, sampling, wantTrace, signal,
     if (chunk.error) throw new Error(chunk.error.message ?? String(chunk.error));
     // The layer trace (X-Trace-Level: layer) comes in an event of its own before [DONE].
     if (chunk.trace !== undefined) result.trace = chunk.trace;
+    // ... with the X-Trace-* figures as an object, since the headers went out first.
+    if (chunk.trace_headers && typeof chunk.trace_headers === 'object') Object.assign(result.traceHeaders, chunk.trace_headers);
     if (chunk.timings) result.timings = chunk.timings;
     if (chunk.usage) {
       result.tokens = chunk.usage.completion_tokens ?? 0;

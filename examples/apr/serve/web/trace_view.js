@@ -78,8 +78,12 @@ function facts(entries) {
 
 function renderValue(value, title, out, depth) {
   if (typeof value === 'string') {
-    if (title) out.append(el('h4', null, title));
-    out.append(el('pre', 'trace-text', value));
+    // A text table (e.g. `apr run --trace-level layer`'s) beside the figures: folded away.
+    const box = depth > 0 ? el('details', 'trace-text-box') : out;
+    if (depth > 0) box.append(el('summary', null, title || 'text'));
+    else if (title) out.append(el('h4', null, title));
+    box.append(el('pre', 'trace-text', value));
+    if (box !== out) out.append(box);
     return;
   }
   if (isRowArray(value)) { out.append(rowTable(title, value)); return; }
