@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "core/fail.hpp"
 
 namespace apr::model {
@@ -14,7 +16,9 @@ public:
     Binder(const ModelFile& file, Backend& backend) : file_(file), backend_(backend) {}
 
     // A matrix {rows, cols} used by matmul / get_rows.
-    Weight matrix(const std::string& name, int64_t rows, int64_t cols) {
+    // The embedding table goes through Backend::bind_embedding (`tied`: it is
+    // also the LM head).
+    Weight matrix(const std::string& name, int64_t rows, int64_t cols, std::optional<bool> embedding_tied = {}) {
         const TensorView& t = file_.tensor(name);
         check_shape(t, {rows, cols});
         const DTypeInfo* info = dtype_info(t.dtype);
@@ -25,7 +29,7 @@ public:
             fail(ErrorCode::bad_format, "{}: tensor '{}' rows of {} values are not whole {} blocks",
                  file_.path().string(), name, cols, info->name);
         check_bytes(t);
-        return backend_.bind(t, false);
+        return embedding_tied ? backend_.bind_embedding(t, *embedding_tied) : backend_.bind(t, false);
     }
 
     // A vector of n values, converted to f32 (norm weights, biases).
@@ -91,7 +95,10 @@ ModelWeights bind_weights(const ModelFile& file, const ModelConfig& c, Backend& 
     const int64_t q_dim = c.num_heads * c.head_dim;
     const int64_t kv_dim = c.num_kv_heads * c.head_dim;
     ModelWeights w;
-    w.token_embd = bind.matrix("token_embd.weight", c.vocab_size, d);
+    // Tied embeddings: files omit output.weight and the LM head reuses the
+    // embedding matrix. A file that has the tensor uses it.
+    const bool tied = file.find_tensor("output.weight") == nullptr;
+    w.token_embd = bind.matrix("token_embd.weight", c.vocab_size, d, tied);
     for (int64_t i = 0; i < c.num_layers; ++i) {
         const std::string p = fmt::format("blk.{}.", i);
         LayerWeights& l = w.layers.emplace_back();
@@ -111,9 +118,7 @@ ModelWeights bind_weights(const ModelFile& file, const ModelConfig& c, Backend& 
             fail(ErrorCode::cancelled, "{}: loading cancelled by the progress callback", file.path().string());
     }
     w.output_norm = bind.vector("output_norm.weight", d);
-    // Tied embeddings: files omit output.weight and the LM head reuses the
-    // embedding matrix. A file that has the tensor uses it.
-    if (file.find_tensor("output.weight") != nullptr)
+    if (!tied)
         w.output = bind.matrix("output.weight", c.vocab_size, d);
     else
         w.output = w.token_embd;
