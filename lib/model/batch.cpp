@@ -24,7 +24,7 @@ struct BatchEvaluator::Impl {
 BatchEvaluator::BatchEvaluator(const Model& model, int64_t max_tokens) {
     if (max_tokens <= 0) fail(ErrorCode::invalid_argument, "batch evaluator: max_tokens = {} (must be > 0)", max_tokens);
     model::ModelImpl& m = model.impl();
-    impl_.reset(new Impl{&model, &m, max_tokens, model::ForwardBuffers(*m.backend, m.config, max_tokens), {}, {}, {}, {}, {}});
+    impl_.reset(new Impl{&model, &m, max_tokens, model::ForwardBuffers(m.weights, m.config, max_tokens), {}, {}, {}, {}, {}});
 }
 
 BatchEvaluator::~BatchEvaluator() = default;
@@ -76,7 +76,7 @@ std::span<const float> BatchEvaluator::evaluate(std::span<const BatchItem> items
     }
     b.logits.resize(b.logit_rows.size() * static_cast<size_t>(vocab));
     const model::Batch batch{b.tokens, b.positions, b.seqs, b.logit_rows};
-    model::forward(*b.m->backend, b.m->config, b.m->weights, b.buffers, batch, items[0].session->impl().observer,
+    model::forward(b.m->config, b.m->weights, b.buffers, batch, items[0].session->impl().observer,
                    b.logits.data());
     for (const BatchItem& it : items) it.session->impl().position += static_cast<int64_t>(it.tokens.size());
     return b.logits;

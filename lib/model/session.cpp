@@ -29,7 +29,7 @@ int64_t resolve_context(const ModelConfig& c, int64_t requested) {
 }
 }  // namespace
 
-void SessionImpl::run(std::span<const int32_t> tokens, bool all_logits, float* logits) {
+void SessionImpl::run(std::span<const int32_t> tokens, bool all_logits, float* logits, int32_t* argmax) {
     const int64_t n = static_cast<int64_t>(tokens.size());
     if (n == 0) fail(ErrorCode::invalid_argument, "evaluate: no tokens");
     if (position + n > context_length)
@@ -53,8 +53,7 @@ void SessionImpl::run(std::span<const int32_t> tokens, bool all_logits, float* l
         const SeqSlice seq{cache.get(), 0, count};
         Batch batch{tokens.subspan(static_cast<size_t>(start), static_cast<size_t>(count)), positions,
                     std::span<const SeqSlice>(&seq, 1), logit_rows};
-        forward(*m->backend, m->config, m->weights, buffers, batch, observer,
-                all_logits ? logits + start * vocab : logits);
+        forward(m->config, m->weights, buffers, batch, observer, all_logits ? logits + start * vocab : logits, argmax);
         position += count;
     }
 }
@@ -67,10 +66,9 @@ Session::Session(const Model& model, const SessionParams& params) {
     if (params.batch_size <= 0)
         fail(ErrorCode::invalid_argument, "session params: batch_size = {} (must be > 0)", params.batch_size);
     const int64_t batch = std::min(params.batch_size, ctx);
-    auto cache = m.backend->make_kv_cache(m.config.num_layers, ctx, m.config.num_kv_heads * m.config.head_dim,
-                                          params.kv_cache_type);
+    auto cache = model::make_kv_cache(m.weights, m.config, ctx, params.kv_cache_type);
     impl_.reset(new model::SessionImpl{&model, &m, ctx, params.kv_cache_type, batch, params.observer, std::move(cache),
-                                       model::ForwardBuffers(*m.backend, m.config, batch), 0, {}, {}, {}});
+                                       model::ForwardBuffers(m.weights, m.config, batch), 0, {}, {}, {}});
     impl_->last_logits.resize(static_cast<size_t>(m.config.vocab_size));
     impl_->positions.reserve(static_cast<size_t>(batch));
     impl_->logit_rows.reserve(static_cast<size_t>(batch));
@@ -92,6 +90,12 @@ void Session::truncate(int64_t length) {
 std::span<const float> Session::evaluate(std::span<const int32_t> tokens) {
     impl_->run(tokens, false, impl_->last_logits.data());
     return impl_->last_logits;
+}
+
+int32_t Session::evaluate_greedy(std::span<const int32_t> tokens) {
+    int32_t id = -1;
+    impl_->run(tokens, false, nullptr, &id);
+    return id;
 }
 
 std::vector<float> Session::evaluate_all(std::span<const int32_t> tokens) {
@@ -137,12 +141,12 @@ std::vector<float> evaluate_batch(std::span<Session* const> sessions, std::span<
     std::unique_ptr<model::ForwardBuffers> own;
     model::ForwardBuffers* buffers = &first.buffers;
     if (first.buffers.capacity < n) {
-        own = std::make_unique<model::ForwardBuffers>(*m->backend, m->config, n);
+        own = std::make_unique<model::ForwardBuffers>(m->weights, m->config, n);
         buffers = own.get();
     }
     std::vector<float> logits(static_cast<size_t>(n * m->config.vocab_size));
     const model::Batch batch{tokens, positions, seqs, rows};
-    model::forward(*m->backend, m->config, m->weights, *buffers, batch, first.observer, logits.data());
+    model::forward(m->config, m->weights, *buffers, batch, first.observer, logits.data());
     for (Session* s : sessions) ++s->impl().position;
     return logits;
 }
