@@ -61,12 +61,15 @@ run_llama() {
     shift
     "$bin" -m "$model" -p "$pp" -n "$tg" -t "$threads" -r 1 -o csv "$@" >"$work/llama.csv" 2>"$work/llama.err" ||
         { cat "$work/llama.err" >&2; die "$bin failed"; }
-    awk -F, '
-        NR == 1 { for (i = 1; i <= NF; ++i) { gsub(/"/, "", $i); col[$i] = i }; next }
-        { gsub(/"/, "") }
-        $col["n_prompt"] > 0 && $col["n_gen"] == 0 { pp = $col["avg_ts"] }
-        $col["n_gen"] > 0 && $col["n_prompt"] == 0 { tg = $col["avg_ts"] }
-        END { if (pp == "" || tg == "") exit 1; printf "%s %s\n", pp, tg }
+    # A real CSV reader: ik_llama.cpp's rows hold quoted fields with commas.
+    python3 -c '
+import csv, sys
+pp = tg = None
+for row in csv.DictReader(open(sys.argv[1])):
+    if int(row["n_prompt"]) > 0 and int(row["n_gen"]) == 0: pp = row["avg_ts"]
+    if int(row["n_gen"]) > 0 and int(row["n_prompt"]) == 0: tg = row["avg_ts"]
+if pp is None or tg is None: sys.exit(1)
+print(pp, tg)
     ' "$work/llama.csv" || die "could not read pp/tg from llama-bench's CSV: $(head -3 "$work/llama.csv")"
 }
 
