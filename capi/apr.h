@@ -159,11 +159,20 @@ APR_C_API void apr_model_free(apr_model* model);
 /* Rows of the logits (the embedding's vocabulary size). */
 APR_C_API int64_t apr_model_vocab_size(const apr_model* model);
 
+/* KV-cache types for apr_session_params.kv_type. */
+typedef enum apr_kv_type {
+    APR_KV_DEFAULT = 0,  /* f32 for F32/F16/BF16 weights, f16 for quantized ones */
+    APR_KV_F32 = 1,
+    APR_KV_F16 = 2,
+    APR_KV_Q8_0 = 3
+} apr_kv_type;
+
 typedef struct apr_session_params {
     size_t struct_size;       /* sizeof(apr_session_params) */
-    int64_t context_length;   /* KV-cache positions; 0 = the model's, at most 4096 */
-    int32_t kv_cache_f32;     /* 1 = f32 KV cache; 0 = f16 (default, as llama.cpp) */
+    int64_t context_length;   /* KV-cache positions; 0 = the model's trained context (more is an error) */
+    int32_t kv_cache_f32;     /* 1 = f32 KV cache when kv_type is APR_KV_DEFAULT (older callers) */
     int64_t batch_size;       /* most prompt tokens per forward pass */
+    int32_t kv_type;          /* an apr_kv_type; APR_KV_DEFAULT (0) = the model's default */
 } apr_session_params;
 
 /* Fills *params with the defaults (set struct_size first). */

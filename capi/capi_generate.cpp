@@ -46,7 +46,9 @@ void write_sized(T* out, const T& full) {
 }
 
 apr_model_params model_defaults() { return {sizeof(apr_model_params), 0}; }
-apr_session_params session_defaults() { return {sizeof(apr_session_params), 0, 0, apr::SessionParams{}.batch_size}; }
+apr_session_params session_defaults() {
+    return {sizeof(apr_session_params), 0, 0, apr::SessionParams{}.batch_size, APR_KV_DEFAULT};
+}
 apr_generate_params generate_defaults() {
     const apr::GenerateParams g;
     return {sizeof(apr_generate_params), g.max_tokens, g.sampling.temperature, g.sampling.top_k, g.sampling.top_p,
@@ -163,7 +165,15 @@ apr_status apr_session_create(apr_model* model, const apr_session_params* params
             read_sized(params, session_defaults(), "apr_session_create: params->struct_size must be set");
         apr::SessionParams sp;
         sp.context_length = p.context_length;
-        sp.kv_cache_type = p.kv_cache_f32 ? apr::KVCacheType::f32 : apr::KVCacheType::f16;
+        switch (p.kv_type) {
+            case APR_KV_DEFAULT:
+                if (p.kv_cache_f32) sp.kv_cache_type = apr::KVCacheType::f32;
+                break;
+            case APR_KV_F32: sp.kv_cache_type = apr::KVCacheType::f32; break;
+            case APR_KV_F16: sp.kv_cache_type = apr::KVCacheType::f16; break;
+            case APR_KV_Q8_0: sp.kv_cache_type = apr::KVCacheType::q8_0; break;
+            default: require(false, "apr_session_create: params->kv_type must be an apr_kv_type (0..3)");
+        }
         sp.batch_size = p.batch_size;
         auto handle = std::make_unique<apr_session>();
         handle->session = std::make_unique<apr::Session>(*model->model, sp);

@@ -17,6 +17,7 @@
 #include "apr/tokenizer.hpp"
 #include "commands.hpp"
 #include "flags.hpp"
+#include "session_flags.hpp"
 
 namespace apr::cli {
 namespace {
@@ -51,6 +52,7 @@ std::string result_json(const GenerateResult& r) {
         "\"timings\":{{\"prompt_ms\":{:.3f},\"generation_ms\":{:.3f},\"prompt_tok_per_s\":{:.3f},\"gen_tok_per_s\":{:.3f}}}",
         json_string(r.text), tokens, r.prompt_tokens, r.completion_tokens, finish_reason_name(r.finish_reason),
         r.prompt_ms, r.generation_ms, pp, tg);
+    if (r.context_full) out += ",\"context_full\":true";
     if (!r.logprobs.empty()) {
         out += ",\"logprobs\":[";
         for (size_t i = 0; i < r.logprobs.size(); ++i) {
@@ -84,7 +86,8 @@ int cmd_run(const Args& args) {
                 "folder (default: the bundled model). The prompt is wrapped in the model's chat template as one\n"
                 "user message unless --raw. Text streams to stdout; a summary goes to stderr.");
     std::optional<std::string> prompt, system;
-    int64_t max_tokens = 256, threads = 0, ctx_size = 0, logprobs = 0;
+    int64_t max_tokens = 256, threads = 0, logprobs = 0;
+    SessionFlags session_flags;
     std::optional<double> temperature;
     int64_t top_k = 40;
     double top_p = 0.95, min_p = 0.05, repeat_penalty = 1.0;
@@ -101,7 +104,7 @@ int cmd_run(const Args& args) {
     flags.add("--repeat-penalty", &repeat_penalty, "penalize the last 64 tokens (1 = off)");
     flags.add("--seed", &seed, "random seed for sampling", "S");
     flags.add("--threads", &threads, "CPU threads (0 = all)");
-    flags.add("--ctx-size", &ctx_size, "KV-cache positions (0 = the model's, at most 4096)");
+    session_flags.add_to(flags);
     flags.add("--json", &json, "print one JSON object instead of streaming text");
     flags.add("--logprobs", &logprobs, "with --json: the top K log-probabilities of each step", "K");
     const std::vector<std::string> positional = flags.parse(args);
@@ -109,7 +112,7 @@ int cmd_run(const Args& args) {
     if (!prompt) throw UsageError("--prompt is required");
     if (max_tokens < 0) throw UsageError("--max-tokens must be >= 0");
     if (threads < 0 || threads > 4096) throw UsageError("--threads must be 0..4096");
-    if (ctx_size < 0) throw UsageError("--ctx-size must be >= 0");
+    session_flags.validate();
     if (logprobs < 0) throw UsageError("--logprobs must be >= 0");
     if (seed < 0) throw UsageError("--seed must be >= 0");
     const std::string path = positional.empty() ? default_model_path() : positional[0];
@@ -135,9 +138,7 @@ int cmd_run(const Args& args) {
     mp.threads = static_cast<int>(threads);
     auto model = Model::load(path, mp);
     if (model->tokenizer() == nullptr) throw Error(ErrorCode::unsupported, path + ": the model has no tokenizer");
-    SessionParams sp;
-    sp.context_length = ctx_size;
-    Session session(*model, sp);
+    Session session(*model, session_flags.params());
 
     const std::string text = build_prompt(*model, *prompt, system, raw);
     TokenCallback stream;
@@ -157,8 +158,9 @@ int cmd_run(const Args& args) {
         std::fflush(stdout);
         const double pp = r.prompt_ms > 0 ? r.prompt_tokens * 1000.0 / r.prompt_ms : 0.0;
         const double tg = r.generation_ms > 0 ? r.completion_tokens * 1000.0 / r.generation_ms : 0.0;
-        fmt::print(stderr, "[{} prompt tokens at {:.1f} tok/s, {} generated at {:.1f} tok/s, finish: {}]\n",
-                   r.prompt_tokens, pp, r.completion_tokens, tg, finish_reason_name(r.finish_reason));
+        fmt::print(stderr, "[{} prompt tokens at {:.1f} tok/s, {} generated at {:.1f} tok/s, finish: {}{}]\n",
+                   r.prompt_tokens, pp, r.completion_tokens, tg, finish_reason_name(r.finish_reason),
+                   r.context_full ? fmt::format(" (the context of {} positions is full)", session.context_length()) : "");
     }
     return 0;
 }

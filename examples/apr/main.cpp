@@ -23,6 +23,7 @@ constexpr Command kCommands[] = {
     {"tokenize", apr::cli::cmd_tokenize, "print the token ids of a text"},
     {"detokenize", apr::cli::cmd_detokenize, "print the text of token ids"},
     {"template", apr::cli::cmd_template, "render a chat through the model's chat template"},
+    {"bench", apr::cli::cmd_bench, "measure prompt and generation speed, optionally at a cache depth"},
 };
 
 void print_overview() {

@@ -46,6 +46,7 @@ std::unique_ptr<Model> Model::from_file(std::unique_ptr<ModelFile> file, const M
     impl->backend = model::make_cpu_backend(params.threads);
     impl->threads = impl->backend->threads();
     impl->weights = model::bind_weights(*file, impl->config, *impl->backend);
+    impl->full_precision_weights = model::full_precision(impl->weights);
 
     impl->tokenizer = model::load_tokenizer(*file);
     std::vector<int32_t> ends = impl->config.eos_token_ids;

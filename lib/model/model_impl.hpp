@@ -19,6 +19,8 @@ struct ModelImpl {
     Device device = Device::cpu;
     std::unique_ptr<Backend> backend;
     ModelWeights weights;
+    // Every matmul weight is F32, F16 or BF16 (picks the default KV cache type).
+    bool full_precision_weights = false;
     std::shared_ptr<const Tokenizer> tokenizer;  // null when the file has none
     std::vector<int32_t> end_token_ids;
 };
@@ -42,6 +44,7 @@ struct SessionImpl {
     // logits of every token (all_logits, tokens x vocab) or of the last one
     // into `logits`.
     void run(std::span<const int32_t> tokens, bool all_logits, float* logits);
+    void run_batches(std::span<const int32_t> tokens, bool all_logits, float* logits, int64_t vocab);
 };
 
 }  // namespace apr::model

@@ -33,5 +33,7 @@ struct ModelWeights {
 // type and shape; throws apr::Error naming the file and tensor at fault.
 void validate_config(const ModelConfig& config, const std::string& source);
 ModelWeights bind_weights(const ModelFile& file, const ModelConfig& config, Backend& backend);
+// Whether every matmul weight (the LM head included) is F32, F16 or BF16.
+bool full_precision(const ModelWeights& weights);
 
 }  // namespace apr::model
