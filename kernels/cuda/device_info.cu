@@ -4,6 +4,9 @@
 #include "cuda/device_info.h"
 
 #include <cuda_runtime.h>
+#include <sys/stat.h>
+
+#include <cstdio>
 
 namespace {
 
@@ -14,10 +17,38 @@ __global__ void add_one_kernel(int* values, int n) {
 
 }  // namespace
 
+namespace {
+
+bool path_exists(const char* path) {
+    struct stat st;
+    return ::stat(path, &st) == 0;
+}
+
+// Whether the NVIDIA kernel driver is loaded: without it a failed query
+// only means "no GPU here"; with it, a failure is a real fault to report.
+bool nvidia_driver_present() { return path_exists("/proc/driver/nvidia/version") || path_exists("/dev/nvidiactl"); }
+
+}  // namespace
+
+extern "C" int apr_cuda_device_query(int* count, char* message, unsigned long size) {
+    int found = 0;
+    const cudaError_t err = cudaGetDeviceCount(&found);
+    if (count != nullptr) *count = err == cudaSuccess ? found : 0;
+    if (message != nullptr && size > 0) message[0] = '\0';
+    if (err == cudaSuccess) return 0;
+    const bool no_gpu = err == cudaErrorNoDevice ||
+                        ((err == cudaErrorInsufficientDriver || err == cudaErrorInitializationError) &&
+                         !nvidia_driver_present());
+    if (no_gpu) return 0;
+    if (message != nullptr && size > 0)
+        std::snprintf(message, size, "cudaGetDeviceCount failed: %s (%s)", cudaGetErrorName(err),
+                      cudaGetErrorString(err));
+    return -1;
+}
+
 extern "C" int apr_cuda_device_count(void) {
     int count = 0;
-    if (cudaGetDeviceCount(&count) != cudaSuccess) return 0;
-    return count;
+    return apr_cuda_device_query(&count, nullptr, 0) == 0 ? count : 0;
 }
 
 extern "C" int apr_cuda_smoke_test(int n, int* out_sum) {

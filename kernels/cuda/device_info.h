@@ -6,8 +6,17 @@
 extern "C" {
 #endif
 
-// Number of usable CUDA devices; 0 when no driver or device is present.
+// Number of usable CUDA devices; 0 when no driver or device is present, and
+// also 0 when the query failed (use apr_cuda_device_query to tell apart).
 int apr_cuda_device_count(void);
+
+// Asks the CUDA runtime for its devices. Returns 0 and sets *count (0 means
+// this machine has no NVIDIA GPU or driver at all: nothing to run on). Returns
+// -1 when the query itself failed on a machine that has an NVIDIA driver (a
+// broken or mismatched driver, a device in a bad state): then *count is 0 and
+// `message` (of `size` bytes, may be NULL) holds the CUDA error's name and
+// text. Tests skip on the first and fail on the second.
+int apr_cuda_device_query(int* count, char* message, unsigned long size);
 
 // Runs a trivial kernel that adds one to n zeros and returns their sum in
 // *out_sum (n on success). Returns 0 on success, a negative step number on

@@ -10,6 +10,7 @@
 
 #include "apr/chat_template.hpp"
 #include "apr/error.hpp"
+#include "apr/model_file.hpp"
 #include "support/fixtures.hpp"
 
 using apr::ChatMessage;
@@ -270,4 +271,14 @@ TEST_CASE("parse_messages_json reads OpenAI-style messages and names bad fields"
     CHECK_THAT(error(R"([{"role": "assistant", "tool_calls": {}}])"), Contains("messages[0].tool_calls"));
     CHECK_THAT(error("[{"), Contains("invalid JSON"));
     CHECK(code_of([&] { apr::parse_messages_json("[1]"); }) == apr::ErrorCode::invalid_argument);
+}
+
+TEST_CASE("the vendored default model carries a usable template", "[chat][gguf]") {
+    const auto file = apr::open_model_file(apr::test::vendored_models_dir() / "nano" / "nano-q4_k_m.gguf");
+    const ChatTemplate tmpl = ChatTemplate::from_model_file(*file);
+    CHECK_FALSE(tmpl.is_fallback());
+    const std::string prompt = tmpl.render({{"user", "Hi", ""}});
+    CHECK(prompt ==
+          "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n"
+          "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
 }

@@ -13,6 +13,7 @@
 #include "apr/error.hpp"
 #include "apr/model_file.hpp"
 #include "support/fixtures.hpp"
+#include "support/prerequisites.hpp"
 
 using apr::ChatTemplate;
 namespace fx = apr::test;
@@ -104,16 +105,6 @@ TEST_CASE("nano model's template gives every chat prompt_text of reference_hf.js
     CHECK(chat_cases == 7);
 }
 
-TEST_CASE("the vendored default model carries a usable template", "[chat][fixtures][gguf]") {
-    const auto file = apr::open_model_file(fx::vendored_models_dir() / "nano" / "nano-q4_k_m.gguf");
-    const ChatTemplate tmpl = ChatTemplate::from_model_file(*file);
-    CHECK_FALSE(tmpl.is_fallback());
-    const std::string prompt = tmpl.render({{"user", "Hi", ""}});
-    CHECK(prompt ==
-          "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n"
-          "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
-}
-
 TEST_CASE("nano as a Hugging Face folder opened with open_model_file", "[chat][fixtures]") {
     const auto file = apr::open_model_file(fx::fixtures_dir() / "nano");
     const ChatTemplate tmpl = ChatTemplate::from_model_file(*file);
@@ -125,14 +116,7 @@ TEST_CASE("nano as a Hugging Face folder opened with open_model_file", "[chat][f
 }
 
 TEST_CASE("the built apr template prints the reference prompt", "[chat][fixtures][cli]") {
-    char self[4096] = {};
-    const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-    REQUIRE(n > 0);
-    const auto apr_exe = std::filesystem::path(self).parent_path().parent_path() / "examples" / "apr";
-    if (!std::filesystem::exists(apr_exe)) {
-        WARN("apr is not built beside this test program (" << apr_exe << "); skipping");
-        return;
-    }
+    APR_REQUIRE_CLI(apr_exe);
     const Case with_tools = qwen_cases().at(4);  // tool definitions, a tool call and two tool responses
     REQUIRE_FALSE(with_tools.tools_json.empty());
     const auto dir = std::filesystem::temp_directory_path() / ("apr_template_cli_" + std::to_string(::getpid()));

@@ -50,10 +50,16 @@ void check_model(const std::filesystem::path& path, std::optional<KVCacheType> k
     sp.kv_cache_type = kv;
     if (!kv) CHECK(Session(*model).kv_cache_type() == KVCacheType::f32);
     Session session(*model, sp);
+    // reference_hf.json holds 10 prompts (7 chat, 3 raw code): an empty or
+    // shortened list must fail, not pass by comparing nothing.
+    REQUIRE(cases().size() == 10);
+    size_t compared = 0;
     for (size_t i = 0; i < cases().size(); ++i) {
         check_first_step(session, cases()[i], static_cast<int>(i));
         check_greedy(session, cases()[i], static_cast<int>(i));
+        ++compared;
     }
+    CHECK(compared == 10);
 }
 
 }  // namespace

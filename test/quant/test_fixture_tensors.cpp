@@ -100,6 +100,9 @@ int64_t check_tensor(const apr::TensorView& q, const std::vector<float>& x, Type
 std::map<DType, TypeStats> check_gguf(const std::string& file_name) {
     const auto gguf = apr::open_model_file(nano_dir() / "gguf" / file_name);
     const auto& reference = reference_model();
+    // nano has 50 tensors (tied embeddings, 4 layers of 12, the final norm):
+    // a file that lost tensors must fail, not compare fewer.
+    REQUIRE(reference.tensors().size() == 50);
     CHECK(gguf->tensors().size() == reference.tensors().size());
     std::map<DType, TypeStats> stats;
     for (const auto& tensor : gguf->tensors()) {
@@ -114,6 +117,9 @@ std::map<DType, TypeStats> check_gguf(const std::string& file_name) {
         ++s.tensors;
         s.values += tensor.elements();
     }
+    int64_t compared = 0;
+    for (const auto& [type, s] : stats) compared += s.tensors;
+    CHECK(compared == 50);
     for (const auto& [type, s] : stats)
         WARN(file_name << ": " << s.tensors << " " << apr::dtype_name(type) << " tensors, " << s.values
                        << " values, largest error " << s.max_error_in_steps << " grid steps, "
