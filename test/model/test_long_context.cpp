@@ -22,6 +22,7 @@
 #include "apr/model.hpp"
 #include "apr/session.hpp"
 #include "formats/temp_dir.hpp"
+#include "support/prerequisites.hpp"
 #include "model/kv_layout.hpp"
 #include "tools/random_model_metadata.hpp"
 #include "tools/random_model_plan.hpp"
@@ -225,10 +226,9 @@ TEST_CASE("f16 and q8_0 caches: smaller blocks, logits close to the f32 cache's"
 }
 
 TEST_CASE("apr bench measures prompt and generation speed at a depth, and refuses a depth past the context") {
-    const char* cli = std::getenv("APR_CLI");
-    REQUIRE(cli != nullptr);
+    APR_REQUIRE_CLI(cli);
     auto run = [&](const std::string& args, int* status) {
-        FILE* pipe = popen((std::string(cli) + " bench " + tiny_model().string() + " " + args + " 2>&1").c_str(), "r");
+        FILE* pipe = popen((cli.string() + " bench " + tiny_model().string() + " " + args + " 2>&1").c_str(), "r");
         REQUIRE(pipe != nullptr);
         std::string out;
         std::array<char, 4096> buf;

@@ -12,6 +12,7 @@
 #include "apr/model.hpp"
 #include "apr/session.hpp"
 #include "reference_cases.hpp"
+#include "support/prerequisites.hpp"
 
 using namespace apr;
 
@@ -84,12 +85,11 @@ std::string shell_quote(const std::string& s) {
 
 // `apr run MODEL --raw --json --logprobs 10` with default flags otherwise.
 void check_cli(const std::filesystem::path& path) {
-    const char* cli = std::getenv("APR_CLI");
-    REQUIRE(cli != nullptr);
+    APR_REQUIRE_CLI(cli);
     for (size_t i = 0; i < cases().size(); ++i) {
         const test::HfCase& c = cases()[i];
         INFO("case " << i << ": " << c.prompt_text);
-        const std::string command = std::string(cli) + " run " + shell_quote(path.string()) + " --raw --json --logprobs 10" +
+        const std::string command = cli.string() + " run " + shell_quote(path.string()) + " --raw --json --logprobs 10" +
                                     " --max-tokens " + std::to_string(c.greedy_ids.size()) + " --prompt " +
                                     shell_quote(c.prompt_text) + " 2>/dev/null";
         FILE* pipe = popen(command.c_str(), "r");
