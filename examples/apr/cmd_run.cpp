@@ -17,30 +17,12 @@
 #include "apr/tokenizer.hpp"
 #include "commands.hpp"
 #include "flags.hpp"
+#include "generation_flags.hpp"
+#include "json_text.hpp"
 #include "session_flags.hpp"
 
 namespace apr::cli {
 namespace {
-
-std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20) out += fmt::format("\\u{:04x}", c);
-                else out += static_cast<char>(c);
-        }
-    }
-    return out + "\"";
-}
-
-// JSON has no infinities; a -inf log-probability is written as a very small number.
-std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : (v > 0 ? "1e308" : "-1e308"); }
 
 std::string result_json(const GenerateResult& r) {
     std::string tokens;
@@ -85,62 +67,33 @@ int cmd_run(const Args& args) {
                 "Generate one completion for a prompt. MODEL is a GGUF file, a SafeTensors file or a Hugging Face\n"
                 "folder (default: the bundled model). The prompt is wrapped in the model's chat template as one\n"
                 "user message unless --raw. Text streams to stdout; a summary goes to stderr.");
-    std::optional<std::string> prompt, system;
-    int64_t max_tokens = 256, threads = 0, logprobs = 0;
+    std::optional<std::string> prompt;
+    GenerationFlags gen;
     SessionFlags session_flags;
-    std::optional<double> temperature;
-    int64_t top_k = 40;
-    double top_p = 0.95, min_p = 0.05, repeat_penalty = 1.0;
-    int64_t seed = 0;
+    int64_t logprobs = 0;
     bool raw = false, json = false;
     flags.add("--prompt", &prompt, "the prompt (required)");
-    flags.add("--system", &system, "a system message before the prompt");
+    gen.add_to(flags);
     flags.add("--raw", &raw, "no chat template; special tokens written in the prompt are parsed");
-    flags.add("--max-tokens", &max_tokens, "most tokens to generate");
-    flags.add("--temperature", &temperature, "sample at this temperature (default: greedy)");
-    flags.add("--top-k", &top_k, "keep the K most likely tokens when sampling (0 = off)", "K");
-    flags.add("--top-p", &top_p, "nucleus sampling mass (1 = off)", "P");
-    flags.add("--min-p", &min_p, "drop tokens below P x the best one's probability (0 = off)", "P");
-    flags.add("--repeat-penalty", &repeat_penalty, "penalize the last 64 tokens (1 = off)");
-    flags.add("--seed", &seed, "random seed for sampling", "S");
-    flags.add("--threads", &threads, "CPU threads (0 = all)");
     session_flags.add_to(flags);
     flags.add("--json", &json, "print one JSON object instead of streaming text");
     flags.add("--logprobs", &logprobs, "with --json: the top K log-probabilities of each step", "K");
     const std::vector<std::string> positional = flags.parse(args);
     if (positional.size() > 1) throw UsageError("expected at most one MODEL");
     if (!prompt) throw UsageError("--prompt is required");
-    if (max_tokens < 0) throw UsageError("--max-tokens must be >= 0");
-    if (threads < 0 || threads > 4096) throw UsageError("--threads must be 0..4096");
+    gen.validate();
     session_flags.validate();
     if (logprobs < 0) throw UsageError("--logprobs must be >= 0");
-    if (seed < 0) throw UsageError("--seed must be >= 0");
     const std::string path = positional.empty() ? default_model_path() : positional[0];
 
-    GenerateParams gp;
-    gp.max_tokens = max_tokens;
+    GenerateParams gp = gen.generate_params();
     gp.logprobs = logprobs;
-    // Greedy (temperature 0) unless --temperature is given; the other sampling
-    // flags are still checked so a typo such as --top-p 2 is reported.
-    gp.sampling.temperature = temperature.value_or(0.0);
-    gp.sampling.top_k = top_k;
-    gp.sampling.top_p = top_p;
-    gp.sampling.min_p = min_p;
-    gp.sampling.seed = static_cast<uint64_t>(seed);
-    gp.sampling.repeat_penalty = repeat_penalty;
-    try {
-        validate(gp.sampling);
-    } catch (const Error& e) {
-        throw UsageError(e.what());
-    }
 
-    ModelParams mp;
-    mp.threads = static_cast<int>(threads);
-    auto model = Model::load(path, mp);
+    auto model = Model::load(path, gen.model_params());
     if (model->tokenizer() == nullptr) throw Error(ErrorCode::unsupported, path + ": the model has no tokenizer");
     Session session(*model, session_flags.params());
 
-    const std::string text = build_prompt(*model, *prompt, system, raw);
+    const std::string text = build_prompt(*model, *prompt, gen.system, raw);
     TokenCallback stream;
     if (!json)
         stream = [](const GeneratedToken& t) {

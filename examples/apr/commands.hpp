@@ -13,6 +13,7 @@ using Args = std::vector<std::string>;
 
 int cmd_inspect(const Args& args);
 int cmd_run(const Args& args);
+int cmd_chat(const Args& args);
 int cmd_tokenize(const Args& args);
 int cmd_detokenize(const Args& args);
 int cmd_template(const Args& args);

@@ -19,6 +19,7 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"run", apr::cli::cmd_run, "generate one completion for a prompt"},
+    {"chat", apr::cli::cmd_chat, "chat with a model (interactive, or one message per line from a pipe)"},
     {"inspect", apr::cli::cmd_inspect, "show a model file's format, config, tokenizer and tensors"},
     {"tokenize", apr::cli::cmd_tokenize, "print the token ids of a text"},
     {"detokenize", apr::cli::cmd_detokenize, "print the text of token ids"},
