@@ -19,6 +19,7 @@
 #include "flags.hpp"
 #include "generation_flags.hpp"
 #include "line_reader.hpp"
+#include "session_flags.hpp"
 
 namespace apr::cli {
 namespace {
@@ -193,18 +194,16 @@ int cmd_chat(const Args& args) {
                 "piped: one message per line, each answer on one line of stdout.");
     GenerationFlags gen;
     gen.add_to(flags, "most tokens per answer");
-    int64_t ctx_size = 0;
-    flags.add("--ctx-size", &ctx_size, "KV-cache positions (0 = the model's, at most 4096)");
+    SessionFlags session_flags;
+    session_flags.add_to(flags);
     const std::vector<std::string> positional = flags.parse(args);
     if (positional.size() > 1) throw UsageError("expected at most one MODEL");
     gen.validate();
-    if (ctx_size < 0) throw UsageError("--ctx-size must be >= 0");
+    session_flags.validate();
     const std::string path = positional.empty() ? default_model_path() : positional[0];
 
     auto model = Model::load(path, gen.model_params());
-    SessionParams sp;
-    sp.context_length = ctx_size;
-    ChatSession session(*model, sp, gen.system);
+    ChatSession session(*model, session_flags.params(), gen.system);
     const bool interactive = isatty(STDIN_FILENO) != 0;
     if (interactive) install_interrupt_handler();
     LineReader reader(interactive);
