@@ -1,78 +1,128 @@
-// C ABI: models, sessions, generation.
-#include <cstddef>
+// C ABI: generation (text or token prompts) with streaming callbacks,
+// cancellation, log-probabilities and the result struct.
+#include <atomic>
 #include <cstdlib>
-#include <functional>
 #include <cstring>
-#include <memory>
 #include <string>
+#include <vector>
 
 #include "apr/error.hpp"
 #include "apr/generate.hpp"
-#include "apr/model.hpp"
-#include "apr/session.hpp"
 #include "capi_internal.hpp"
-
-struct apr_model {
-    std::unique_ptr<apr::Model> model;
-};
-struct apr_session {
-    std::unique_ptr<apr::Session> session;
-};
+#include "capi_layouts.hpp"
+#include "model/tokenizer_bridge.hpp"
 
 namespace {
 
-void require(bool ok, const char* what) {
-    if (!ok) throw apr::Error(apr::ErrorCode::invalid_argument, what);
-}
+using apr::capi::require;
 
-// Reads a caller's params struct that may be older (shorter) than ours: the
-// fields it lacks keep their defaults.
-template <typename T>
-T read_sized(const T* in, const T& defaults, const char* what) {
-    T out = defaults;
-    if (in == nullptr) return out;
-    require(in->struct_size >= sizeof(size_t), what);
-    std::memcpy(static_cast<void*>(&out), in, in->struct_size < sizeof(T) ? in->struct_size : sizeof(T));
-    return out;
-}
-
-// Writes defaults into a caller's struct, no further than its struct_size.
-template <typename T>
-void write_sized(T* out, const T& full) {
-    if (out == nullptr || out->struct_size < sizeof(size_t)) return;
-    const size_t caller_size = out->struct_size;
-    std::memcpy(static_cast<void*>(out), &full, caller_size < sizeof(T) ? caller_size : sizeof(T));
-    out->struct_size = caller_size;
-}
-
-apr_model_params model_defaults() { return {sizeof(apr_model_params), 0}; }
-apr_session_params session_defaults() {
-    return {sizeof(apr_session_params), 0, 0, apr::SessionParams{}.batch_size, APR_KV_DEFAULT};
-}
 apr_generate_params generate_defaults() {
     const apr::GenerateParams g;
-    return {sizeof(apr_generate_params), g.max_tokens, g.sampling.temperature, g.sampling.top_k, g.sampling.top_p,
-            g.sampling.min_p, g.sampling.repeat_penalty, g.sampling.presence_penalty, g.sampling.frequency_penalty,
-            g.sampling.penalty_last_n, g.sampling.seed, nullptr, 0, 1, nullptr};
+    apr_generate_params p{};
+    p.struct_size = sizeof(p);
+    p.max_tokens = g.max_tokens;
+    p.temperature = g.sampling.temperature;
+    p.top_k = g.sampling.top_k;
+    p.top_p = g.sampling.top_p;
+    p.min_p = g.sampling.min_p;
+    p.repeat_penalty = g.sampling.repeat_penalty;
+    p.presence_penalty = g.sampling.presence_penalty;
+    p.frequency_penalty = g.sampling.frequency_penalty;
+    p.penalty_last_n = g.sampling.penalty_last_n;
+    p.seed = g.sampling.seed;
+    p.parse_special = 1;
+    p.logprobs = 0;
+    return p;
 }
 
-char* copy_string(const std::string& s) {
-    char* out = static_cast<char*>(std::malloc(s.size() + 1));
-    if (out == nullptr) throw std::bad_alloc();
-    std::memcpy(out, s.data(), s.size() + 1);
-    return out;
+bool flag_set(const int32_t* flag) { return flag != nullptr && __atomic_load_n(flag, __ATOMIC_ACQUIRE) != 0; }
+
+// Frees what a result owns (the fields its struct_size covers).
+void clear_result(apr_generate_result* r) {
+    auto has = [&](size_t offset, size_t size) { return r->struct_size >= offset + size; };
+    if (has(offsetof(apr_generate_result, text), sizeof(char*))) {
+        std::free(r->text);
+        r->text = nullptr;
+    }
+    if (has(offsetof(apr_generate_result, tokens), sizeof(int32_t*))) {
+        std::free(r->tokens);
+        r->tokens = nullptr;
+    }
+    if (has(offsetof(apr_generate_result, logprobs), sizeof(float*))) {
+        std::free(r->logprobs);
+        r->logprobs = nullptr;
+    }
+    if (has(offsetof(apr_generate_result, top_logprobs), sizeof(apr_token_logprob*))) {
+        std::free(r->top_logprobs);
+        r->top_logprobs = nullptr;
+    }
 }
 
-apr_status run_generate(apr_session* session, const apr_generate_params* params, apr_token_callback callback,
-                        void* user_data, apr_generate_result* result,
-                        const std::function<apr::GenerateResult(apr::Session&, const apr::GenerateParams&,
-                                                                const apr::TokenCallback&)>& body) {
+void fill_result(apr_generate_result* result, const apr::GenerateResult& r, int64_t k) {
+    apr_generate_result full{};
+    full.struct_size = sizeof(full);
+    full.finish_reason = static_cast<int32_t>(r.finish_reason);
+    full.prompt_tokens = r.prompt_tokens;
+    full.completion_tokens = r.completion_tokens;
+    full.prompt_ms = r.prompt_ms;
+    full.generation_ms = r.generation_ms;
+    full.text_len = r.text.size();
+    full.logprobs_k = k;
+    // Only what the caller's struct has room for is allocated (an older,
+    // shorter struct gets nothing it could not free).
+    auto room = [&](size_t offset, size_t size) { return result->struct_size >= offset + size; };
+    try {
+        if (room(offsetof(apr_generate_result, text), sizeof(char*))) full.text = apr::capi::copy_string(r.text);
+        if (room(offsetof(apr_generate_result, tokens), sizeof(int32_t*))) full.tokens = apr::capi::copy_tokens(r.tokens);
+        if (k > 0 && !r.logprobs.empty()) {
+            const size_t n = r.logprobs.size();
+            if (room(offsetof(apr_generate_result, logprobs), sizeof(float*))) {
+                full.logprobs = static_cast<float*>(std::malloc(n * sizeof(float)));
+                if (full.logprobs == nullptr) throw std::bad_alloc();
+                for (size_t i = 0; i < n; ++i) full.logprobs[i] = r.logprobs[i].logprob;
+            }
+            if (room(offsetof(apr_generate_result, top_logprobs), sizeof(apr_token_logprob*))) {
+                const size_t kk = static_cast<size_t>(k);
+                full.top_logprobs = static_cast<apr_token_logprob*>(std::calloc(n * kk, sizeof(apr_token_logprob)));
+                if (full.top_logprobs == nullptr) throw std::bad_alloc();
+                for (size_t i = 0; i < n; ++i) {
+                    // A vocabulary smaller than k leaves the row's tail as id -1.
+                    for (size_t j = 0; j < kk; ++j) full.top_logprobs[i * kk + j] = {-1, 0.0f};
+                    for (size_t j = 0; j < r.logprobs[i].top.size() && j < kk; ++j)
+                        full.top_logprobs[i * kk + j] = {r.logprobs[i].top[j].id, r.logprobs[i].top[j].logprob};
+                }
+            }
+        }
+    } catch (...) {
+        std::free(full.text);
+        std::free(full.tokens);
+        std::free(full.logprobs);
+        std::free(full.top_logprobs);
+        throw;
+    }
+    apr::capi::write_output(result, full);
+}
+
+// Shared by apr_generate and apr_generate_tokens. `prompt` is null for a
+// text prompt, which is then tokenized here so the session's history knows
+// the ids.
+apr_status run_generate(apr_session* session, const char* text, const int32_t* prompt, size_t prompt_len,
+                        const apr_generate_params* params, apr_token_callback callback, void* user_data,
+                        apr_generate_result* result, const char* fn) {
     return apr::capi::guarded([&] {
+        // Zeroed first: whatever fails below, the caller has nothing to free.
+        apr::capi::begin_output(result, fn);
         require(session != nullptr, "apr_generate: session is NULL");
-        require(result == nullptr || result->struct_size >= sizeof(size_t),
-                "apr_generate: result->struct_size must be set to sizeof(apr_generate_result)");
-        const apr_generate_params p = read_sized(params, generate_defaults(),
-                                                 "apr_generate: params->struct_size must be set");
+        const apr_generate_params p = apr::capi::read_params(params, generate_defaults(), fn);
+        // A flag already set: back at once, the session untouched.
+        if (flag_set(p.cancel) || (p.abort_callback != nullptr && p.abort_callback(p.abort_user_data) != 0)) {
+            if (result != nullptr) {
+                apr::GenerateResult r;
+                r.finish_reason = apr::FinishReason::cancelled;
+                fill_result(result, r, 0);
+            }
+            return;
+        }
         apr::GenerateParams g;
         g.max_tokens = p.max_tokens;
         g.sampling.temperature = p.temperature;
@@ -85,48 +135,62 @@ apr_status run_generate(apr_session* session, const apr_generate_params* params,
         g.sampling.penalty_last_n = p.penalty_last_n;
         g.sampling.seed = p.seed;
         g.parse_special = p.parse_special != 0;
+        g.logprobs = p.logprobs;
         require(p.stop_string_count == 0 || p.stop_strings != nullptr, "apr_generate: stop_strings is NULL");
         for (size_t i = 0; i < p.stop_string_count; ++i) {
             require(p.stop_strings[i] != nullptr, "apr_generate: a stop string is NULL");
             g.stop_strings.emplace_back(p.stop_strings[i]);
         }
-        const volatile int32_t* cancel = p.cancel;
+        require(p.stop_token_id_count == 0 || p.stop_token_ids != nullptr, "apr_generate: stop_token_ids is NULL");
+        g.stop_token_ids.assign(p.stop_token_ids, p.stop_token_ids + p.stop_token_id_count);
+        const int32_t* cancel = p.cancel;
+        const apr_abort_callback abort_cb = p.abort_callback;
+        void* abort_data = p.abort_user_data;
+        if (cancel != nullptr || abort_cb != nullptr)
+            g.should_stop = [=] { return flag_set(cancel) || (abort_cb != nullptr && abort_cb(abort_data) != 0); };
+        const apr_token_event_callback event_cb = p.event_callback;
+        void* event_data = p.event_user_data;
+        std::vector<apr_token_logprob> top;
         apr::TokenCallback on_token;
-        if (callback != nullptr || cancel != nullptr)
+        if (callback != nullptr || event_cb != nullptr)
             on_token = [&](const apr::GeneratedToken& t) {
                 if (callback != nullptr &&
                     callback(t.id, t.text.data(), t.text.size(), t.is_end ? 1 : 0, user_data) == 0)
                     return false;
-                return cancel == nullptr || *cancel == 0;
+                if (event_cb != nullptr) {
+                    apr_token_event ev{};
+                    ev.struct_size = sizeof(ev);
+                    ev.token = t.id;
+                    ev.is_end = t.is_end ? 1 : 0;
+                    ev.text = t.text.data();
+                    ev.text_len = t.text.size();
+                    if (t.logprobs != nullptr) {
+                        ev.logprob = t.logprobs->logprob;
+                        top.clear();
+                        for (const apr::TokenLogprob& lp : t.logprobs->top) top.push_back({lp.id, lp.logprob});
+                        ev.top_count = top.size();
+                        ev.top = top.data();
+                    }
+                    if (event_cb(&ev, event_data) == 0) return false;
+                }
+                return true;
             };
-        if (cancel != nullptr && *cancel != 0) g.max_tokens = 0;
-        apr::GenerateResult r = body(*session->session, g, on_token);
-        if (cancel != nullptr && *cancel != 0) r.finish_reason = apr::FinishReason::cancelled;
-        if (result == nullptr) return;
-        apr_generate_result out{};
-        out.struct_size = sizeof(apr_generate_result);
-        out.finish_reason = static_cast<int32_t>(r.finish_reason);
-        out.prompt_tokens = r.prompt_tokens;
-        out.completion_tokens = r.completion_tokens;
-        out.prompt_ms = r.prompt_ms;
-        out.generation_ms = r.generation_ms;
-        out.text = copy_string(r.text);
-        out.tokens = static_cast<int32_t*>(std::malloc(sizeof(int32_t) * (r.tokens.size() + 1)));
-        if (out.tokens == nullptr) {
-            std::free(out.text);
-            throw std::bad_alloc();
+
+        apr_session& s = *session;
+        std::vector<int32_t> ids;
+        if (prompt == nullptr) {
+            ids = apr::model::encode_prompt(*s.model, text, g.parse_special, s.session->position() == 0);
+        } else {
+            ids.assign(prompt, prompt + prompt_len);
         }
-        std::copy(r.tokens.begin(), r.tokens.end(), out.tokens);
-        // An older caller's struct without room for the pointers gets no copies to leak.
-        if (result->struct_size < offsetof(apr_generate_result, tokens) + sizeof(int32_t*)) {
-            std::free(out.tokens);
-            out.tokens = nullptr;
-        }
-        if (result->struct_size < offsetof(apr_generate_result, text) + sizeof(char*)) {
-            std::free(out.text);
-            out.text = nullptr;
-        }
-        write_sized(result, out);
+        const apr::GenerateResult r = apr::generate(*s.session, ids, g, on_token);
+        // The KV cache holds history + prompt + generated, up to its position.
+        std::vector<int32_t> all = s.history;
+        all.insert(all.end(), ids.begin(), ids.end());
+        all.insert(all.end(), r.tokens.begin(), r.tokens.end());
+        all.resize(static_cast<size_t>(std::min<int64_t>(s.session->position(), static_cast<int64_t>(all.size()))));
+        s.history = std::move(all);
+        if (result != nullptr) fill_result(result, r, p.logprobs);
     });
 }
 
@@ -134,92 +198,36 @@ apr_status run_generate(apr_session* session, const apr_generate_params* params,
 
 extern "C" {
 
-void apr_model_default_params(apr_model_params* params) { write_sized(params, model_defaults()); }
-void apr_session_default_params(apr_session_params* params) { write_sized(params, session_defaults()); }
-void apr_generate_default_params(apr_generate_params* params) { write_sized(params, generate_defaults()); }
-
-apr_status apr_model_load(const char* path, const apr_model_params* params, apr_model** out) {
-    if (out) *out = nullptr;
-    return apr::capi::guarded([&] {
-        require(path != nullptr, "apr_model_load: path is NULL");
-        require(out != nullptr, "apr_model_load: out is NULL");
-        const apr_model_params p = read_sized(params, model_defaults(), "apr_model_load: params->struct_size must be set");
-        apr::ModelParams mp;
-        mp.threads = p.n_threads;
-        auto handle = std::make_unique<apr_model>();
-        handle->model = apr::Model::load(path, mp);
-        *out = handle.release();
-    });
+void apr_generate_default_params(apr_generate_params* params) {
+    apr::capi::write_defaults(params, generate_defaults(), "apr_generate_default_params");
 }
-
-void apr_model_free(apr_model* model) { delete model; }
-
-int64_t apr_model_vocab_size(const apr_model* model) { return model ? model->model->config().vocab_size : 0; }
-
-apr_status apr_session_create(apr_model* model, const apr_session_params* params, apr_session** out) {
-    if (out) *out = nullptr;
-    return apr::capi::guarded([&] {
-        require(model != nullptr, "apr_session_create: model is NULL");
-        require(out != nullptr, "apr_session_create: out is NULL");
-        const apr_session_params p =
-            read_sized(params, session_defaults(), "apr_session_create: params->struct_size must be set");
-        apr::SessionParams sp;
-        sp.context_length = p.context_length;
-        switch (p.kv_type) {
-            case APR_KV_DEFAULT:
-                if (p.kv_cache_f32) sp.kv_cache_type = apr::KVCacheType::f32;
-                break;
-            case APR_KV_F32: sp.kv_cache_type = apr::KVCacheType::f32; break;
-            case APR_KV_F16: sp.kv_cache_type = apr::KVCacheType::f16; break;
-            case APR_KV_Q8_0: sp.kv_cache_type = apr::KVCacheType::q8_0; break;
-            default: require(false, "apr_session_create: params->kv_type must be an apr_kv_type (0..3)");
-        }
-        sp.batch_size = p.batch_size;
-        auto handle = std::make_unique<apr_session>();
-        handle->session = std::make_unique<apr::Session>(*model->model, sp);
-        *out = handle.release();
-    });
-}
-
-void apr_session_free(apr_session* session) { delete session; }
-void apr_session_reset(apr_session* session) {
-    if (session) session->session->reset();
-}
-int64_t apr_session_position(const apr_session* session) { return session ? session->session->position() : 0; }
 
 apr_status apr_generate(apr_session* session, const char* prompt, const apr_generate_params* params,
                         apr_token_callback callback, void* user_data, apr_generate_result* result) {
-    if (prompt == nullptr) {
-        return apr::capi::guarded([] { require(false, "apr_generate: prompt is NULL"); });
-    }
-    return run_generate(session, params, callback, user_data, result,
-                        [&](apr::Session& s, const apr::GenerateParams& g, const apr::TokenCallback& cb) {
-                            return apr::generate(s, std::string_view(prompt), g, cb);
-                        });
+    if (prompt == nullptr)
+        return apr::capi::guarded([&] {
+            apr::capi::begin_output(result, "apr_generate");
+            require(false, "apr_generate: prompt is NULL");
+        });
+    return run_generate(session, prompt, nullptr, 0, params, callback, user_data, result, "apr_generate");
 }
 
 apr_status apr_generate_tokens(apr_session* session, const int32_t* prompt, size_t prompt_len,
                                const apr_generate_params* params, apr_token_callback callback, void* user_data,
                                apr_generate_result* result) {
-    if (prompt == nullptr && prompt_len > 0) {
-        return apr::capi::guarded([] { require(false, "apr_generate_tokens: prompt is NULL"); });
-    }
-    return run_generate(session, params, callback, user_data, result,
-                        [&](apr::Session& s, const apr::GenerateParams& g, const apr::TokenCallback& cb) {
-                            return apr::generate(s, std::span<const int32_t>(prompt, prompt_len), g, cb);
-                        });
+    if (prompt == nullptr)
+        return apr::capi::guarded([&] {
+            apr::capi::begin_output(result, "apr_generate_tokens");
+            require(false, "apr_generate_tokens: prompt is NULL");
+        });
+    return run_generate(session, nullptr, prompt, prompt_len, params, callback, user_data, result,
+                        "apr_generate_tokens");
 }
 
 void apr_generate_result_clear(apr_generate_result* result) {
-    if (result == nullptr) return;
-    if (result->struct_size >= offsetof(apr_generate_result, text) + sizeof(char*)) {
-        std::free(result->text);
-        result->text = nullptr;
-    }
-    if (result->struct_size >= offsetof(apr_generate_result, tokens) + sizeof(int32_t*)) {
-        std::free(result->tokens);
-        result->tokens = nullptr;
-    }
+    if (result == nullptr || result->struct_size < sizeof(size_t) || result->struct_size > apr::capi::kMaxStructSize)
+        return;
+    clear_result(result);
 }
 
 }  // extern "C"

@@ -14,15 +14,17 @@ apr_status guarded(Body&& body) noexcept {
         return APR_OK;
     } catch (const apr::Error& e) {
         set_last_error(e.what());
-        return static_cast<apr_status>(e.code());
+        const int code = static_cast<int>(e.code());
+        return code > APR_OK && code <= APR_ERR_INTERNAL ? static_cast<apr_status>(code) : APR_ERR_INTERNAL;
     } catch (const std::bad_alloc&) {
         set_last_error("out of memory");
         return APR_ERR_OUT_OF_MEMORY;
     } catch (const std::exception& e) {
-        set_last_error(std::string("internal error: ") + e.what());
+        set_last_error("internal error (please report it): ");
+        append_last_error(e.what());
         return APR_ERR_INTERNAL;
     } catch (...) {
-        set_last_error("internal error: unknown exception");
+        set_last_error("internal error (please report it): unknown exception");
         return APR_ERR_INTERNAL;
     }
 }

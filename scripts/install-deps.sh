@@ -7,6 +7,9 @@ packages=(
   g++ meson ninja-build pkg-config python3
   libfmt-dev libsimdjson-dev libtbb-dev catch2 libbenchmark-dev
   libcpp-httplib-dev libcurl4-openssl-dev libssl-dev libedit-dev
+  # Test only: the Apache Portable Runtime's headers and libapr-1.so, so
+  # test/c_abi/check_apache_names.py can prove libapr's names never clash.
+  libapr1-dev
 )
 # clang-14 and its runtimes build the libFuzzer targets (optional).
 if [[ "${APR_WITH_FUZZERS:-0}" == 1 ]]; then packages+=(clang-14 libclang-rt-14-dev); fi

@@ -26,7 +26,12 @@ struct GenerateParams {
     std::vector<int32_t> stop_token_ids;   // empty: the model's end_token_ids()
     std::vector<std::string> stop_strings; // generation stops when the text contains one (removed from the text)
     int64_t logprobs = 0;                  // report the top-k log-probabilities of each step; 0 = off
-    const std::atomic<bool>* cancel = nullptr;  // set to true (from any thread) to stop after the current token
+    // Set to true (from any thread) to stop. Checked, like should_stop, before
+    // the prompt (already set: returns at once, the session untouched), between
+    // prompt batches (the session then goes back to where it was) and before
+    // every generated token.
+    const std::atomic<bool>* cancel = nullptr;
+    std::function<bool()> should_stop;  // may be empty; true stops
     // The text prompt overload: parse special tokens written in the prompt
     // ("<|im_start|>") as special tokens.
     bool parse_special = true;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,10 @@ struct ModelParams {
     Device device = Device::cpu;
     // CPU worker threads for this model's task arena; 0 = every hardware thread.
     int threads = 0;
+    // Called while loading with progress from 0 to 1 (binding each layer's
+    // weights, then the tokenizer; the last call is 1). Return false to stop:
+    // the load throws apr::Error(cancelled). May be empty.
+    std::function<bool(float progress)> progress;
 };
 
 // ---- tracing hooks ----------------------------------------------------------

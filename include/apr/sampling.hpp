@@ -1,5 +1,5 @@
 // Choosing the next token from logits: penalties, then top-k, top-p, min-p,
-// temperature and a seeded draw (or greedy argmax when temperature <= 0).
+// temperature and a seeded draw (or greedy argmax when temperature is 0).
 // The random generator is libapr's own fixed algorithm (xoshiro256**), so a
 // seed gives the same tokens on every platform and thread count.
 #pragma once
@@ -14,7 +14,7 @@
 namespace apr {
 
 struct SamplingParams {
-    double temperature = 0.0;       // <= 0: greedy (argmax after penalties)
+    double temperature = 0.0;       // 0: greedy (argmax after penalties); > 0 samples; negative is invalid
     int64_t top_k = 0;              // keep the k most likely; 0 = off
     double top_p = 1.0;             // keep the smallest set with mass >= p; 1 = off
     double min_p = 0.0;             // drop tokens below min_p * p(best); 0 = off

@@ -10,7 +10,9 @@
 
 namespace apr {
 
-struct ChatTemplate::Impl {
+// Hidden: a pimpl nested in an exported class would otherwise inherit its
+// default visibility and leak into libapr.so's exports.
+struct __attribute__((visibility("hidden"))) ChatTemplate::Impl {
     std::string source;
     chat::Template parsed;
     std::string bos_token;

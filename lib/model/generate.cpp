@@ -52,15 +52,47 @@ GenerateResult generate(Session& session, std::span<const int32_t> prompt, const
 
     GenerateResult result;
     result.prompt_tokens = static_cast<int64_t>(prompt.size());
+    auto stop_requested = [&] {
+        return (params.cancel != nullptr && params.cancel->load(std::memory_order_acquire)) ||
+               (params.should_stop && params.should_stop());
+    };
+    if (stop_requested()) {
+        result.finish_reason = FinishReason::cancelled;
+        return result;
+    }
+    const int64_t start = session.position();
+    const auto n_prompt = static_cast<int64_t>(prompt.size());
+    if (start + n_prompt > session.context_length())
+        fail(ErrorCode::context_overflow, "context overflow: {} tokens in the session + {} new > context length {}",
+             start, n_prompt, session.context_length());
+    // The prompt in the session's batches, so a stop request is seen between
+    // them; stopped (or failed) part way, the session goes back to `start`.
     const auto prompt_start = std::chrono::steady_clock::now();
-    std::span<const float> logits = session.evaluate(prompt);
+    std::span<const float> logits;
+    const int64_t batch = std::max<int64_t>(1, session.impl().batch_size);
+    try {
+        for (int64_t done = 0; done < n_prompt;) {
+            const int64_t count = std::min(batch, n_prompt - done);
+            logits = session.evaluate(prompt.subspan(static_cast<size_t>(done), static_cast<size_t>(count)));
+            done += count;
+            if (done < n_prompt && stop_requested()) {
+                session.truncate(start);
+                result.finish_reason = FinishReason::cancelled;
+                result.prompt_ms = ms_since(prompt_start);
+                return result;
+            }
+        }
+    } catch (...) {
+        if (session.position() > start) session.truncate(start);
+        throw;
+    }
     result.prompt_ms = ms_since(prompt_start);
 
     const auto gen_start = std::chrono::steady_clock::now();
     result.tokens.reserve(static_cast<size_t>(std::min<int64_t>(params.max_tokens, 4096)));
     StepLogprobs step;
     for (int64_t i = 0; i < params.max_tokens; ++i) {
-        if (params.cancel != nullptr && params.cancel->load(std::memory_order_relaxed)) {
+        if (stop_requested()) {
             result.finish_reason = FinishReason::cancelled;
             break;
         }

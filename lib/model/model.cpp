@@ -45,7 +45,15 @@ std::unique_ptr<Model> Model::from_file(std::unique_ptr<ModelFile> file, const M
     impl->device = params.device;
     impl->backend = model::make_cpu_backend(params.threads);
     impl->threads = impl->backend->threads();
-    impl->weights = model::bind_weights(*file, impl->config, *impl->backend);
+    // Progress: 0 at the start, 0.9 once every layer is bound, 1 at the end.
+    auto report = [&](float p) {
+        if (params.progress && !params.progress(p))
+            fail(ErrorCode::cancelled, "{}: loading cancelled by the progress callback", file->path().string());
+    };
+    report(0.0f);
+    impl->weights = model::bind_weights(*file, impl->config, *impl->backend, [&](int64_t done, int64_t total) {
+        return !params.progress || params.progress(0.9f * static_cast<float>(done) / static_cast<float>(total));
+    });
     impl->full_precision_weights = model::full_precision(impl->weights);
 
     impl->tokenizer = model::load_tokenizer(*file);
@@ -57,6 +65,7 @@ std::unique_ptr<Model> Model::from_file(std::unique_ptr<ModelFile> file, const M
     std::sort(ends.begin(), ends.end());
     ends.erase(std::unique(ends.begin(), ends.end()), ends.end());
     impl->end_token_ids = std::move(ends);
+    report(1.0f);
     impl->file = std::move(file);
     return std::unique_ptr<Model>(new Model(std::move(impl)));
 }

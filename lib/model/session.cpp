@@ -2,6 +2,7 @@
 #include "apr/session.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 
 #include "core/fail.hpp"
@@ -19,6 +20,11 @@ int64_t resolve_context(const ModelConfig& c, int64_t requested) {
     if (c.context_length > 0 && requested > c.context_length)
         fail(ErrorCode::invalid_argument,
              "context size {} is larger than the model's trained context of {} positions", requested, c.context_length);
+    // Positions are int32_t; a file that does not state its trained context
+    // must not let a huge request through to the cache's size arithmetic.
+    if (requested > std::numeric_limits<int32_t>::max())
+        fail(ErrorCode::invalid_argument, "context size {} is larger than {} positions", requested,
+             std::numeric_limits<int32_t>::max());
     if (requested > 0) return requested;
     return c.context_length > 0 ? c.context_length : kUnknownTrainedContext;
 }

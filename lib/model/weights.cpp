@@ -84,7 +84,8 @@ void validate_config(const ModelConfig& c, const std::string& source) {
         fail(ErrorCode::unsupported, "{}: architecture '{}' is not supported (qwen2, llama)", source, c.architecture);
 }
 
-ModelWeights bind_weights(const ModelFile& file, const ModelConfig& c, Backend& backend) {
+ModelWeights bind_weights(const ModelFile& file, const ModelConfig& c, Backend& backend,
+                          const std::function<bool(int64_t done, int64_t total)>& progress) {
     Binder bind(file, backend);
     const int64_t d = c.hidden_size;
     const int64_t q_dim = c.num_heads * c.head_dim;
@@ -106,6 +107,8 @@ ModelWeights bind_weights(const ModelFile& file, const ModelConfig& c, Backend& 
         l.w_gate = bind.matrix(p + "ffn_gate.weight", c.intermediate_size, d);
         l.w_up = bind.matrix(p + "ffn_up.weight", c.intermediate_size, d);
         l.w_down = bind.matrix(p + "ffn_down.weight", d, c.intermediate_size);
+        if (progress && !progress(i + 1, c.num_layers))
+            fail(ErrorCode::cancelled, "{}: loading cancelled by the progress callback", file.path().string());
     }
     w.output_norm = bind.vector("output_norm.weight", d);
     // Tied embeddings: files omit output.weight and the LM head reuses the

@@ -2,6 +2,8 @@
 // name, checked against the config's shapes, and bound to a backend.
 #pragma once
 
+#include <functional>
+
 #include <vector>
 
 #include "apr/model_config.hpp"
@@ -32,7 +34,10 @@ struct ModelWeights {
 // Validates the config (head counts, sizes) and every tensor's presence,
 // type and shape; throws apr::Error naming the file and tensor at fault.
 void validate_config(const ModelConfig& config, const std::string& source);
-ModelWeights bind_weights(const ModelFile& file, const ModelConfig& config, Backend& backend);
+// `progress` (may be empty) hears after each layer how many of the layers
+// are bound; returning false stops with apr::Error(cancelled).
+ModelWeights bind_weights(const ModelFile& file, const ModelConfig& config, Backend& backend,
+                          const std::function<bool(int64_t done, int64_t total)>& progress = {});
 // Whether every matmul weight (the LM head included) is F32, F16 or BF16.
 bool full_precision(const ModelWeights& weights);
 

@@ -16,7 +16,9 @@
 
 namespace apr {
 
-struct Tokenizer::Impl {
+// Hidden: a pimpl nested in an exported class would otherwise inherit its
+// default visibility and leak into libapr.so's exports.
+struct __attribute__((visibility("hidden"))) Tokenizer::Impl {
     std::string source;
     std::vector<std::string> pieces;        // by id, as stored
     std::vector<std::string> bytes;         // by id, what the token decodes to

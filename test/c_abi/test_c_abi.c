@@ -129,7 +129,7 @@ static void test_generate(void) {
               "a callback returning 0 cancels after that token");
         apr_generate_result_clear(&result);
 
-        volatile int32_t cancel = 1;
+        int32_t cancel = 1;
         gp.cancel = &cancel;
         status = apr_generate(session, "def", &gp, NULL, NULL, &result);
         check(status == APR_OK && result.finish_reason == APR_FINISH_CANCELLED && result.completion_tokens == 0,
