@@ -18,6 +18,9 @@ int cmd_tokenize(const Args& args);
 int cmd_detokenize(const Args& args);
 int cmd_template(const Args& args);
 int cmd_bench(const Args& args);
+int cmd_download(const Args& args);
+int cmd_list(const Args& args);
+int cmd_rm(const Args& args);
 
 // The model used when a command is given no MODEL: the small model vendored
 // in the source tree (or installed beside the binary).

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cstdlib>
 
 namespace apr::cli {
 namespace {
@@ -29,7 +30,12 @@ double parse_double(const std::string& flag, const std::string& text) {
 }  // namespace
 
 Flags::Flags(std::string command, std::string usage, std::string summary)
-    : command_(std::move(command)), usage_(std::move(usage)), summary_(std::move(summary)) {}
+    : command_(std::move(command)), usage_(std::move(usage)), summary_(std::move(summary)) {
+    // Every command may open an hf:// model, so every command takes
+    // --offline; the library reads it as HF_HUB_OFFLINE (docs/download.md).
+    add_flag({"--offline", "hf:// models: use the download cache only, never the network (HF_HUB_OFFLINE=1)", "",
+              "", [](const std::string&) { ::setenv("HF_HUB_OFFLINE", "1", 1); }});
+}
 
 void Flags::add_flag(Flag flag) { flags_.push_back(std::move(flag)); }
 
@@ -111,7 +117,13 @@ std::string Flags::usage() const { return fmt::format("usage: {} {}", command_, 
 std::string Flags::help() const {
     std::string out = fmt::format("{}\n\n{}\n", usage(), summary_);
     if (!flags_.empty()) out += "\noptions:\n";
-    for (const auto& flag : flags_) {
+    // The common --offline (declared first, in the constructor) goes last.
+    std::vector<const Flag*> ordered;
+    for (const auto& flag : flags_)
+        if (flag.name != "--offline") ordered.push_back(&flag);
+    ordered.push_back(&flags_.front());
+    for (const Flag* f : ordered) {
+        const Flag& flag = *f;
         std::string left = flag.metavar.empty() ? flag.name : flag.name + " " + flag.metavar;
         std::string right = flag.help;
         if (!flag.default_text.empty()) right += fmt::format(" (default: {})", flag.default_text);

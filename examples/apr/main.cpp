@@ -25,6 +25,10 @@ constexpr Command kCommands[] = {
     {"detokenize", apr::cli::cmd_detokenize, "print the text of token ids"},
     {"template", apr::cli::cmd_template, "render a chat through the model's chat template"},
     {"bench", apr::cli::cmd_bench, "measure prompt and generation speed, optionally at a cache depth"},
+    {"download", apr::cli::cmd_download, "download hf:// models into the cache (docs/download.md)"},
+    {"pull", apr::cli::cmd_download, "the same as download"},
+    {"list", apr::cli::cmd_list, "list the cached models with their sizes"},
+    {"rm", apr::cli::cmd_rm, "remove a model from the cache"},
 };
 
 void print_overview() {
@@ -32,7 +36,7 @@ void print_overview() {
                apr::version_string());
     for (const auto& command : kCommands) fmt::print("  {:<12} {}\n", command.name, command.summary);
     fmt::print("\n`apr COMMAND --help` describes a command. Without MODEL, commands use the bundled\n"
-               "default model ({}).\n",
+               "default model ({}). A MODEL may be an hf:// URI (docs/download.md).\n",
                apr::cli::default_model_path());
 }
 

@@ -3,6 +3,7 @@
 // tokenizer_config.json), with ChatML as the fallback.
 #include <simdjson.h>
 
+#include "apr/hub.hpp"
 #include "apr/model_file.hpp"
 #include "chat/chat_template_impl.hpp"
 #include "chat/parser.hpp"
@@ -159,7 +160,8 @@ std::shared_ptr<ChatTemplate::Impl> build(std::string source, const std::string&
 
 }  // namespace
 
-ChatTemplate ChatTemplate::from_hf_path(const std::filesystem::path& path) {
+ChatTemplate ChatTemplate::from_hf_path(const std::filesystem::path& source) {
+    const std::filesystem::path path = hub::resolve_source(source);  // hf:// URIs: the cached download
     HfTemplate found = load_hf(path);
     return ChatTemplate(build(std::move(found.source), path.string(), std::move(found.bos_token),
                               std::move(found.eos_token), std::move(found.warning)));

@@ -4,6 +4,7 @@
 
 #include <limits>
 
+#include "apr/hub.hpp"
 #include "core/fail.hpp"
 #include "formats/gguf_reader.hpp"
 #include "formats/hf_directory.hpp"
@@ -76,7 +77,10 @@ std::optional<bool> meta_bool(const MetaValue& value) noexcept {
 const std::string* meta_string(const MetaValue& value) noexcept { return std::get_if<std::string>(&value.value); }
 const MetaArray* meta_array(const MetaValue& value) noexcept { return std::get_if<MetaArray>(&value.value); }
 
-std::unique_ptr<ModelFile> open_model_file(const std::filesystem::path& path) {
+std::unique_ptr<ModelFile> open_model_file(const std::filesystem::path& source) {
+    // hf:// URIs become cached local paths here, so every reader, command
+    // and the C ABI accept them without code of their own.
+    const std::filesystem::path path = hub::resolve_source(source);
     switch (formats::sniff_source(path)) {
         case formats::SourceKind::gguf: return formats::open_gguf(path);
         case formats::SourceKind::safetensors: return formats::open_safetensors_file(path);

@@ -1,6 +1,7 @@
 // Where a Tokenizer comes from: GGUF metadata, a tokenizer.json (with its
 // tokenizer_config.json), a Hugging Face directory, or a SafeTensors file's
 // directory.
+#include "apr/hub.hpp"
 #include "apr/model_file.hpp"
 #include "core/fail.hpp"
 #include "core/read_file.hpp"
@@ -39,7 +40,8 @@ std::unique_ptr<Tokenizer> Tokenizer::from_model_file(const ModelFile& model) {
     return tokenizer::build_tokenizer(tokenizer::parse_gguf_tokenizer(model.metadata(), model.path().string()));
 }
 
-std::unique_ptr<Tokenizer> Tokenizer::from_file(const fs::path& path) {
+std::unique_ptr<Tokenizer> Tokenizer::from_file(const fs::path& source) {
+    const fs::path path = hub::resolve_source(source);  // hf:// URIs: the cached download
     std::error_code ec;
     if (fs::is_directory(path, ec)) return from_tokenizer_json_file(path / "tokenizer.json");
     const std::string extension = path.extension().string();

@@ -10,7 +10,8 @@ apr_*version* call reaching its own library.
 Without libapr1-dev the test skips loudly (and fails when $CI is set):
 scripts/install-deps.sh installs it. TAP.
 
-usage: check_apache_names.py LIBAPR_SO CAPI_HEADER CPP_HEADER_DIR [CC...]"""
+usage: check_apache_names.py LIBAPR_SO CAPI_DIR CPP_HEADER_DIR [CC...]
+(every capi/*.h is checked: apr.h and the headers beside it)"""
 import glob
 import os
 import re
@@ -18,7 +19,9 @@ import subprocess
 import sys
 import tempfile
 
-lib, capi_header, cpp_dir = sys.argv[1:4]
+lib, capi_dir, cpp_dir = sys.argv[1:4]
+capi_headers = sorted(glob.glob(os.path.join(capi_dir, "*.h")))
+capi_header = os.path.join(capi_dir, "apr.h")
 cc = sys.argv[4:] or [os.environ.get("CC", "cc")]  # the compiler command (may be "ccache cc")
 APACHE_INC = "/usr/include/apr-1.0"
 APACHE_LIB = next(iter(glob.glob("/usr/lib/*/libapr-1.so") + glob.glob("/usr/lib/libapr-1.so")), None)
@@ -64,7 +67,7 @@ apache_text = "".join(strip_comments(open(p, errors="replace").read()) for p in 
 apache_idents = set(re.findall(r"\b(?:apr|APR)_\w+\b", apache_text)) | macros(apache_text)
 apache_symbols = exported(APACHE_LIB)
 
-ours_text = strip_comments(open(capi_header).read())
+ours_text = "".join(strip_comments(open(p).read()) for p in capi_headers)
 cpp_text = "".join(strip_comments(open(p).read()) for p in glob.glob(cpp_dir + "/*.hpp"))
 our_macros = macros(ours_text) | macros(cpp_text)
 our_idents = set(re.findall(r"\b(?:apr|APR)_\w+\b", ours_text)) | our_macros
@@ -80,7 +83,8 @@ both = sorted(our_macros & apache_idents)
 check(not both, f"no macro or include guard of libapr's headers ({len(our_macros)}) is one of Apache APR's",
       "\n".join(both))
 both = sorted(our_idents & apache_idents)
-check(not both, f"no apr_/APR_ identifier of apr.h ({len(our_idents)}) is one of Apache APR's", "\n".join(both))
+check(not both, f"no apr_/APR_ identifier of {', '.join(os.path.basename(p) for p in capi_headers)} "
+      f"({len(our_idents)}) is one of Apache APR's", "\n".join(both))
 
 # Both in one program: both headers compile together, both libraries link,
 # and each version call reaches its own library.
@@ -90,14 +94,14 @@ program = r"""
 #include <apr_version.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
-#include "%s"
+%s
 #include <stdio.h>
 #include <string.h>
 int main(void) {
     printf("apache=%%s libapr=%%s\n", apr_version_string(), apr_version_str());
     return strcmp(apr_version_string(), APR_VERSION_STRING) == 0 && apr_version_number() == APR_VERSION_NUMBER ? 0 : 1;
 }
-""" % os.path.abspath(capi_header)
+""" % "\n".join('#include "%s"' % os.path.abspath(p) for p in capi_headers)
 with tempfile.TemporaryDirectory() as tmp:
     src = os.path.join(tmp, "both.c")
     exe = os.path.join(tmp, "both")
