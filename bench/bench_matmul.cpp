@@ -1,5 +1,7 @@
 // Microbenchmarks of the CPU kernels at Qwen2.5-1.5B shapes: quantized
-// matmul (generation T=1 and prompt T=128) and the activation quantizer.
+// matmul (generation T=1 = matvec, prompt T=128 = matmul), in the file's
+// layout and repacked (cpu/repack.hpp, what the CPU backend runs for Q4_K /
+// Q6_K at the AVX2 level), and the activation quantizer.
 // Reports weight GB/s and its share of the machine's read bandwidth, which
 // this program measures first with a plain streaming read on the same
 // threads (tbb default arena: all cores).
@@ -25,6 +27,7 @@
 #include "core/half.hpp"
 #include "cpu/matmul.hpp"
 #include "cpu/quant_dot.hpp"
+#include "cpu/repack.hpp"
 
 using namespace apr;
 
@@ -125,10 +128,19 @@ std::vector<std::byte> random_weights(DType type, int64_t rows, int64_t cols) {
     return w;
 }
 
-void BM_matmul(benchmark::State& state, DType type, int64_t n, int64_t k) {
+void BM_matmul(benchmark::State& state, DType type, int64_t n, int64_t k, bool repacked) {
     const int64_t t = state.range(0);
     const cpu::SimdLevel level = cpu::selected_simd_level();
-    const std::vector<std::byte> w = random_weights(type, n, k);
+    if (repacked && !cpu::repack_supported(type, n, k, level)) {
+        state.SkipWithError("no repacked kernels for this type at this SIMD level");
+        return;
+    }
+    std::vector<std::byte> w = random_weights(type, n, k);
+    if (repacked) {
+        std::vector<std::byte> packed(cpu::repacked_bytes(type, n, k));
+        cpu::repack_rows(type, w.data(), k, 0, n, packed.data());
+        w = std::move(packed);
+    }
     // Generation streams a model far larger than the caches: for T=1 cycle
     // through copies of the weights totalling more than a 32 MiB L3, so each
     // call reads its weights from memory, as in a real forward pass.
@@ -141,16 +153,19 @@ void BM_matmul(benchmark::State& state, DType type, int64_t n, int64_t k) {
     for (auto& v : x) v = normal(rng);
     size_t next = 0;
     for (auto _ : state) {
-        const cpu::MatmulWeight weight{type, all.data() + next * w.size(), n, k};
+        const std::byte* data = all.data() + next * w.size();
         next = next + 1 == copies ? 0 : next + 1;
-        cpu::matmul(weight, x.data(), t, y.data(), level);
+        if (repacked)
+            cpu::matmul_repacked_f32(cpu::RepackedWeight{type, data, n, k}, x.data(), t, y.data(), level);
+        else
+            cpu::matmul(cpu::MatmulWeight{type, data, n, k}, x.data(), t, y.data(), level);
         benchmark::ClobberMemory();
     }
     const double bytes = static_cast<double>(w.size());
     state.counters["weight_GB/s"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
     state.counters["tok/s"] = benchmark::Counter(static_cast<double>(t), benchmark::Counter::kIsIterationInvariantRate);
-    state.counters["GMAC/s"] =
-        benchmark::Counter(static_cast<double>(n * k * t) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(2.0 * static_cast<double>(n * k * t) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
     state.SetLabel(std::string(cpu::simd_level_name(level)));
 }
 
@@ -187,8 +202,9 @@ void BM_quantize(benchmark::State& state, DType weight) {
                    std::string(cpu::simd_level_name(level)));
 }
 
-std::string fmt_name(DType type, int64_t n, int64_t k) {
-    return "matmul/" + std::string(dtype_name(type)) + "/N" + std::to_string(n) + "xK" + std::to_string(k) + "/T";
+std::string fmt_name(DType type, int64_t n, int64_t k, bool repacked) {
+    return "matmul/" + std::string(dtype_name(type)) + "/N" + std::to_string(n) + "xK" + std::to_string(k) +
+           (repacked ? "/repacked" : "/file") + "/T";
 }
 
 }  // namespace
@@ -210,13 +226,18 @@ int main(int argc, char** argv) {
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RegisterBenchmark("read_bandwidth", BM_read_bandwidth)->Unit(benchmark::kMillisecond)->UseRealTime();
     // Qwen2.5-1.5B: q/o and k/v (1536 -> 1536, 256), gate/up (1536 -> 8960),
-    // down (8960 -> 1536). Shapes are N x K.
-    const std::pair<int64_t, int64_t> shapes[] = {{1536, 1536}, {8960, 1536}, {1536, 8960}, {256, 1536}};
+    // down (8960 -> 1536), LM head (1536 -> 151936, generation only: prompt
+    // processing needs the logits of the last token). Shapes are N x K.
+    const std::pair<int64_t, int64_t> shapes[] = {{1536, 1536}, {8960, 1536}, {1536, 8960}, {256, 1536}, {151936, 1536}};
     for (DType type : {DType::Q4_K, DType::Q6_K, DType::Q8_0}) {
         for (auto [n, k] : shapes) {
-            const std::string name = fmt_name(type, n, k);
-            benchmark::RegisterBenchmark(name.c_str(), BM_matmul, type, n, k)
-                ->Arg(1)->Arg(128)->Unit(benchmark::kMicrosecond)->UseRealTime();
+            for (bool repacked : {false, true}) {
+                if (repacked && type == DType::Q8_0) continue;  // no repacked layout for Q8_0
+                const std::string name = fmt_name(type, n, k, repacked);
+                auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_matmul, type, n, k, repacked)->Arg(1);
+                if (n != 151936) b->Arg(128);
+                b->Unit(benchmark::kMicrosecond)->UseRealTime();
+            }
         }
     }
     for (DType type : {DType::Q4_K, DType::Q8_0, DType::Q4_1})

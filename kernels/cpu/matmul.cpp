@@ -1,6 +1,7 @@
 #include "cpu/matmul.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <vector>
 
 #include <tbb/blocked_range.h>
@@ -89,15 +90,8 @@ void matmul_quantized(const MatmulWeight& w, const std::byte* act, int64_t t, fl
                       tbb::simple_partitioner());
 }
 
-void matmul(const MatmulWeight& w, const float* x, int64_t t, float* y, SimdLevel level) {
-    check_weight(w);
-    if (t <= 0) return;
-    if (x == nullptr || y == nullptr) fail(ErrorCode::invalid_argument, "CPU matmul: null input or output");
-    // Float weights read x directly; everything else quantizes it once.
-    if (activation_type(w.type) == DType::F32) {
-        matmul_quantized(w, reinterpret_cast<const std::byte*>(x), t, y, level);
-        return;
-    }
+void with_quantized_activations(DType weight_type, const float* x, int64_t t, int64_t k, SimdLevel level,
+                                const std::function<void(const std::byte*)>& fn) {
     // The calling thread's buffer, unless a matmul on this thread is already
     // using it: while this thread waits inside parallel_for, TBB may run
     // another task here that calls matmul too (nested parallelism), and that
@@ -110,7 +104,7 @@ void matmul(const MatmulWeight& w, const float* x, int64_t t, float* y, SimdLeve
     std::vector<std::byte> own;
     const bool use_shared = !scratch.busy;
     std::vector<std::byte>& buffer = use_shared ? scratch.bytes : own;
-    const size_t bytes = activation_row_bytes(w.type, w.cols) * static_cast<size_t>(t);
+    const size_t bytes = activation_row_bytes(weight_type, k) * static_cast<size_t>(t);
     if (buffer.size() < bytes) buffer.resize(bytes);
     struct BusyGuard {
         bool* flag;
@@ -119,8 +113,21 @@ void matmul(const MatmulWeight& w, const float* x, int64_t t, float* y, SimdLeve
         }
     } guard{use_shared ? &scratch.busy : nullptr};
     if (use_shared) scratch.busy = true;
-    quantize_activations(w.type, x, t, w.cols, buffer.data(), level);
-    matmul_quantized(w, buffer.data(), t, y, level);
+    quantize_activations(weight_type, x, t, k, buffer.data(), level);
+    fn(buffer.data());
+}
+
+void matmul(const MatmulWeight& w, const float* x, int64_t t, float* y, SimdLevel level) {
+    check_weight(w);
+    if (t <= 0) return;
+    if (x == nullptr || y == nullptr) fail(ErrorCode::invalid_argument, "CPU matmul: null input or output");
+    // Float weights read x directly; everything else quantizes it once.
+    if (activation_type(w.type) == DType::F32) {
+        matmul_quantized(w, reinterpret_cast<const std::byte*>(x), t, y, level);
+        return;
+    }
+    with_quantized_activations(w.type, x, t, w.cols, level,
+                               [&](const std::byte* act) { matmul_quantized(w, act, t, y, level); });
 }
 
 }  // namespace apr::cpu

@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 
 #include "apr/dtype.hpp"
 #include "cpu/cpu_features.hpp"
@@ -39,5 +40,10 @@ void matmul(const MatmulWeight& w, const float* x, int64_t t, float* y, SimdLeve
 void quantize_activations(DType weight_type, const float* x, int64_t t, int64_t k, std::byte* act,
                           SimdLevel level);
 void matmul_quantized(const MatmulWeight& w, const std::byte* act, int64_t t, float* y, SimdLevel level);
+
+// Quantizes t rows of x for `weight_type` into the calling thread's scratch
+// (see above) and calls fn with it; the scratch is valid only during fn.
+void with_quantized_activations(DType weight_type, const float* x, int64_t t, int64_t k, SimdLevel level,
+                                const std::function<void(const std::byte*)>& fn);
 
 }  // namespace apr::cpu

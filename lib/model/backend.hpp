@@ -30,6 +30,9 @@ struct Weight {
     const void* data = nullptr;
     int64_t rows = 0;  // 1 for vectors
     int64_t cols = 0;
+    // CPU: `data` is the backend's repacked copy (kernels/cpu/repack.hpp),
+    // not the file's layout; only the backend's own ops may read it.
+    bool repacked = false;
     explicit operator bool() const { return data != nullptr; }
 };
 

@@ -44,9 +44,20 @@ public:
     int threads() const override { return threads_; }
 
     Weight bind(const TensorView& t, bool as_f32) override {
+        if (!as_f32) {
+            // Matrices are repacked for the kernels where they can be
+            // (cpu_matmul.hpp), except the embedding table: it is read a few
+            // rows per step, so from the mapping only those pages become
+            // resident, while a repacked copy would hold all of it in memory.
+            // (A model with tied embeddings then runs its LM head from the
+            // file layout.)
+            Weight w;
+            arena_.execute([&] { w = matmul_.bind(t, /*repack=*/t.name != "token_embd.weight"); });
+            return w;
+        }
         Weight w{t.name, t.dtype, t.data, t.rows(), t.cols()};
         if (t.shape.size() == 1) w.rows = 1;
-        if (as_f32 && t.dtype != DType::F32) {
+        if (t.dtype != DType::F32) {
             auto& copy = f32_copies_.emplace_back(static_cast<size_t>(t.elements()));
             quant::dequantize_row(t.dtype, t.data, copy.data(), t.elements());
             w.type = DType::F32;
@@ -67,11 +78,7 @@ public:
     }
 
     void get_rows(const Weight& table, const int32_t* ids, int64_t rows, float* y) override {
-        const size_t row_bytes = dtype_bytes(table.type, table.cols);
-        const auto* base = static_cast<const std::byte*>(table.data);
-        for (int64_t r = 0; r < rows; ++r)
-            quant::dequantize_row(table.type, base + static_cast<size_t>(ids[r]) * row_bytes, y + r * table.cols,
-                                  table.cols);
+        for (int64_t r = 0; r < rows; ++r) matmul_.dequantize_row(table, ids[r], y + r * table.cols);
     }
 
     void rmsnorm(const float* x, const Weight& w, float eps, int64_t rows, int64_t cols, float* y) override {

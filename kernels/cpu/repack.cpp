@@ -1,0 +1,269 @@
+#include "cpu/repack.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/partitioner.h>
+#include <tbb/task_arena.h>
+
+#include "core/fail.hpp"
+#include "cpu/matmul.hpp"
+#include "cpu/dispatch.hpp"
+#include "cpu/quant_dot.hpp"
+#include "cpu/repack_layout.hpp"
+#include "quant/blocks.hpp"
+#include "quant/dequantize.hpp"
+
+namespace apr::cpu {
+
+using quant::BlockQ4_K;
+using quant::BlockQ6_K;
+using quant::kQKK;
+
+namespace {
+
+size_t group_block_bytes(DType type) {
+    switch (type) {
+        case DType::Q4_K: return sizeof(BlockQ4_Kx8);
+        case DType::Q6_K: return sizeof(BlockQ6_Kx8);
+        default: fail(ErrorCode::unsupported, "repacked weights: type {} has no repacked layout", dtype_name(type));
+    }
+}
+
+void check_shape(DType type, int64_t rows, int64_t cols) {
+    if (type != DType::Q4_K && type != DType::Q6_K)
+        fail(ErrorCode::unsupported, "repacked weights: type {} has no repacked layout", dtype_name(type));
+    if (rows <= 0 || cols <= 0 || rows % kRepackRows != 0 || cols % kQKK != 0)
+        fail(ErrorCode::invalid_argument, "repacked weights: shape {}x{} needs rows % 8 == 0 and cols % 256 == 0",
+             rows, cols);
+}
+
+// --- Q4_K: the 6-bit scales and mins of the file's 12 packed bytes -----------
+
+void q4_unpack_scales(const uint8_t* q, uint8_t sc[8], uint8_t mn[8]) {
+    for (int j = 0; j < 4; ++j) {
+        sc[j] = q[j] & 63;
+        mn[j] = q[j + 4] & 63;
+        sc[j + 4] = static_cast<uint8_t>((q[j + 8] & 0xF) | ((q[j] >> 6) << 4));
+        mn[j + 4] = static_cast<uint8_t>((q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4));
+    }
+}
+
+void q4_pack_scales(const uint8_t sc[8], const uint8_t mn[8], uint8_t* q) {
+    for (int j = 0; j < 4; ++j) {
+        q[j] = static_cast<uint8_t>(sc[j] | ((sc[j + 4] >> 4) << 6));
+        q[j + 4] = static_cast<uint8_t>(mn[j] | ((mn[j + 4] >> 4) << 6));
+        q[j + 8] = static_cast<uint8_t>((sc[j + 4] & 0xF) | ((mn[j + 4] & 0xF) << 4));
+    }
+}
+
+void repack_group_q4_K(const BlockQ4_K* rows[8], BlockQ4_Kx8& out) {
+    for (int r = 0; r < 8; ++r) {
+        const BlockQ4_K& b = *rows[r];
+        out.d[r] = b.d;
+        out.dmin[r] = b.dmin;
+        uint8_t sc[8], mn[8];
+        q4_unpack_scales(b.scales, sc, mn);
+        for (int s = 0; s < 8; ++s) {
+            out.scales[s][r] = sc[s];
+            out.mins[s][r] = mn[s];
+        }
+        for (int p = 0; p < 4; ++p)
+            for (int c = 0; c < 8; ++c) std::memcpy(out.qs[p][c][r], b.qs + 32 * p + 4 * c, 4);
+    }
+}
+
+void unpack_row_q4_K(const BlockQ4_Kx8& g, int r, BlockQ4_K& b) {
+    b.d = g.d[r];
+    b.dmin = g.dmin[r];
+    uint8_t sc[8], mn[8];
+    for (int s = 0; s < 8; ++s) {
+        sc[s] = g.scales[s][r];
+        mn[s] = g.mins[s][r];
+    }
+    q4_pack_scales(sc, mn, b.scales);
+    for (int p = 0; p < 4; ++p)
+        for (int c = 0; c < 8; ++c) std::memcpy(b.qs + 32 * p + 4 * c, g.qs[p][c][r], 4);
+}
+
+// --- Q6_K: the 256 stored 6-bit numbers (0..63) of a block ----------------
+
+// Each 128-value half uses 64 bytes of ql and 32 of qh; quarter q (32
+// values) takes the low (q < 2) or high nibbles of ql and bits 2q of qh.
+void q6_decode(const BlockQ6_K& b, uint8_t q[256]) {
+    for (int half = 0; half < 2; ++half)
+        for (int quarter = 0; quarter < 4; ++quarter)
+            for (int pos = 0; pos < 32; ++pos) {
+                const uint8_t ql = b.ql[half * 64 + (quarter % 2) * 32 + pos];
+                const uint8_t qh = b.qh[half * 32 + pos];
+                q[half * 128 + quarter * 32 + pos] = static_cast<uint8_t>(
+                    ((quarter < 2 ? ql : ql >> 4) & 0xF) | (((qh >> (2 * quarter)) & 3) << 4));
+            }
+}
+
+void q6_encode(const uint8_t q[256], BlockQ6_K& b) {
+    std::memset(b.ql, 0, sizeof b.ql);
+    std::memset(b.qh, 0, sizeof b.qh);
+    for (int half = 0; half < 2; ++half)
+        for (int quarter = 0; quarter < 4; ++quarter)
+            for (int pos = 0; pos < 32; ++pos) {
+                const int v = q[half * 128 + quarter * 32 + pos];
+                uint8_t& ql = b.ql[half * 64 + (quarter % 2) * 32 + pos];
+                ql = static_cast<uint8_t>(ql | ((v & 0xF) << (quarter < 2 ? 0 : 4)));
+                b.qh[half * 32 + pos] = static_cast<uint8_t>(b.qh[half * 32 + pos] | ((v >> 4) << (2 * quarter)));
+            }
+}
+
+void repack_group_q6_K(const BlockQ6_K* rows[8], BlockQ6_Kx8& out) {
+    std::memset(&out, 0, sizeof out);
+    for (int r = 0; r < 8; ++r) {
+        const BlockQ6_K& b = *rows[r];
+        out.d[r] = b.d;
+        uint8_t q[256];
+        q6_decode(b, q);
+        for (int s = 0; s < 8; ++s) {
+            out.scales[s][r][0] = b.scales[2 * s];
+            out.scales[s][r][1] = b.scales[2 * s + 1];
+            for (int c = 0; c < 8; ++c)
+                for (int i = 0; i < 4; ++i) {
+                    const int v = q[32 * s + 4 * c + i];
+                    out.ql[s / 2][c][r][i] = static_cast<uint8_t>(out.ql[s / 2][c][r][i] | ((v & 0xF) << (4 * (s % 2))));
+                    out.qh[s / 4][c][r][i] = static_cast<uint8_t>(out.qh[s / 4][c][r][i] | ((v >> 4) << (2 * (s % 4))));
+                }
+        }
+    }
+}
+
+void unpack_row_q6_K(const BlockQ6_Kx8& g, int r, BlockQ6_K& b) {
+    b.d = g.d[r];
+    uint8_t q[256];
+    for (int s = 0; s < 8; ++s) {
+        b.scales[2 * s] = g.scales[s][r][0];
+        b.scales[2 * s + 1] = g.scales[s][r][1];
+        for (int c = 0; c < 8; ++c)
+            for (int i = 0; i < 4; ++i) {
+                const int lo = (g.ql[s / 2][c][r][i] >> (4 * (s % 2))) & 0xF;
+                const int hi = (g.qh[s / 4][c][r][i] >> (2 * (s % 4))) & 3;
+                q[32 * s + 4 * c + i] = static_cast<uint8_t>(lo | (hi << 4));
+            }
+    }
+    q6_encode(q, b);
+}
+
+template <typename Block, typename Group, typename Repack>
+void repack_typed(const std::byte* src, int64_t cols, int64_t row_begin, int64_t row_end, std::byte* dst,
+                  Repack repack) {
+    const int64_t blocks = cols / kQKK;
+    const auto* in = reinterpret_cast<const Block*>(src);
+    auto* out = reinterpret_cast<Group*>(dst);
+    for (int64_t g = row_begin / 8; g < row_end / 8; ++g)
+        for (int64_t b = 0; b < blocks; ++b) {
+            const Block* rows[8];
+            for (int r = 0; r < 8; ++r) rows[r] = in + (8 * g + r) * blocks + b;
+            repack(rows, out[g * blocks + b]);
+        }
+}
+
+RepackedTileFn tile_for(DType type, SimdLevel level) {
+    if (level != SimdLevel::avx2)
+        fail(ErrorCode::invalid_argument, "repacked weights: no kernels for SIMD level {}", simd_level_name(level));
+#if defined(__x86_64__)
+    kernels_for(level);  // throws when this CPU cannot run it
+    return type == DType::Q4_K ? &avx2::repacked_tile_q4_K : &avx2::repacked_tile_q6_K;
+#else
+    (void)type;
+    fail(ErrorCode::unsupported, "repacked weights: no kernels on this architecture");
+#endif
+}
+
+}  // namespace
+
+bool repack_supported(DType type, int64_t rows, int64_t cols, SimdLevel level) noexcept {
+#if defined(__x86_64__)
+    return level == SimdLevel::avx2 && (type == DType::Q4_K || type == DType::Q6_K) && rows > 0 &&
+           rows % kRepackRows == 0 && cols > 0 && cols % kQKK == 0 && simd_level_supported(level);
+#else
+    (void)type, (void)rows, (void)cols, (void)level;
+    return false;
+#endif
+}
+
+size_t repacked_bytes(DType type, int64_t rows, int64_t cols) {
+    check_shape(type, rows, cols);
+    return static_cast<size_t>(rows / 8) * static_cast<size_t>(cols / kQKK) * group_block_bytes(type);
+}
+
+void repack_rows(DType type, const std::byte* src, int64_t cols, int64_t row_begin, int64_t row_end,
+                 std::byte* dst) {
+    if (row_end == row_begin) return;
+    check_shape(type, row_end - row_begin, cols);
+    if (row_begin < 0 || row_begin % 8 != 0)
+        fail(ErrorCode::invalid_argument, "repacked weights: row range starts at {}", row_begin);
+    if (type == DType::Q4_K)
+        repack_typed<BlockQ4_K, BlockQ4_Kx8>(src, cols, row_begin, row_end, dst, repack_group_q4_K);
+    else
+        repack_typed<BlockQ6_K, BlockQ6_Kx8>(src, cols, row_begin, row_end, dst, repack_group_q6_K);
+}
+
+void dequantize_repacked_row(DType type, const std::byte* packed, int64_t cols, int64_t row, float* out) {
+    check_shape(type, 8, cols);
+    const int64_t blocks = cols / kQKK;
+    const int64_t g = row / 8;
+    const int r = static_cast<int>(row % 8);
+    for (int64_t b = 0; b < blocks; ++b) {
+        const std::byte* group = packed + static_cast<size_t>(g * blocks + b) * group_block_bytes(type);
+        if (type == DType::Q4_K) {
+            BlockQ4_K block;
+            unpack_row_q4_K(*reinterpret_cast<const BlockQ4_Kx8*>(group), r, block);
+            quant::dequantize_row(type, &block, out + b * kQKK, kQKK);
+        } else {
+            BlockQ6_K block;
+            unpack_row_q6_K(*reinterpret_cast<const BlockQ6_Kx8*>(group), r, block);
+            quant::dequantize_row(type, &block, out + b * kQKK, kQKK);
+        }
+    }
+}
+
+void matmul_repacked(const RepackedWeight& w, const std::byte* act, int64_t t, float* y, SimdLevel level) {
+    check_shape(w.type, w.rows, w.cols);
+    if (t <= 0) return;
+    if (w.data == nullptr || act == nullptr || y == nullptr)
+        fail(ErrorCode::invalid_argument, "repacked matmul: null weight, activation or output");
+    const RepackedTileFn tile = tile_for(w.type, level);
+    const size_t act_row_bytes = activation_row_bytes(w.type, w.cols);
+    const size_t group_bytes = static_cast<size_t>(w.cols / kQKK) * group_block_bytes(w.type);
+    const int64_t groups = w.rows / 8;
+    // Groups per task: a few tasks per thread so a core stalled by the
+    // shared machine is balanced by the other; results do not depend on it.
+    const int64_t threads = std::max(1, tbb::this_task_arena::max_concurrency());
+    const int64_t tasks_wanted = threads == 1 ? 1 : threads * (t == 1 ? 4 : 8);
+    const int64_t chunk = std::max<int64_t>(1, (groups + tasks_wanted - 1) / tasks_wanted);
+    const int64_t tasks = (groups + chunk - 1) / chunk;
+    auto run = [&](int64_t task) {
+        const int64_t g0 = task * chunk;
+        const int64_t n = std::min(chunk, groups - g0);
+        tile(w.cols, w.data + static_cast<size_t>(g0) * group_bytes, n, act, act_row_bytes, t, y + 8 * g0, w.rows);
+    };
+    if (tasks == 1) {
+        run(0);
+        return;
+    }
+    tbb::parallel_for(
+        tbb::blocked_range<int64_t>(0, tasks, 1),
+        [&](const tbb::blocked_range<int64_t>& r) {
+            for (int64_t task = r.begin(); task < r.end(); ++task) run(task);
+        },
+        tbb::simple_partitioner());
+}
+
+void matmul_repacked_f32(const RepackedWeight& w, const float* x, int64_t t, float* y, SimdLevel level) {
+    check_shape(w.type, w.rows, w.cols);
+    if (t <= 0) return;
+    if (x == nullptr) fail(ErrorCode::invalid_argument, "repacked matmul: null input");
+    with_quantized_activations(w.type, x, t, w.cols, level,
+                               [&](const std::byte* act) { matmul_repacked(w, act, t, y, level); });
+}
+
+}  // namespace apr::cpu
