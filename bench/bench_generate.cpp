@@ -1,7 +1,7 @@
 // End-to-end speed: load a model, process a prompt of N tokens (pp) and
 // generate M tokens greedily (tg), and print both rates, like llama-bench.
 //
-//   bench_generate MODEL [--pp N] [--tg M] [--threads T] [--reps R]
+//   bench_generate MODEL [--pp N] [--tg M] [--threads T] [--reps R] [--device cpu|cuda|auto]
 //
 // The prompt is N copies of a fixed token run so it needs no tokenizer;
 // generation ignores end tokens so it always runs M steps.
@@ -12,6 +12,11 @@
 #include <cstdlib>
 #include <string>
 #include <vector>
+
+#include "apr_build_config.h"
+#if APR_HAVE_CUDA
+#include <cuda_runtime.h>
+#endif
 
 #include "apr/error.hpp"
 #include "apr/model.hpp"
@@ -28,13 +33,25 @@ double now_ms() {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        fmt::print(stderr, "usage: bench_generate MODEL [--pp N] [--tg M] [--threads T] [--reps R]\n");
+        fmt::print(stderr, "usage: bench_generate MODEL [--pp N] [--tg M] [--threads T] [--reps R] [--device cpu|cuda|auto]\n");
         return 2;
     }
     int64_t pp = 128, tg = 64, reps = 1;
     int threads = 0;
+    apr::Device device = apr::Device::cpu;
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
+        if (flag == "--device") {
+            const std::string d = argv[i + 1];
+            if (d == "cpu") device = apr::Device::cpu;
+            else if (d == "cuda") device = apr::Device::cuda;
+            else if (d == "auto") device = apr::Device::automatic;
+            else {
+                fmt::print(stderr, "bench_generate: --device must be cpu, cuda or auto\n");
+                return 2;
+            }
+            continue;
+        }
         const long long value = std::atoll(argv[i + 1]);
         if (flag == "--pp") pp = value;
         else if (flag == "--tg") tg = value;
@@ -46,9 +63,14 @@ int main(int argc, char** argv) {
         }
     }
     try {
+#if APR_HAVE_CUDA
+        size_t free_before = 0, total = 0;
+        if (device != apr::Device::cpu && cudaMemGetInfo(&free_before, &total) != cudaSuccess) free_before = 0;
+#endif
         const double load_start = now_ms();
         apr::ModelParams mp;
         mp.threads = threads;
+        mp.device = device;
         auto model = apr::Model::load(argv[1], mp);
         const double load_ms = now_ms() - load_start;
         const int64_t vocab = model->config().vocab_size;
@@ -77,7 +99,24 @@ int main(int argc, char** argv) {
             fmt::print("rep {}: pp{} {:.1f} ms ({:.2f} tok/s), tg{} {:.1f} ms ({:.2f} tok/s)\n", r, pp, pp_ms,
                        pp * 1000.0 / pp_ms, tg, tg_ms, tg * 1000.0 / tg_ms);
         }
-        fmt::print("model {} (load {:.0f} ms), threads {}\n", argv[1], load_ms, model->threads());
+#if APR_HAVE_CUDA
+        if (model->device() == apr::Device::cuda && free_before > 0) {
+            // Device memory the model and this session took, against what
+            // they must hold after the runs above (scratch included): the weights as stored plus the f16 KV cache.
+            size_t free_after = 0;
+            cudaMemGetInfo(&free_after, &total);
+            double weights = 0;
+            for (const auto& t : model->file().tensors()) weights += static_cast<double>(t.nbytes);
+            const auto& c = model->config();
+            const double kv = 2.0 * 2.0 * c.num_layers * static_cast<double>(sp.context_length) * c.num_kv_heads * c.head_dim;
+            const double used = static_cast<double>(free_before - free_after);
+            fmt::print("gpu memory: {:.1f} MiB used; weights {:.1f} MiB + KV cache {:.1f} MiB = {:.1f} MiB; overhead {:.1f}%\n",
+                       used / 1048576, weights / 1048576, kv / 1048576, (weights + kv) / 1048576,
+                       100.0 * (used - weights - kv) / (weights + kv));
+        }
+#endif
+        fmt::print("model {} (load {:.0f} ms), device {}, threads {}\n", argv[1], load_ms,
+                   apr::device_name(model->device()), model->threads());
         fmt::print("pp{}: {:.2f} tok/s   tg{}: {:.2f} tok/s (best of {})\n", pp, best_pp, tg, best_tg, reps);
     } catch (const apr::Error& e) {
         fmt::print(stderr, "bench_generate: {}\n", e.what());

@@ -111,9 +111,10 @@ int cmd_run(const Args& args) {
         std::fflush(stdout);
         const double pp = r.prompt_ms > 0 ? r.prompt_tokens * 1000.0 / r.prompt_ms : 0.0;
         const double tg = r.generation_ms > 0 ? r.completion_tokens * 1000.0 / r.generation_ms : 0.0;
-        fmt::print(stderr, "[{} prompt tokens at {:.1f} tok/s, {} generated at {:.1f} tok/s, finish: {}{}]\n",
+        fmt::print(stderr, "[{} prompt tokens at {:.1f} tok/s, {} generated at {:.1f} tok/s, finish: {}{}, device: {}]\n",
                    r.prompt_tokens, pp, r.completion_tokens, tg, finish_reason_name(r.finish_reason),
-                   r.context_full ? fmt::format(" (the context of {} positions is full)", session.context_length()) : "");
+                   r.context_full ? fmt::format(" (the context of {} positions is full)", session.context_length()) : "",
+                   device_name(model->device()));
     }
     return 0;
 }

@@ -18,6 +18,7 @@ int cmd_tokenize(const Args& args);
 int cmd_detokenize(const Args& args);
 int cmd_template(const Args& args);
 int cmd_bench(const Args& args);
+int cmd_serve(const Args& args);
 int cmd_download(const Args& args);
 int cmd_list(const Args& args);
 int cmd_rm(const Args& args);

@@ -21,6 +21,7 @@ void GenerationFlags::add_to(Flags& flags, const std::string& max_tokens_help) {
     flags.add("--frequency-penalty", &frequency_penalty, "subtract X per occurrence of a recent token");
     flags.add("--seed", &seed, "random seed for sampling", "S");
     flags.add("--threads", &threads, "CPU threads (0 = all)");
+    add_device_flags(flags, &device);
 }
 
 GenerateParams GenerationFlags::generate_params() const {
@@ -43,6 +44,7 @@ void GenerationFlags::validate() const {
     if (max_tokens < 0) throw UsageError("--max-tokens must be >= 0");
     if (threads < 0 || threads > 4096) throw UsageError("--threads must be 0..4096");
     if (seed < 0) throw UsageError("--seed must be >= 0");
+    parse_device(device);
     if (temperature && *temperature < 0) throw UsageError("--temperature must be >= 0");
     try {
         apr::validate(generate_params().sampling);
@@ -54,6 +56,7 @@ void GenerationFlags::validate() const {
 ModelParams GenerationFlags::model_params() const {
     ModelParams mp;
     mp.threads = static_cast<int>(threads);
+    mp.device = parse_device(device);
     return mp;
 }
 

@@ -10,6 +10,7 @@
 
 #include "apr/generate.hpp"
 #include "apr/model.hpp"
+#include "device_flags.hpp"
 #include "flags.hpp"
 
 namespace apr::cli {
@@ -23,6 +24,7 @@ struct GenerationFlags {
     double presence_penalty = 0.0, frequency_penalty = 0.0;
     int64_t seed = 0;
     int64_t threads = 0;
+    DeviceFlags device;  // --device
 
     void add_to(Flags& flags, const std::string& max_tokens_help = "most tokens to generate");
     // Throws UsageError naming the flag out of range (before any model is opened).

@@ -25,6 +25,7 @@ constexpr Command kCommands[] = {
     {"detokenize", apr::cli::cmd_detokenize, "print the text of token ids"},
     {"template", apr::cli::cmd_template, "render a chat through the model's chat template"},
     {"bench", apr::cli::cmd_bench, "measure prompt and generation speed, optionally at a cache depth"},
+    {"serve", apr::cli::cmd_serve, "serve a model over HTTP (OpenAI and Ollama APIs)"},
     {"download", apr::cli::cmd_download, "download hf:// models into the cache (docs/download.md)"},
     {"pull", apr::cli::cmd_download, "the same as download"},
     {"list", apr::cli::cmd_list, "list the cached models with their sizes"},

@@ -6,6 +6,7 @@
 //   auto result = apr::generate(session, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", {});
 #pragma once
 
+#include "apr/batch.hpp"
 #include "apr/chat_template.hpp"
 #include "apr/dtype.hpp"
 #include "apr/error.hpp"

@@ -21,7 +21,11 @@ namespace apr {
 
 class Tokenizer;
 
-enum class Device { cpu, cuda };
+// Where a model computes. automatic: CUDA when this build has it and a device
+// is present, else the CPU. Asking for cuda where it is unavailable is an
+// error (apr::Error unsupported) that says why.
+enum class Device { cpu, cuda, automatic };
+APR_API std::string_view device_name(Device device) noexcept;  // "cpu", "cuda", "auto"
 
 struct ModelParams {
     Device device = Device::cpu;

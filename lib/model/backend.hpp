@@ -84,6 +84,27 @@ struct AttentionShape {
     int64_t head_dim;
 };
 
+// A forward pass announced to the backend before its ops (see
+// Backend::begin_batch). The spans are the same host arrays the ops are then
+// given (ids to get_rows, positions to rope/attention, logit rows to
+// gather_rows); `buffers` are the pass's activation buffers, so a recording
+// of the ops can tell whether it still applies.
+struct BatchInfo {
+    std::span<const int32_t> tokens;
+    std::span<const int32_t> positions;
+    std::span<const SeqSlice> seqs;
+    std::span<const int32_t> logit_rows;
+    std::span<const float* const> buffers;
+    bool may_record = true;  // false while an observer reads the ops' outputs
+};
+
+// One product of a group sharing an input: y = x W^T (+ bias).
+struct LinearJob {
+    const Weight* w;
+    const Weight* bias;  // null: none
+    float* y;
+};
+
 class Backend {
 public:
     virtual ~Backend() = default;
@@ -129,6 +150,49 @@ public:
     virtual void to_host(const float* src, int64_t n, float* dst) = 0;
     // Whether buffers are host memory (observers may then read them directly).
     virtual bool host_memory() const = 0;
+
+    // Fused ops. forward() uses them when no observer watches the single
+    // ops (an observer sees every op's own output, so it gets the plain
+    // sequence). The defaults compose the single ops, so a backend only
+    // overrides what it can do in fewer passes (the CUDA backend: one kernel
+    // each). Results equal the composition's.
+    //
+    // y_i = x W_i^T (+ bias_i) for products sharing one input (q, k, v).
+    virtual void matmul_group(std::span<const LinearJob> jobs, const float* x, int64_t rows) {
+        for (const LinearJob& j : jobs) {
+            matmul(*j.w, x, rows, j.y);
+            if (j.bias != nullptr && *j.bias) add_bias(j.y, *j.bias, rows, j.w->rows);
+        }
+    }
+    // y += x W^T (the residual add); tmp: rows x w.rows scratch.
+    virtual void matmul_add(const Weight& w, const float* x, int64_t rows, float* y, float* tmp) {
+        matmul(w, x, rows, tmp);
+        add(y, tmp, rows * w.rows);
+    }
+    // out = silu(x Wg^T) * (x Wu^T); up_tmp: rows x up.rows scratch.
+    virtual void matmul_swiglu(const Weight& gate, const Weight& up, const float* x, int64_t rows, float* out,
+                               float* up_tmp) {
+        matmul(gate, x, rows, out);
+        matmul(up, x, rows, up_tmp);
+        swiglu(out, up_tmp, rows * gate.rows, out);
+    }
+    // Rotary embedding of the queries and keys of a batch.
+    virtual void rope_qk(float* q, float* k, const int32_t* positions, int64_t rows, const AttentionShape& shape,
+                         float theta, RopeStyle style) {
+        rope(q, positions, rows, shape.heads, shape.head_dim, theta, style);
+        rope(k, positions, rows, shape.kv_heads, shape.head_dim, theta, style);
+    }
+
+    // Whole-step execution. forward() calls begin_batch first; a device
+    // backend copies the batch's arrays to its memory there in one transfer
+    // (the ops' host pointers then name those copies). If begin_batch
+    // returns true, the backend has already run the whole step (every op up
+    // to the last LM-head matmul) from a recording of an earlier batch of
+    // the same shape, and forward() skips straight to to_host; otherwise the
+    // ops follow and end_step() closes them (a CUDA backend records them as
+    // a graph there and launches it). The CPU runs ops as they come.
+    virtual bool begin_batch(const BatchInfo&) { return false; }
+    virtual void end_step() {}
 };
 
 }  // namespace apr::model

@@ -5,6 +5,7 @@
 #include "apr/tokenizer.hpp"
 #include "core/fail.hpp"
 #include "model/cpu_backend.hpp"
+#include "model/cuda_backend.hpp"
 #include "model/model_impl.hpp"
 #include "model/tokenizer_bridge.hpp"
 
@@ -27,6 +28,15 @@ std::string_view op_kind_name(OpKind kind) noexcept {
     return "unknown";
 }
 
+std::string_view device_name(Device device) noexcept {
+    switch (device) {
+        case Device::cpu: return "cpu";
+        case Device::cuda: return "cuda";
+        case Device::automatic: return "auto";
+    }
+    return "unknown";
+}
+
 Model::Model(std::unique_ptr<model::ModelImpl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
@@ -37,13 +47,13 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& path, const Mode
 std::unique_ptr<Model> Model::from_file(std::unique_ptr<ModelFile> file, const ModelParams& params) {
     if (!file) fail(ErrorCode::invalid_argument, "Model::from_file: no file");
     if (params.threads < 0) fail(ErrorCode::invalid_argument, "model params: threads = {} (must be >= 0)", params.threads);
-    if (params.device != Device::cpu)
-        fail(ErrorCode::unsupported, "{}: only the CPU device is available in this build", file->path().string());
     auto impl = std::make_unique<model::ModelImpl>();
     impl->config = file->config();
     model::validate_config(impl->config, file->path().string());
-    impl->device = params.device;
-    impl->backend = model::make_cpu_backend(params.threads);
+    Device device = params.device;
+    if (device == Device::automatic) device = model::cuda_available(nullptr) ? Device::cuda : Device::cpu;
+    impl->device = device;
+    impl->backend = device == Device::cuda ? model::make_cuda_backend(*file) : model::make_cpu_backend(params.threads);
     impl->threads = impl->backend->threads();
     // Progress: 0 at the start, 0.9 once every layer is bound, 1 at the end.
     auto report = [&](float p) {

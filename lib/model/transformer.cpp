@@ -62,12 +62,37 @@ void forward(Backend& be, const ModelConfig& c, const ModelWeights& w, ForwardBu
     float* gate = buf.gate->data();
     float* up = buf.up->data();
 
+    const int64_t m = static_cast<int64_t>(batch.logit_rows.size());
+    const float* const buffer_ptrs[] = {x, xn, q, k, v, attn, tmp, gate, up, buf.selected->data(), buf.logits->data()};
+    // A step can be recorded and replayed when its LM head runs in one pass.
+    const BatchInfo info{batch.tokens, batch.positions, batch.seqs, batch.logit_rows, buffer_ptrs,
+                         observer == nullptr && m <= buf.logit_capacity};
+    if (be.begin_batch(info)) {
+        if (m > 0) be.to_host(buf.logits->data(), m * c.vocab_size, logits_host);
+        return;
+    }
+
     be.get_rows(w.token_embd, batch.tokens.data(), n, x);
     trace.op(OpKind::embed, -1, w.token_embd.name, x, n, d);
     trace.layer(LayerStage::embedding, -1, x, n, d);
 
+    // Without an observer the fused ops run (fewer passes on a GPU, same
+    // values); with one, every single op, so each reports its own output.
+    const bool fused = observer == nullptr;
     for (int layer = 0; layer < static_cast<int>(w.layers.size()); ++layer) {
         const LayerWeights& l = w.layers[static_cast<size_t>(layer)];
+        if (fused) {
+            be.rmsnorm(x, l.attn_norm, eps, n, d, xn);
+            const LinearJob qkv[] = {{&l.wq, &l.bq, q}, {&l.wk, &l.bk, k}, {&l.wv, &l.bv, v}};
+            be.matmul_group(qkv, xn, n);
+            be.rope_qk(q, k, batch.positions.data(), n, shape, theta, w.rope_style);
+            be.attention(layer, q, k, v, batch.positions.data(), batch.seqs, shape, attn);
+            be.matmul_add(l.wo, attn, n, x, tmp);
+            be.rmsnorm(x, l.ffn_norm, eps, n, d, xn);
+            be.matmul_swiglu(l.w_gate, l.w_up, xn, n, gate, up);
+            be.matmul_add(l.w_down, gate, n, x, tmp);
+            continue;
+        }
         // attention block
         be.rmsnorm(x, l.attn_norm, eps, n, d, xn);
         trace.op(OpKind::rmsnorm, layer, l.attn_norm.name, xn, n, d);
@@ -118,8 +143,10 @@ void forward(Backend& be, const ModelConfig& c, const ModelWeights& w, ForwardBu
 
     // Only the rows that need logits go through the final norm and LM head
     // (during prompt processing that is usually the last one).
-    const int64_t m = static_cast<int64_t>(batch.logit_rows.size());
-    if (m == 0) return;
+    if (m == 0) {
+        be.end_step();
+        return;
+    }
     float* selected = buf.selected->data();
     be.gather_rows(x, batch.logit_rows.data(), m, d, selected);
     be.rmsnorm(selected, w.output_norm, eps, m, d, selected);
@@ -132,6 +159,7 @@ void forward(Backend& be, const ModelConfig& c, const ModelWeights& w, ForwardBu
         const int64_t rows = std::min(buf.logit_capacity, m - first);
         be.matmul(w.output, selected + first * d, rows, logits);
         trace.op(OpKind::lm_head, -1, w.output.name, logits, rows, c.vocab_size);
+        if (first == 0) be.end_step();  // recordable steps have one pass: the step ends here
         be.to_host(logits, rows * c.vocab_size, logits_host + first * c.vocab_size);
     }
 }

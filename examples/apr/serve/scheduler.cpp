@@ -1,0 +1,252 @@
+#include "serve/scheduler.hpp"
+
+#include <algorithm>
+
+#include "apr/error.hpp"
+#include "apr/tokenizer.hpp"
+#include "serve/metrics.hpp"
+#include "serve/text_stream.hpp"
+
+namespace apr::serve {
+
+bool Sequence::next(GenEvent& event, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    if (!cv_.wait_for(lock, timeout, [&] { return !events_.empty(); })) return false;
+    event = std::move(events_.front());
+    events_.pop_front();
+    return true;
+}
+
+void Sequence::push(GenEvent event) {
+    {
+        std::lock_guard lock(mutex_);
+        events_.push_back(std::move(event));
+    }
+    cv_.notify_all();
+}
+
+struct Scheduler::Slot {
+    Slot(const Model& model, const SessionParams& params) : session(model, params) {}
+    Session session;
+    std::vector<int32_t> cached;  // the tokens the KV cache holds, in order
+    std::shared_ptr<Sequence> seq;  // null: free
+    size_t prompt_pos = 0;          // next prompt token to evaluate
+    std::optional<Sampler> sampler;
+    std::optional<TextStream> text;
+    int32_t pending = -1;  // the last sampled token, evaluated in the next step
+    Clock::time_point last_token_at{};
+};
+
+Scheduler::Scheduler(const Model& model, const SchedulerParams& params, Metrics* metrics)
+    : model_(model), params_(params), metrics_(metrics), evaluator_(model, std::max<int64_t>(params.batch_tokens, params.slots)),
+      end_ids_(model.end_token_ids()) {
+    if (params.slots < 1) throw Error(ErrorCode::invalid_argument, "scheduler: slots must be >= 1");
+    for (int64_t i = 0; i < params.slots; ++i) slots_.push_back(std::make_unique<Slot>(model, params.session));
+    context_length_ = slots_[0]->session.context_length();
+    std::sort(end_ids_.begin(), end_ids_.end());
+    thread_ = std::thread([this] { loop(); });
+}
+
+Scheduler::~Scheduler() { shutdown(std::chrono::milliseconds(0)); }
+
+std::shared_ptr<Sequence> Scheduler::submit(GenRequest request) {
+    auto seq = std::make_shared<Sequence>(std::move(request));
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return nullptr;
+        const int64_t free_slots = slots() - busy_.load();
+        if (static_cast<int64_t>(waiting_.size()) >= params_.queue_size + std::max<int64_t>(free_slots, 0)) return nullptr;
+        waiting_.push_back(seq);
+    }
+    cv_.notify_all();
+    return seq;
+}
+
+int64_t Scheduler::queue_depth() const {
+    std::lock_guard lock(mutex_);
+    return static_cast<int64_t>(waiting_.size());
+}
+
+void Scheduler::shutdown(std::chrono::milliseconds grace) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!thread_.joinable()) return;
+        stopping_ = true;
+        for (auto& seq : waiting_) seq->cancel();
+    }
+    cv_.notify_all();
+    const auto deadline = Clock::now() + grace;
+    while (busy_.load() > 0 && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& slot : slots_)
+            if (slot->seq) slot->seq->cancel();
+    }
+    thread_.join();
+}
+
+namespace {
+size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+    const size_t n = std::min(a.size(), b.size());
+    size_t i = 0;
+    while (i < n && a[i] == b[i]) ++i;
+    return i;
+}
+}  // namespace
+
+// Under mutex_: moves waiting requests into free slots.
+void Scheduler::assign_waiting() {
+    while (!waiting_.empty()) {
+        std::shared_ptr<Sequence> seq = waiting_.front();
+        if (seq->cancelled()) {
+            waiting_.pop_front();
+            GenEvent done;
+            done.final = true;
+            done.finish = FinishReason::cancelled;
+            seq->push(std::move(done));
+            continue;
+        }
+        // The free slot sharing the longest prefix with the prompt; among
+        // equals, the one holding the fewest cached tokens (keeps others' caches).
+        Slot* best = nullptr;
+        size_t best_lcp = 0;
+        for (auto& slot : slots_) {
+            if (slot->seq) continue;
+            const size_t lcp = common_prefix(slot->cached, seq->request.prompt);
+            if (best == nullptr || lcp > best_lcp || (lcp == best_lcp && slot->cached.size() < best->cached.size())) {
+                best = slot.get();
+                best_lcp = lcp;
+            }
+        }
+        if (best == nullptr) return;
+        waiting_.pop_front();
+        const std::vector<int32_t>& prompt = seq->request.prompt;
+        // At least the prompt's last token is evaluated: its logits start generation.
+        const size_t reuse = std::min(best_lcp, prompt.size() - 1);
+        best->session.truncate(static_cast<int64_t>(reuse));
+        best->cached.resize(reuse);
+        best->prompt_pos = reuse;
+        best->sampler.emplace(seq->request.sampling);
+        for (int32_t t : prompt) best->sampler->accept(t);
+        best->text.emplace(*model_.tokenizer(), seq->request.stop);
+        best->pending = -1;
+        seq->prompt_tokens = static_cast<int64_t>(prompt.size());
+        seq->cached_tokens = static_cast<int64_t>(reuse);
+        seq->started_at = Clock::now();
+        best->seq = std::move(seq);
+        ++busy_;
+    }
+}
+
+void Scheduler::finish(Slot& slot, FinishReason reason, const std::string& error) {
+    std::shared_ptr<Sequence> seq = std::move(slot.seq);
+    slot.seq.reset();
+    slot.pending = -1;
+    seq->finished_at = Clock::now();
+    if (metrics_ != nullptr) metrics_->tokens(seq->prompt_tokens, seq->cached_tokens, seq->completion_tokens);
+    GenEvent done;
+    done.final = true;
+    done.finish = reason;
+    done.error = error;
+    --busy_;
+    seq->push(std::move(done));
+}
+
+void Scheduler::loop() {
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            if (!stopping_) assign_waiting();
+            else
+                while (!waiting_.empty()) {
+                    GenEvent done;
+                    done.final = true;
+                    done.finish = FinishReason::cancelled;
+                    waiting_.front()->push(std::move(done));
+                    waiting_.pop_front();
+                }
+            if (busy_.load() == 0) {
+                if (stopping_) return;
+                cv_.wait(lock, [&] { return stopping_ || !waiting_.empty(); });
+                continue;
+            }
+        }
+        for (auto& slot : slots_)
+            if (slot->seq && slot->seq->cancelled()) finish(*slot, FinishReason::cancelled);
+        step();
+    }
+}
+
+void Scheduler::step() {
+    std::vector<BatchItem> items;
+    std::vector<Slot*> owners;
+    int64_t budget = evaluator_.max_tokens();
+    // Decode rows first: every generating sequence advances every step.
+    for (auto& slot : slots_) {
+        if (!slot->seq || slot->pending < 0) continue;
+        items.push_back({&slot->session, std::span<const int32_t>(&slot->pending, 1), true});
+        owners.push_back(slot.get());
+        --budget;
+    }
+    // Prompt chunks share what is left of the step's budget.
+    for (auto& slot : slots_) {
+        if (!slot->seq || slot->pending >= 0 || budget <= 0) continue;
+        const std::vector<int32_t>& prompt = slot->seq->request.prompt;
+        const int64_t left = static_cast<int64_t>(prompt.size() - slot->prompt_pos);
+        const int64_t n = std::min(left, budget);
+        items.push_back({&slot->session, std::span<const int32_t>(prompt.data() + slot->prompt_pos, static_cast<size_t>(n)),
+                         n == left});
+        owners.push_back(slot.get());
+        budget -= n;
+    }
+    if (items.empty()) return;
+
+    std::span<const float> logits;
+    try {
+        logits = evaluator_.evaluate(items);
+    } catch (const std::exception& e) {
+        for (Slot* slot : owners) finish(*slot, FinishReason::stop, e.what());
+        return;
+    }
+    const size_t vocab = static_cast<size_t>(model_.config().vocab_size);
+    size_t row = 0;
+    for (size_t i = 0; i < items.size(); ++i) {
+        Slot& slot = *owners[i];
+        slot.cached.insert(slot.cached.end(), items[i].tokens.begin(), items[i].tokens.end());
+        if (slot.pending < 0) slot.prompt_pos += items[i].tokens.size();
+        if (!items[i].want_logits) continue;
+        const std::span<const float> row_logits = logits.subspan(row++ * vocab, vocab);
+        Sequence& seq = *slot.seq;
+        const GenRequest& req = seq.request;
+        if (req.max_tokens == 0) {
+            finish(slot, FinishReason::length);
+            continue;
+        }
+        GenEvent ev;
+        ev.id = slot.sampler->sample(row_logits);
+        if (req.logprobs)
+            ev.logprobs = StepLogprobs{ev.id, logprob_of(row_logits, ev.id), top_logprobs(row_logits, req.top_logprobs)};
+        slot.sampler->accept(ev.id);
+        ++seq.completion_tokens;
+        const Clock::time_point now = Clock::now();
+        if (metrics_ != nullptr) {
+            if (seq.completion_tokens == 1) metrics_->time_to_first_token(std::chrono::duration<double>(now - seq.queued_at).count());
+            else metrics_->token_latency(std::chrono::duration<double>(now - slot.last_token_at).count());
+        }
+        if (seq.completion_tokens == 1) seq.first_token_at = now;
+        slot.last_token_at = now;
+        const bool is_end = std::binary_search(end_ids_.begin(), end_ids_.end(), ev.id);
+        if (!is_end) ev.text = slot.text->push(ev.id);
+        std::optional<FinishReason> reason;
+        if (is_end || slot.text->stopped()) reason = FinishReason::stop;
+        else if (seq.completion_tokens >= req.max_tokens || slot.session.position() >= context_length_)
+            reason = FinishReason::length;
+        if (reason && !slot.text->stopped()) ev.text += slot.text->finish();
+        const int32_t id = ev.id;
+        seq.push(std::move(ev));
+        if (reason) finish(slot, *reason);
+        else slot.pending = id;
+    }
+}
+
+}  // namespace apr::serve

@@ -1,0 +1,155 @@
+// Attention over the device KV cache. One thread block per (query head,
+// batch row); its warps take the positions in turn, each keeping an online
+// softmax (running max, sum and P.V in f32), and the warps' partial results
+// are merged at the end. Lanes split the head dimension, L values each.
+#include <cuda_runtime.h>
+
+#include <stdexcept>
+
+#include "cuda/blocks.cuh"
+#include "cuda/kernels.hpp"
+
+namespace apr::cuda {
+namespace {
+
+
+template <bool F16>
+__device__ __forceinline__ float load_kv(const void* base, size_t i) {
+    if constexpr (F16) return half_bits_to_float(static_cast<const uint16_t*>(base)[i]);
+    else return static_cast<const float*>(base)[i];
+}
+
+template <bool F16>
+__global__ void kv_store_kernel(KVRows kv, int layer, const float* __restrict__ k, const float* __restrict__ v,
+                                const int32_t* __restrict__ positions, int64_t kv_dim) {
+    const int64_t r = blockIdx.x;
+    const size_t at = (static_cast<size_t>(layer) * kv.capacity[r] + positions[r]) * kv_dim;
+    for (int64_t i = threadIdx.x; i < kv_dim; i += blockDim.x) {
+        if constexpr (F16) {
+            static_cast<uint16_t*>(kv.k_base[r])[at + i] = float_to_half_bits(k[r * kv_dim + i]);
+            static_cast<uint16_t*>(kv.v_base[r])[at + i] = float_to_half_bits(v[r * kv_dim + i]);
+        } else {
+            static_cast<float*>(kv.k_base[r])[at + i] = k[r * kv_dim + i];
+            static_cast<float*>(kv.v_base[r])[at + i] = v[r * kv_dim + i];
+        }
+    }
+}
+
+// kWarps warps per block share the positions: 16 for decode-sized batches
+// (few blocks, long caches), 4 for prompts (many blocks).
+template <bool F16, int L, int kWarps>
+__global__ void __launch_bounds__(kWarps * 32)
+    attention_kernel(KVRows kv, int layer, const float* __restrict__ q, const int32_t* __restrict__ positions,
+                     int heads, int kv_heads, int hd, float scale, float* __restrict__ out) {
+    const int h = blockIdx.x;
+    const int64_t r = blockIdx.y;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int kvh = h / (heads / kv_heads);
+    const int kv_dim = kv_heads * hd;
+    const int n = positions[r] + 1;
+    const size_t layer_at = static_cast<size_t>(layer) * kv.capacity[r] * kv_dim + static_cast<size_t>(kvh) * hd;
+    const void* kb = F16 ? static_cast<const void*>(static_cast<const uint16_t*>(kv.k_base[r]) + layer_at)
+                         : static_cast<const void*>(static_cast<const float*>(kv.k_base[r]) + layer_at);
+    const void* vb = F16 ? static_cast<const void*>(static_cast<const uint16_t*>(kv.v_base[r]) + layer_at)
+                         : static_cast<const void*>(static_cast<const float*>(kv.v_base[r]) + layer_at);
+    const float* qh = q + (r * heads + h) * hd;
+    float qv[L], acc[L];
+#pragma unroll
+    for (int i = 0; i < L; ++i) {
+        const int d = lane + 32 * i;
+        float x = d < hd ? qh[d] : 0.0f;
+        if (F16) x = half_bits_to_float(float_to_half_bits(x));  // the CPU rounds q to f16 too
+        qv[i] = x;
+        acc[i] = 0.0f;
+    }
+    float m = -INFINITY, l = 0.0f;
+    for (int j = warp; j < n; j += kWarps) {
+        const size_t row = static_cast<size_t>(j) * kv_dim;
+        float s = 0.0f;
+#pragma unroll
+        for (int i = 0; i < L; ++i) {
+            const int d = lane + 32 * i;
+            if (d < hd) s += qv[i] * load_kv<F16>(kb, row + d);
+        }
+        for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+        s *= scale;
+        const float m_new = fmaxf(m, s);
+        const float alpha = expf(m - m_new);
+        const float p = expf(s - m_new);
+        l = l * alpha + p;
+#pragma unroll
+        for (int i = 0; i < L; ++i) {
+            const int d = lane + 32 * i;
+            acc[i] = acc[i] * alpha + (d < hd ? p * load_kv<F16>(vb, row + d) : 0.0f);
+        }
+        m = m_new;
+    }
+    // Merge the warps: out = sum_w acc_w e^(m_w - M) / sum_w l_w e^(m_w - M).
+    __shared__ float sm[kWarps], sl[kWarps];
+    __shared__ float sacc[kWarps][32 * L];
+    if (lane == 0) {
+        sm[warp] = m;
+        sl[warp] = l;
+    }
+#pragma unroll
+    for (int i = 0; i < L; ++i) sacc[warp][lane + 32 * i] = acc[i];
+    __syncthreads();
+    float big = -INFINITY;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) big = fmaxf(big, sm[w]);
+    float total = 0.0f, f[kWarps];
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) {
+        f[w] = sm[w] == -INFINITY ? 0.0f : expf(sm[w] - big);
+        total += sl[w] * f[w];
+    }
+    const float inv = 1.0f / total;
+    float* o = out + (r * heads + h) * hd;
+    for (int d = threadIdx.x; d < hd; d += blockDim.x) {
+        float v = 0.0f;
+#pragma unroll
+        for (int w = 0; w < kWarps; ++w) v += sacc[w][d] * f[w];
+        o[d] = v * inv;
+    }
+}
+
+template <bool F16>
+void launch_attention(const KVRows& kv, int layer, const float* q, const int32_t* positions, int64_t rows,
+                      int64_t heads, int64_t kv_heads, int64_t hd, float scale, float* out, Stream s) {
+    const dim3 grid(static_cast<unsigned>(heads), static_cast<unsigned>(rows));
+    const int H = static_cast<int>(heads), KH = static_cast<int>(kv_heads), D = static_cast<int>(hd);
+    const bool decode = rows <= 16;
+#define APR_ATTN(LL)                                                                                              \
+    do {                                                                                                          \
+        if (decode && LL <= 8)                                                                                    \
+            attention_kernel<F16, LL, (LL <= 8 ? 16 : 4)><<<grid, (LL <= 8 ? 16 : 4) * 32, 0, s>>>(kv, layer, q, positions, H, KH, D, scale, out); \
+        else                                                                                                      \
+            attention_kernel<F16, LL, 4><<<grid, 4 * 32, 0, s>>>(kv, layer, q, positions, H, KH, D, scale, out);   \
+    } while (0)
+    if (hd <= 32) APR_ATTN(1);
+    else if (hd <= 64) APR_ATTN(2);
+    else if (hd <= 128) APR_ATTN(4);
+    else if (hd <= 256) APR_ATTN(8);
+    else if (hd <= 512) APR_ATTN(16);
+    else if (hd <= 1024) APR_ATTN(32);
+    else throw std::invalid_argument("apr::cuda::attention: head_dim above 1024");
+#undef APR_ATTN
+}
+
+}  // namespace
+
+void kv_store(const KVRows& kv, int layer, const float* k, const float* v, const int32_t* positions, int64_t rows,
+              int64_t kv_dim, Stream s) {
+    if (rows == 0) return;
+    if (kv.f16) kv_store_kernel<true><<<static_cast<unsigned>(rows), 256, 0, s>>>(kv, layer, k, v, positions, kv_dim);
+    else kv_store_kernel<false><<<static_cast<unsigned>(rows), 256, 0, s>>>(kv, layer, k, v, positions, kv_dim);
+}
+
+void attention(const KVRows& kv, int layer, const float* q, const int32_t* positions, int64_t rows, int64_t heads,
+               int64_t kv_heads, int64_t head_dim, float scale, float* out, Stream s) {
+    if (rows == 0) return;
+    if (kv.f16) launch_attention<true>(kv, layer, q, positions, rows, heads, kv_heads, head_dim, scale, out, s);
+    else launch_attention<false>(kv, layer, q, positions, rows, heads, kv_heads, head_dim, scale, out, s);
+}
+
+}  // namespace apr::cuda

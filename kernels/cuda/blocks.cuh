@@ -1,0 +1,52 @@
+// Device-side readers of GGUF's quantized blocks (layouts in
+// lib/quant/blocks.hpp) for the CUDA kernels. Blocks of 18, 22, 34 or 210
+// bytes sit at 2-byte boundaries, so 32-bit words are read as two 16-bit
+// halves there; 4-byte aligned layouts read words directly.
+#pragma once
+
+#include <cuda_fp16.h>
+
+#include <cstdint>
+
+namespace apr::cuda {
+
+constexpr int kQK = 32;
+constexpr int kQKK = 256;
+
+// Byte sizes of the weight and activation blocks.
+constexpr int kQ4_0Bytes = 18, kQ4_1Bytes = 20, kQ5_0Bytes = 22, kQ5_1Bytes = 24, kQ8_0Bytes = 34, kQ8_1Bytes = 36;
+constexpr int kQ4_KBytes = 144, kQ5_KBytes = 176, kQ6_KBytes = 210, kQ8_KBytes = 292;
+
+__device__ __forceinline__ float half_bits_to_float(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+__device__ __forceinline__ uint16_t float_to_half_bits(float f) { return __half_as_ushort(__float2half_rn(f)); }
+
+__device__ __forceinline__ uint16_t ld_u16(const uint8_t* p) { return *reinterpret_cast<const uint16_t*>(p); }
+// A 32-bit little-endian word at a 2-byte aligned address.
+__device__ __forceinline__ int ld_i32_a2(const uint8_t* p) {
+    const auto* h = reinterpret_cast<const uint16_t*>(p);
+    return static_cast<int>(static_cast<uint32_t>(h[0]) | (static_cast<uint32_t>(h[1]) << 16));
+}
+__device__ __forceinline__ int ld_i32_a4(const uint8_t* p) { return *reinterpret_cast<const int*>(p); }
+
+// Q4_K / Q5_K: the 6-bit scale and min of sub-block j (k_scales.hpp).
+__device__ __forceinline__ void k4_scale_min(const uint8_t* s, int j, int& scale, int& min) {
+    if (j < 4) {
+        scale = s[j] & 63;
+        min = s[j + 4] & 63;
+    } else {
+        scale = (s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4);
+        min = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+}
+
+// Byte-wise signed subtraction with saturation (values here never saturate).
+__device__ __forceinline__ int vsub4(int a, int b) {
+    return static_cast<int>(__vsubss4(static_cast<unsigned>(a), static_cast<unsigned>(b)));
+}
+
+// Spreads 4 bits into the low bit of 4 bytes: bit i -> bit 8i.
+__device__ __forceinline__ int spread_bits4(uint32_t b) {
+    return static_cast<int>((b & 1u) | ((b & 2u) << 7) | ((b & 4u) << 14) | ((b & 8u) << 21));
+}
+
+}  // namespace apr::cuda

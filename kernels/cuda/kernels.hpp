@@ -1,0 +1,110 @@
+// Host entry points of the CUDA kernels (kernels/cuda/*.cu, built by nvcc).
+// Plain C++ with no CUDA headers, so the backend (lib/model/cuda_backend.cpp,
+// built by g++) and the tests call them directly. Every pointer argument is
+// device memory unless its comment says otherwise; every launch goes on the
+// given stream and returns at once (errors surface through cudaGetLastError
+// and the stream, which the caller checks).
+//
+// Numerics mirror the CPU kernels (kernels/cpu): activations are quantized
+// into the format the weight's dot product pairs with (Q8_K for K-quants,
+// Q8_0 for Q8_0/Q4_0/Q5_0, Q8_1 for Q4_1/Q5_1, f32 for float weights), byte
+// for byte what the CPU quantizers write, and the integer sums of each block
+// are exact, so GPU and CPU results differ only by float summation order.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "apr/dtype.hpp"
+
+struct CUstream_st;
+
+namespace apr::cuda {
+
+using Stream = CUstream_st*;  // == cudaStream_t
+
+// ---- matrix products (matmul.cu) -------------------------------------------
+// Weight types the products handle: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1,
+// Q8_0, Q4_K, Q5_K, Q6_K.
+bool matmul_supported(DType weight) noexcept;
+// Bytes of one activation row of k values for weights of type `weight`
+// (k * 4 for float weights). k must be a whole number of blocks.
+size_t activation_row_bytes(DType weight, int64_t k);
+// rows x k f32 -> rows activation rows (activation_row_bytes each). For
+// float weights this copies the floats.
+void quantize_activations(DType weight, const float* x, int64_t rows, int64_t k, void* act, Stream stream);
+// y[r][o] = dot(weight row o, activation row r); weight is n rows of k values
+// in its stored layout (rows contiguous), y is rows x n f32.
+void matmul_quantized(DType weight, const void* w, int64_t n, int64_t k, const void* act, int64_t rows, float* y,
+                      Stream stream);
+
+// Fused decode-sized products (rows <= 8, matmul.cu). Up to kMaxGroup
+// weights of one type and inner size k read one activation: output row o of
+// job j is y_j[r][o] = dot + bias_j[o], or y_j[r][o] += that when accumulate.
+constexpr int kMaxGroup = 3;
+struct MatmulJob {
+    const void* w;
+    int64_t n;
+    const float* bias;  // null: none
+    float* y;
+};
+void matmul_group(DType weight, const MatmulJob* jobs, int count, int64_t k, const void* act, int64_t rows,
+                  bool accumulate, Stream stream);
+// out[r][o] = silu(dot(gate row o)) * dot(up row o); gate and up of one type.
+void matmul_swiglu(DType weight, const void* gate, const void* up, int64_t n, int64_t k, const void* act, int64_t rows,
+                   float* out, Stream stream);
+
+// ---- element-wise and row ops (ops.cu) ---------------------------------------
+// y[r] = dequantize(table row ids[r]), table rows of `cols` values of `type`.
+void get_rows(DType type, const void* table, int64_t cols, const int32_t* ids, int64_t rows, float* y,
+              Stream stream);
+// y = x / sqrt(mean(x^2) + eps) * w per row (y may alias x).
+void rmsnorm(const float* x, const float* w, float eps, int64_t rows, int64_t cols, float* y, Stream stream);
+void add_bias(float* y, const float* bias, int64_t rows, int64_t cols, Stream stream);
+// In place; inv_freq holds head_dim/2 values (1 / theta^(2i/d), computed on the host as the CPU does).
+void rope(float* x, const int32_t* positions, int64_t rows, int64_t heads, int64_t head_dim, const float* inv_freq,
+          bool neox, Stream stream);
+// rope of q (heads) and k (kv_heads) in one launch.
+void rope_qk(float* q, float* k, const int32_t* positions, int64_t rows, int64_t heads, int64_t kv_heads,
+             int64_t head_dim, const float* inv_freq, bool neox, Stream stream);
+// rmsnorm as above, and its output rows quantized for weights of type
+// `weight` into act (activation_row_bytes each), in one pass.
+void rmsnorm_quantize(const float* x, const float* w, float eps, int64_t rows, int64_t cols, float* y, DType weight,
+                      void* act, Stream stream);
+void swiglu(const float* gate, const float* up, int64_t n, float* y, Stream stream);
+void add(float* y, const float* x, int64_t n, Stream stream);
+void gather_rows(const float* src, const int32_t* rows, int64_t count, int64_t cols, float* dst, Stream stream);
+// out[r] = index of the largest of row r's n values (the first on ties).
+void argmax_rows(const float* x, int64_t rows, int64_t n, int32_t* out, Stream stream);
+
+// ---- attention (attention.cu) ------------------------------------------------
+// Where each batch row's sequence keeps its keys and values: element
+// (layer, pos, i) of K is k_base[row] + (layer * capacity[row] + pos) * kv_dim + i
+// (likewise V), in f16 (half bits) or f32.
+struct KVRows {
+    void* const* k_base;    // per row (device array of device pointers)
+    void* const* v_base;
+    const int32_t* capacity;  // per row
+    bool f16;
+};
+// Writes k and v (rows x kv_dim) at each row's position of `layer`.
+void kv_store(const KVRows& kv, int layer, const float* k, const float* v, const int32_t* positions, int64_t rows,
+              int64_t kv_dim, Stream stream);
+// Causal grouped-query attention: row r's query heads attend over positions
+// 0..positions[r] of its sequence. q, out: rows x heads*head_dim. With an f16
+// cache the query is rounded to f16 first, as the CPU does.
+void attention(const KVRows& kv, int layer, const float* q, const int32_t* positions, int64_t rows, int64_t heads,
+               int64_t kv_heads, int64_t head_dim, float scale, float* out, Stream stream);
+
+}  // namespace apr::cuda
+
+namespace apr::cuda {
+
+// ---- prompt-sized products on tensor cores (ops.cu) -----------------------------
+// Rows [row0, row0 + rows) of a weight of `type` (k values each) as f16, row-major.
+void dequantize_rows_f16(DType type, const void* w, int64_t k, int64_t row0, int64_t rows, uint16_t* out,
+                         Stream stream);
+// f32 -> f16, n values.
+void to_f16(const float* x, int64_t n, uint16_t* out, Stream stream);
+
+}  // namespace apr::cuda

@@ -1,0 +1,382 @@
+// Row and element-wise ops of the forward pass on the GPU. Arithmetic that
+// the CPU does in a fixed order is written with __fmul_rn / __fadd_rn so nvcc
+// does not fuse it into FMAs: embedding rows come out bit-identical to the
+// CPU's dequantizer, the rest within f32 rounding.
+#include <cuda_runtime.h>
+
+#include <cfloat>
+#include <stdexcept>
+
+#include "cuda/blocks.cuh"
+#include "cuda/quantize.cuh"
+#include "cuda/kernels.hpp"
+
+namespace apr::cuda {
+namespace {
+
+// Value i of a row of `type` (lib/quant/dequantize.cpp's arithmetic).
+template <DType T>
+__device__ float dequant_value(const uint8_t* row, int64_t i) {
+    if constexpr (T == DType::F32) {
+        return reinterpret_cast<const float*>(row)[i];
+    } else if constexpr (T == DType::F16) {
+        return half_bits_to_float(reinterpret_cast<const uint16_t*>(row)[i]);
+    } else if constexpr (T == DType::BF16) {
+        return __uint_as_float(static_cast<uint32_t>(reinterpret_cast<const uint16_t*>(row)[i]) << 16);
+    } else if constexpr (T == DType::Q8_0) {
+        const uint8_t* b = row + (i / kQK) * kQ8_0Bytes;
+        return __fmul_rn(static_cast<float>(reinterpret_cast<const int8_t*>(b + 2)[i % kQK]), half_bits_to_float(ld_u16(b)));
+    } else if constexpr (T == DType::Q4_0 || T == DType::Q4_1) {
+        constexpr int bytes = T == DType::Q4_0 ? kQ4_0Bytes : kQ4_1Bytes;
+        constexpr int qs = T == DType::Q4_0 ? 2 : 4;
+        const uint8_t* b = row + (i / kQK) * bytes;
+        const int j = static_cast<int>(i % kQK);
+        const int q = j < 16 ? (b[qs + j] & 0x0f) : (b[qs + j - 16] >> 4);
+        const float d = half_bits_to_float(ld_u16(b));
+        if constexpr (T == DType::Q4_0) return __fmul_rn(static_cast<float>(q - 8), d);
+        else return __fadd_rn(__fmul_rn(static_cast<float>(q), d), half_bits_to_float(ld_u16(b + 2)));
+    } else if constexpr (T == DType::Q5_0 || T == DType::Q5_1) {
+        constexpr int bytes = T == DType::Q5_0 ? kQ5_0Bytes : kQ5_1Bytes;
+        constexpr int qh_at = T == DType::Q5_0 ? 2 : 4;
+        const uint8_t* b = row + (i / kQK) * bytes;
+        const int j = static_cast<int>(i % kQK);
+        const uint32_t qh = b[qh_at] | (b[qh_at + 1] << 8) | (b[qh_at + 2] << 16) | (static_cast<uint32_t>(b[qh_at + 3]) << 24);
+        const uint8_t* q = b + qh_at + 4;
+        const int v = (j < 16 ? (q[j] & 0x0f) : (q[j - 16] >> 4)) | static_cast<int>(((qh >> j) & 1u) << 4);
+        const float d = half_bits_to_float(ld_u16(b));
+        if constexpr (T == DType::Q5_0) return __fmul_rn(static_cast<float>(v - 16), d);
+        else return __fadd_rn(__fmul_rn(static_cast<float>(v), d), half_bits_to_float(ld_u16(b + 2)));
+    } else if constexpr (T == DType::Q4_K || T == DType::Q5_K) {
+        constexpr int bytes = T == DType::Q4_K ? kQ4_KBytes : kQ5_KBytes;
+        const uint8_t* b = row + (i / kQKK) * bytes;
+        const int j = static_cast<int>(i % kQKK);
+        const int sub = j / 32, l = j % 32;
+        int sc, m;
+        k4_scale_min(b + 4, sub, sc, m);
+        const uint8_t* qs = b + (T == DType::Q4_K ? 16 : 48) + (sub / 2) * 32;
+        int q = sub % 2 == 0 ? (qs[l] & 0x0f) : (qs[l] >> 4);
+        if constexpr (T == DType::Q5_K) q += (b[16 + l] >> sub) & 1 ? 16 : 0;
+        const float d = half_bits_to_float(ld_u16(b)), dmin = half_bits_to_float(ld_u16(b + 2));
+        return __fsub_rn(__fmul_rn(__fmul_rn(d, static_cast<float>(sc)), static_cast<float>(q)),
+                         __fmul_rn(dmin, static_cast<float>(m)));
+    } else {  // Q6_K
+        const uint8_t* b = row + (i / kQKK) * kQ6_KBytes;
+        const int j = static_cast<int>(i % kQKK);
+        const int half = j / 128, quarter = (j % 128) / 32, l = j % 32;
+        const uint8_t ql = b[half * 64 + (quarter & 1) * 32 + l];
+        const uint8_t qh = b[128 + half * 32 + l];
+        const int q = ((quarter < 2 ? (ql & 0x0f) : (ql >> 4)) | (((qh >> (2 * quarter)) & 3) << 4)) - 32;
+        const int sc = reinterpret_cast<const int8_t*>(b + 192)[half * 8 + 2 * quarter + l / 16];
+        const float d = half_bits_to_float(ld_u16(b + 208));
+        return __fmul_rn(__fmul_rn(d, static_cast<float>(sc)), static_cast<float>(q));
+    }
+}
+
+template <DType T>
+__global__ void get_rows_kernel(const uint8_t* __restrict__ table, size_t row_bytes, int64_t cols,
+                                const int32_t* __restrict__ ids, float* __restrict__ y) {
+    const int64_t r = blockIdx.y;
+    const uint8_t* row = table + static_cast<size_t>(ids[r]) * row_bytes;
+    for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < cols;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+        y[r * cols + i] = dequant_value<T>(row, i);
+}
+
+template <DType T>
+void launch_get_rows(const void* table, int64_t cols, const int32_t* ids, int64_t rows, float* y, Stream s) {
+    const size_t row_bytes = dtype_bytes(T, cols);
+    const unsigned gx = static_cast<unsigned>(std::min<int64_t>((cols + 255) / 256, 64));
+    get_rows_kernel<T><<<dim3(gx, static_cast<unsigned>(rows)), 256, 0, s>>>(static_cast<const uint8_t*>(table),
+                                                                             row_bytes, cols, ids, y);
+}
+
+// Block-wide sum of a double (blockDim.x a multiple of 32, at most 1024).
+__device__ double block_sum(double v) {
+    __shared__ double partial[32];
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (lane == 0) partial[warp] = v;
+    __syncthreads();
+    const int warps = blockDim.x / 32;
+    v = lane < warps ? partial[lane] : 0.0;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    __syncthreads();
+    return v;
+}
+
+// One block per row; the sum of squares in double, as the CPU.
+__global__ void rmsnorm_kernel(const float* __restrict__ x, const float* __restrict__ w, float eps, int64_t cols,
+                               float* y) {
+    const float* xr = x + blockIdx.x * cols;
+    float* yr = y + blockIdx.x * cols;
+    double sum = 0.0;
+    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) sum += static_cast<double>(__fmul_rn(xr[i], xr[i]));
+    sum = block_sum(sum);
+    const float mean = static_cast<float>(sum / static_cast<double>(cols));
+    const float scale = 1.0f / sqrtf(mean + eps);
+    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) yr[i] = __fmul_rn(__fmul_rn(xr[i], scale), w[i]);
+}
+
+// rmsnorm, then each warp quantizes whole blocks of the normalized row.
+// Kind: 0 = Q8_0, 1 = Q8_1, 2 = Q8_K.
+template <int Kind>
+__global__ void rmsnorm_quantize_kernel(const float* __restrict__ x, const float* __restrict__ w, float eps, int64_t cols,
+                                        float* y, uint8_t* __restrict__ act) {
+    const float* xr = x + blockIdx.x * cols;
+    float* yr = y + blockIdx.x * cols;
+    double sum = 0.0;
+    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) sum += static_cast<double>(__fmul_rn(xr[i], xr[i]));
+    sum = block_sum(sum);
+    const float mean = static_cast<float>(sum / static_cast<double>(cols));
+    const float scale = 1.0f / sqrtf(mean + eps);
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
+    constexpr int values = Kind == 2 ? kQKK : kQK;
+    constexpr int bytes = Kind == 0 ? kQ8_0Bytes : Kind == 1 ? kQ8_1Bytes : kQ8_KBytes;
+    const int64_t nb = cols / values;
+    uint8_t* ar = act + blockIdx.x * nb * bytes;
+    for (int64_t b = warp; b < nb; b += warps) {
+        if constexpr (Kind == 2) {
+            float v[8];
+#pragma unroll
+            for (int j = 0; j < 8; ++j) {
+                const int64_t i = b * kQKK + lane * 8 + j;
+                v[j] = __fmul_rn(__fmul_rn(xr[i], scale), w[i]);
+                yr[i] = v[j];
+            }
+            quantize_q8_K_warp(v, lane, ar + b * bytes);
+        } else {
+            const int64_t i = b * kQK + lane;
+            const float v = __fmul_rn(__fmul_rn(xr[i], scale), w[i]);
+            yr[i] = v;
+            quantize_q8_0_warp<Kind == 1>(v, lane, ar + b * bytes);
+        }
+    }
+}
+
+__global__ void rope_qk_kernel(float* q, float* k, const int32_t* __restrict__ positions, int64_t heads,
+                               int64_t kv_heads, int64_t head_dim, const float* __restrict__ inv_freq, bool neox) {
+    const int64_t r = blockIdx.x;
+    const int64_t half = head_dim / 2;
+    const float pos = static_cast<float>(positions[r]);
+    for (int64_t t = threadIdx.x; t < (heads + kv_heads) * half; t += blockDim.x) {
+        const int64_t h = t / half, i = t % half;
+        float* head = h < heads ? q + (r * heads + h) * head_dim : k + (r * kv_heads + (h - heads)) * head_dim;
+        const float theta = __fmul_rn(pos, inv_freq[i]);
+        float s, c;
+        sincosf(theta, &s, &c);
+        const int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
+        const float x0 = head[i0], x1 = head[i1];
+        head[i0] = __fsub_rn(__fmul_rn(x0, c), __fmul_rn(x1, s));
+        head[i1] = __fadd_rn(__fmul_rn(x0, s), __fmul_rn(x1, c));
+    }
+}
+
+__global__ void add_bias_kernel(float* y, const float* __restrict__ b, int64_t rows, int64_t cols) {
+    const int64_t n = rows * cols;
+    for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+        y[i] += b[i % cols];
+}
+
+// One block per row; a thread per (head, pair).
+__global__ void rope_kernel(float* x, const int32_t* __restrict__ positions, int64_t heads, int64_t head_dim,
+                            const float* __restrict__ inv_freq, bool neox) {
+    const int64_t r = blockIdx.x;
+    const int64_t half = head_dim / 2;
+    const float pos = static_cast<float>(positions[r]);
+    for (int64_t t = threadIdx.x; t < heads * half; t += blockDim.x) {
+        const int64_t h = t / half, i = t % half;
+        float* head = x + (r * heads + h) * head_dim;
+        const float theta = __fmul_rn(pos, inv_freq[i]);
+        float s, c;
+        sincosf(theta, &s, &c);
+        const int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
+        const float x0 = head[i0], x1 = head[i1];
+        head[i0] = __fsub_rn(__fmul_rn(x0, c), __fmul_rn(x1, s));
+        head[i1] = __fadd_rn(__fmul_rn(x0, s), __fmul_rn(x1, c));
+    }
+}
+
+__global__ void swiglu_kernel(const float* gate, const float* up, int64_t n, float* y) {
+    for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+        const float g = gate[i];
+        y[i] = __fmul_rn(g / (1.0f + expf(-g)), up[i]);
+    }
+}
+
+__global__ void add_kernel(float* y, const float* x, int64_t n) {
+    for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+        y[i] += x[i];
+}
+
+__global__ void gather_rows_kernel(const float* __restrict__ src, const int32_t* __restrict__ rows, int64_t cols,
+                                   float* __restrict__ dst) {
+    const int64_t r = blockIdx.x;
+    const float* s = src + static_cast<int64_t>(rows[r]) * cols;
+    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) dst[r * cols + i] = s[i];
+}
+
+// One block per row: largest value, lowest index on ties; NaN never wins.
+__global__ void argmax_kernel(const float* __restrict__ x, int64_t n, int32_t* out) {
+    const float* xr = x + blockIdx.x * n;
+    float best = -FLT_MAX;
+    int32_t idx = 0x7fffffff;
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x)
+        if (xr[i] > best) {
+            best = xr[i];
+            idx = static_cast<int32_t>(i);
+        }
+    __shared__ float sb[32];
+    __shared__ int32_t si[32];
+    for (int o = 16; o > 0; o >>= 1) {
+        const float ob = __shfl_xor_sync(0xffffffffu, best, o);
+        const int32_t oi = __shfl_xor_sync(0xffffffffu, idx, o);
+        if (ob > best || (ob == best && oi < idx)) {
+            best = ob;
+            idx = oi;
+        }
+    }
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (lane == 0) {
+        sb[warp] = best;
+        si[warp] = idx;
+    }
+    __syncthreads();
+    if (warp == 0) {
+        const int warps = blockDim.x / 32;
+        best = lane < warps ? sb[lane] : -FLT_MAX;
+        idx = lane < warps ? si[lane] : 0x7fffffff;
+        for (int o = 16; o > 0; o >>= 1) {
+            const float ob = __shfl_xor_sync(0xffffffffu, best, o);
+            const int32_t oi = __shfl_xor_sync(0xffffffffu, idx, o);
+            if (ob > best || (ob == best && oi < idx)) {
+                best = ob;
+                idx = oi;
+            }
+        }
+        if (lane == 0) out[blockIdx.x] = idx == 0x7fffffff ? 0 : idx;
+    }
+}
+
+template <DType T>
+__global__ void dequantize_f16_kernel(const uint8_t* __restrict__ w, size_t row_bytes, int64_t k, int64_t row0,
+                                      int64_t rows, uint16_t* __restrict__ out) {
+    const int64_t n = rows * k;
+    for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+        const int64_t r = i / k, c = i % k;
+        out[i] = float_to_half_bits(dequant_value<T>(w + static_cast<size_t>(row0 + r) * row_bytes, c));
+    }
+}
+
+template <DType T>
+void launch_dequantize_f16(const void* w, int64_t k, int64_t row0, int64_t rows, uint16_t* out, Stream s) {
+    const int64_t n = rows * k;
+    const unsigned grid = static_cast<unsigned>(std::min<int64_t>((n + 255) / 256, 132 * 16));
+    dequantize_f16_kernel<T><<<grid, 256, 0, s>>>(static_cast<const uint8_t*>(w), dtype_bytes(T, k), k, row0, rows, out);
+}
+
+__global__ void to_f16_kernel(const float* __restrict__ x, int64_t n, uint16_t* __restrict__ out) {
+    for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+        out[i] = float_to_half_bits(x[i]);
+}
+
+unsigned elementwise_grid(int64_t n) { return static_cast<unsigned>(std::min<int64_t>((n + 255) / 256, 4096)); }
+
+}  // namespace
+
+void get_rows(DType type, const void* table, int64_t cols, const int32_t* ids, int64_t rows, float* y, Stream s) {
+    if (rows == 0) return;
+    switch (type) {
+        case DType::F32: return launch_get_rows<DType::F32>(table, cols, ids, rows, y, s);
+        case DType::F16: return launch_get_rows<DType::F16>(table, cols, ids, rows, y, s);
+        case DType::BF16: return launch_get_rows<DType::BF16>(table, cols, ids, rows, y, s);
+        case DType::Q4_0: return launch_get_rows<DType::Q4_0>(table, cols, ids, rows, y, s);
+        case DType::Q4_1: return launch_get_rows<DType::Q4_1>(table, cols, ids, rows, y, s);
+        case DType::Q5_0: return launch_get_rows<DType::Q5_0>(table, cols, ids, rows, y, s);
+        case DType::Q5_1: return launch_get_rows<DType::Q5_1>(table, cols, ids, rows, y, s);
+        case DType::Q8_0: return launch_get_rows<DType::Q8_0>(table, cols, ids, rows, y, s);
+        case DType::Q4_K: return launch_get_rows<DType::Q4_K>(table, cols, ids, rows, y, s);
+        case DType::Q5_K: return launch_get_rows<DType::Q5_K>(table, cols, ids, rows, y, s);
+        case DType::Q6_K: return launch_get_rows<DType::Q6_K>(table, cols, ids, rows, y, s);
+        default: throw std::invalid_argument("apr::cuda::get_rows: unsupported table type");
+    }
+}
+
+void dequantize_rows_f16(DType type, const void* w, int64_t k, int64_t row0, int64_t rows, uint16_t* out, Stream s) {
+    if (rows * k == 0) return;
+    switch (type) {
+        case DType::F32: return launch_dequantize_f16<DType::F32>(w, k, row0, rows, out, s);
+        case DType::F16: return launch_dequantize_f16<DType::F16>(w, k, row0, rows, out, s);
+        case DType::BF16: return launch_dequantize_f16<DType::BF16>(w, k, row0, rows, out, s);
+        case DType::Q4_0: return launch_dequantize_f16<DType::Q4_0>(w, k, row0, rows, out, s);
+        case DType::Q4_1: return launch_dequantize_f16<DType::Q4_1>(w, k, row0, rows, out, s);
+        case DType::Q5_0: return launch_dequantize_f16<DType::Q5_0>(w, k, row0, rows, out, s);
+        case DType::Q5_1: return launch_dequantize_f16<DType::Q5_1>(w, k, row0, rows, out, s);
+        case DType::Q8_0: return launch_dequantize_f16<DType::Q8_0>(w, k, row0, rows, out, s);
+        case DType::Q4_K: return launch_dequantize_f16<DType::Q4_K>(w, k, row0, rows, out, s);
+        case DType::Q5_K: return launch_dequantize_f16<DType::Q5_K>(w, k, row0, rows, out, s);
+        case DType::Q6_K: return launch_dequantize_f16<DType::Q6_K>(w, k, row0, rows, out, s);
+        default: throw std::invalid_argument("apr::cuda::dequantize_rows_f16: unsupported type");
+    }
+}
+
+void to_f16(const float* x, int64_t n, uint16_t* out, Stream s) {
+    if (n > 0) to_f16_kernel<<<elementwise_grid(n), 256, 0, s>>>(x, n, out);
+}
+
+void rmsnorm(const float* x, const float* w, float eps, int64_t rows, int64_t cols, float* y, Stream s) {
+    if (rows > 0) rmsnorm_kernel<<<static_cast<unsigned>(rows), 256, 0, s>>>(x, w, eps, cols, y);
+}
+
+void rmsnorm_quantize(const float* x, const float* w, float eps, int64_t rows, int64_t cols, float* y, DType weight,
+                      void* act, Stream s) {
+    if (rows == 0) return;
+    auto* a = static_cast<uint8_t*>(act);
+    const unsigned grid = static_cast<unsigned>(rows);
+    switch (weight) {
+        case DType::Q8_0: case DType::Q4_0: case DType::Q5_0:
+            return rmsnorm_quantize_kernel<0><<<grid, 256, 0, s>>>(x, w, eps, cols, y, a);
+        case DType::Q4_1: case DType::Q5_1:
+            return rmsnorm_quantize_kernel<1><<<grid, 256, 0, s>>>(x, w, eps, cols, y, a);
+        case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
+            return rmsnorm_quantize_kernel<2><<<grid, 256, 0, s>>>(x, w, eps, cols, y, a);
+        default: throw std::invalid_argument("apr::cuda::rmsnorm_quantize: a quantized weight type is needed");
+    }
+}
+
+void rope_qk(float* q, float* k, const int32_t* positions, int64_t rows, int64_t heads, int64_t kv_heads,
+             int64_t head_dim, const float* inv_freq, bool neox, Stream s) {
+    if (rows > 0)
+        rope_qk_kernel<<<static_cast<unsigned>(rows), 256, 0, s>>>(q, k, positions, heads, kv_heads, head_dim, inv_freq, neox);
+}
+
+void add_bias(float* y, const float* bias, int64_t rows, int64_t cols, Stream s) {
+    if (rows * cols > 0) add_bias_kernel<<<elementwise_grid(rows * cols), 256, 0, s>>>(y, bias, rows, cols);
+}
+
+void rope(float* x, const int32_t* positions, int64_t rows, int64_t heads, int64_t head_dim, const float* inv_freq,
+          bool neox, Stream s) {
+    if (rows > 0) rope_kernel<<<static_cast<unsigned>(rows), 256, 0, s>>>(x, positions, heads, head_dim, inv_freq, neox);
+}
+
+void swiglu(const float* gate, const float* up, int64_t n, float* y, Stream s) {
+    if (n > 0) swiglu_kernel<<<elementwise_grid(n), 256, 0, s>>>(gate, up, n, y);
+}
+
+void add(float* y, const float* x, int64_t n, Stream s) {
+    if (n > 0) add_kernel<<<elementwise_grid(n), 256, 0, s>>>(y, x, n);
+}
+
+void gather_rows(const float* src, const int32_t* rows, int64_t count, int64_t cols, float* dst, Stream s) {
+    if (count > 0) gather_rows_kernel<<<static_cast<unsigned>(count), 256, 0, s>>>(src, rows, cols, dst);
+}
+
+void argmax_rows(const float* x, int64_t rows, int64_t n, int32_t* out, Stream s) {
+    if (rows > 0) argmax_kernel<<<static_cast<unsigned>(rows), 1024, 0, s>>>(x, n, out);
+}
+
+}  // namespace apr::cuda

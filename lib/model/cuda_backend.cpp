@@ -1,0 +1,698 @@
+// The CUDA backend: see cuda_backend.hpp. Host code (g++) over the CUDA
+// runtime; the kernels are in kernels/cuda.
+#include "model/cuda_backend.hpp"
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <dlfcn.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+#include <deque>
+#include <filesystem>
+#include <vector>
+
+#include "core/fail.hpp"
+#include "cuda/kernels.hpp"
+#include "model/weights.hpp"
+#include "quant/dequantize.hpp"
+
+namespace apr::model {
+namespace {
+
+// cuBLAS is opened on first use (dlopen), not linked: linking it maps its
+// large libraries into every program, GPU or not.
+struct CublasApi {
+    cublasStatus_t (*create)(cublasHandle_t*) = nullptr;
+    cublasStatus_t (*destroy)(cublasHandle_t) = nullptr;
+    cublasStatus_t (*set_stream)(cublasHandle_t, cudaStream_t) = nullptr;
+    cublasStatus_t (*gemm_ex)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int, const void*,
+                              const void*, cudaDataType, int, const void*, cudaDataType, int, const void*, void*,
+                              cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t) = nullptr;
+    bool ok() const { return create && destroy && set_stream && gemm_ex; }
+};
+
+const CublasApi& cublas_api() {
+    static const CublasApi api = [] {
+        CublasApi a;
+        void* lib = dlopen("libcublas.so.13", RTLD_NOW | RTLD_LOCAL);
+        if (lib == nullptr) lib = dlopen("/usr/local/cuda/lib64/libcublas.so.13", RTLD_NOW | RTLD_LOCAL);
+        if (lib == nullptr) return a;
+        a.create = reinterpret_cast<decltype(a.create)>(dlsym(lib, "cublasCreate_v2"));
+        a.destroy = reinterpret_cast<decltype(a.destroy)>(dlsym(lib, "cublasDestroy_v2"));
+        a.set_stream = reinterpret_cast<decltype(a.set_stream)>(dlsym(lib, "cublasSetStream_v2"));
+        a.gemm_ex = reinterpret_cast<decltype(a.gemm_ex)>(dlsym(lib, "cublasGemmEx"));
+        return a;
+    }();
+    return api;
+}
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+void check(cudaError_t e, const char* what) {
+    if (e != cudaSuccess) fail(ErrorCode::internal, "CUDA error in {}: {} ({})", what, cudaGetErrorString(e), static_cast<int>(e));
+}
+
+// Device memory, freed on destruction.
+class DeviceMemory {
+public:
+    DeviceMemory() = default;
+    DeviceMemory(size_t bytes, std::string_view what) { allocate(bytes, what); }
+    ~DeviceMemory() { reset(); }
+    DeviceMemory(const DeviceMemory&) = delete;
+    DeviceMemory& operator=(const DeviceMemory&) = delete;
+    DeviceMemory(DeviceMemory&& o) noexcept : p_(o.p_), bytes_(o.bytes_) { o.p_ = nullptr; o.bytes_ = 0; }
+
+    void allocate(size_t bytes, std::string_view what) {
+        reset();
+        if (bytes == 0) bytes = 16;
+        const cudaError_t e = cudaMalloc(&p_, bytes);
+        if (e == cudaErrorMemoryAllocation) {
+            cudaGetLastError();  // clear the sticky-free error state
+            size_t free = 0, total = 0;
+            cudaMemGetInfo(&free, &total);
+            fail(ErrorCode::out_of_memory, "CUDA: out of device memory for {}: {:.1f} MiB needed, {:.1f} MiB free of {:.1f} MiB",
+                 what, bytes / kMiB, free / kMiB, total / kMiB);
+        }
+        check(e, "cudaMalloc");
+        bytes_ = bytes;
+    }
+    void reset() {
+        if (p_ != nullptr) cudaFree(p_);
+        p_ = nullptr;
+        bytes_ = 0;
+    }
+    void* get() const { return p_; }
+    size_t bytes() const { return bytes_; }
+
+private:
+    void* p_ = nullptr;
+    size_t bytes_ = 0;
+};
+
+class DeviceBuffer final : public Buffer {
+public:
+    explicit DeviceBuffer(int64_t floats) : mem_(static_cast<size_t>(floats) * sizeof(float), "an activation buffer") {}
+    float* data() override { return static_cast<float*>(mem_.get()); }
+
+private:
+    DeviceMemory mem_;
+};
+
+// Per layer: capacity x kv_dim keys, then the same for values. Not paged
+// yet: the whole capacity is allocated up front (the CPU's block layout in
+// kv_layout.hpp is what a paged device cache will follow).
+class DeviceKVCache final : public KVCache {
+public:
+    DeviceKVCache(const KVLayout& layout, int64_t capacity) : layout_(layout), capacity_(capacity) {
+        if (layout.type == KVCacheType::q8_0)
+            fail(ErrorCode::unsupported, "the CUDA backend has no q8_0 KV cache yet (use --kv-type f16 or f32)");
+        const int64_t kv_dim = layout.kv_heads * layout.head_dim;
+        const size_t bytes =
+            static_cast<size_t>(layout.layers * capacity * kv_dim) * (layout.type == KVCacheType::f16 ? 2 : 4);
+        k_.allocate(bytes, "the KV cache (keys)");
+        v_.allocate(bytes, "the KV cache (values)");
+    }
+    int64_t capacity() const override { return capacity_; }
+    const KVLayout& layout() const override { return layout_; }
+    void resize(int64_t positions) override {
+        if (positions < 0 || positions > capacity_)
+            fail(ErrorCode::internal, "KV cache: resize to {} positions outside 0..{}", positions, capacity_);
+    }
+    int64_t held_positions() const override { return capacity_; }
+    int64_t bytes() const override { return static_cast<int64_t>(k_.bytes() + v_.bytes()); }
+    void* k() const { return k_.get(); }
+    void* v() const { return v_.get(); }
+
+private:
+    KVLayout layout_;
+    int64_t capacity_;
+    DeviceMemory k_, v_;
+};
+
+// A device copy of small host arrays (ids, positions, row tables) that is
+// refreshed only when the host values change, so the positions shared by
+// rope and attention cross once per forward pass.
+class Staging {
+public:
+    const void* upload(const void* host, size_t bytes, cudaStream_t stream) {
+        if (bytes == last_.size() && bytes > 0 && std::memcmp(last_.data(), host, bytes) == 0) return mem_.get();
+        if (mem_.bytes() < bytes) mem_.allocate(std::max<size_t>(bytes, 4096), "a staging buffer");
+        last_.assign(static_cast<const std::byte*>(host), static_cast<const std::byte*>(host) + bytes);
+        // Copies from the host vector: pageable memory, so the copy is done
+        // with the host bytes before cudaMemcpyAsync returns.
+        check(cudaMemcpyAsync(mem_.get(), last_.data(), bytes, cudaMemcpyHostToDevice, stream), "upload");
+        return mem_.get();
+    }
+
+private:
+    DeviceMemory mem_;
+    std::vector<std::byte> last_;
+};
+
+// Graphs recorded for decode steps, keyed by everything a recording bakes
+// in: the batch shape, each row's cache and the activation buffers.
+struct StepKey {
+    std::vector<const void*> pointers;
+    std::vector<int64_t> shape;
+    bool operator==(const StepKey&) const = default;
+};
+
+class CudaBackend final : public Backend {
+public:
+    CudaBackend() {
+        check(cudaSetDevice(0), "cudaSetDevice");
+        check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+        check(cudaEventCreateWithFlags(&upload_done_, cudaEventDisableTiming), "cudaEventCreate");
+        check(cudaMallocHost(&pinned_, kPinnedBytes), "cudaMallocHost");
+        batch_.allocate(kPinnedBytes, "the batch arrays");
+        // Without cuBLAS, prompt batches use the int8 products too.
+        if (cublas_api().ok() && cublas_api().create(&cublas_) == CUBLAS_STATUS_SUCCESS)
+            cublas_api().set_stream(cublas_, stream_);
+        else
+            cublas_ = nullptr;
+    }
+    ~CudaBackend() override {
+        cudaStreamSynchronize(stream_);
+        for (auto& g : graphs_) cudaGraphExecDestroy(g.exec);
+        if (cublas_ != nullptr) cublas_api().destroy(cublas_);
+        cudaFreeHost(pinned_);
+        cudaEventDestroy(upload_done_);
+        cudaStreamDestroy(stream_);
+    }
+
+    std::string_view name() const override { return "cuda"; }
+    int threads() const override { return 1; }
+
+    Weight bind(const TensorView& t, bool as_f32) override {
+        Weight w{t.name, t.dtype, nullptr, t.rows(), t.cols()};
+        if (t.shape.size() == 1) w.rows = 1;
+        const void* src = t.data;
+        size_t bytes = t.nbytes;
+        std::vector<float> converted;
+        if (as_f32 && t.dtype != DType::F32) {
+            converted.resize(static_cast<size_t>(t.elements()));
+            quant::dequantize_row(t.dtype, t.data, converted.data(), t.elements());
+            w.type = DType::F32;
+            src = converted.data();
+            bytes = converted.size() * sizeof(float);
+        }
+        DeviceMemory& mem = weights_.emplace_back(bytes, fmt::format("tensor '{}'", t.name));
+        check(cudaMemcpy(mem.get(), src, bytes, cudaMemcpyHostToDevice), "weight upload");
+        w.data = mem.get();
+        if (cuda::matmul_supported(w.type) && w.cols > 0 && dtype_info(w.type)->quantized)
+            max_act_row_ = std::max(max_act_row_, cuda::activation_row_bytes(w.type, w.cols));
+        return w;
+    }
+
+    bool supports_matmul(DType type) const override { return cuda::matmul_supported(type); }
+
+    std::unique_ptr<Buffer> alloc(int64_t floats) override { return std::make_unique<DeviceBuffer>(floats); }
+
+    std::unique_ptr<KVCache> make_kv_cache(const KVLayout& layout, int64_t capacity) override {
+        return std::make_unique<DeviceKVCache>(layout, capacity);
+    }
+
+    bool begin_batch(const BatchInfo& b) override {
+        const int64_t rows = static_cast<int64_t>(b.tokens.size());
+        // One transfer: tokens, positions, logit rows, capacities, then the
+        // rows' key and value base pointers.
+        const size_t n_tok = b.tokens.size(), n_pos = b.positions.size(), n_log = b.logit_rows.size();
+        const size_t ints = n_tok + n_pos + n_log + static_cast<size_t>(rows);
+        const size_t ptr_at = (ints * 4 + 15) / 16 * 16;
+        const size_t bytes = ptr_at + 2 * static_cast<size_t>(rows) * sizeof(void*);
+        recording_ = false;
+        if (bytes > kPinnedBytes) {
+            batch_active_ = false;  // a very large batch: the ops upload their own arrays
+            return false;
+        }
+        check(cudaEventSynchronize(upload_done_), "the previous batch upload");
+        auto* ip = static_cast<int32_t*>(pinned_);
+        std::copy(b.tokens.begin(), b.tokens.end(), ip);
+        std::copy(b.positions.begin(), b.positions.end(), ip + n_tok);
+        std::copy(b.logit_rows.begin(), b.logit_rows.end(), ip + n_tok + n_pos);
+        int32_t* caps = ip + n_tok + n_pos + n_log;
+        auto** kb = reinterpret_cast<void**>(static_cast<std::byte*>(pinned_) + ptr_at);
+        void** vb = kb + rows;
+        bool f16 = true;
+        bool decode = n_log == static_cast<size_t>(rows);
+        for (const SeqSlice& s : b.seqs) {
+            const auto& cache = static_cast<const DeviceKVCache&>(*s.cache);
+            f16 = cache.type() == KVCacheType::f16;
+            decode = decode && s.count == 1;
+            for (int64_t r = s.first; r < s.first + s.count; ++r) {
+                kb[r] = cache.k();
+                vb[r] = cache.v();
+                caps[r] = static_cast<int32_t>(cache.capacity());
+            }
+        }
+        check(cudaMemcpyAsync(batch_.get(), pinned_, bytes, cudaMemcpyHostToDevice, stream_), "batch upload");
+        check(cudaEventRecord(upload_done_, stream_), "cudaEventRecord");
+        const auto* dev = static_cast<const std::byte*>(batch_.get());
+        const auto* di = reinterpret_cast<const int32_t*>(dev);
+        batch_active_ = true;
+        host_tokens_ = b.tokens.data();
+        host_positions_ = b.positions.data();
+        host_logit_rows_ = b.logit_rows.data();
+        dev_tokens_ = di;
+        dev_positions_ = di + n_tok;
+        dev_logit_rows_ = di + n_tok + n_pos;
+        const auto* dptr = reinterpret_cast<void* const*>(dev + ptr_at);
+        kv_rows_ = {dptr, dptr + rows, di + n_tok + n_pos + n_log, f16};
+        quantized_from_ = nullptr;
+        x16_from_ = nullptr;
+        ensure_act(rows);
+
+        // Decode steps (one row per sequence, logits of each) replay a graph.
+        if (!b.may_record || !decode || graphs_disabled_) return false;
+        StepKey key;
+        key.shape = {rows, static_cast<int64_t>(f16)};
+        for (const float* p : b.buffers) key.pointers.push_back(p);
+        for (int64_t r = 0; r < rows; ++r) {
+            key.pointers.push_back(kb[r]);
+            key.shape.push_back(caps[r]);
+        }
+        key.pointers.push_back(act_.get());
+        key.pointers.push_back(rope_table_.get());
+        for (auto& g : graphs_)
+            if (g.key == key) {
+                check(cudaGraphLaunch(g.exec, stream_), "cudaGraphLaunch");
+                return true;
+            }
+        if (graphs_.size() >= kMaxGraphs) {
+            for (auto& g : graphs_) cudaGraphExecDestroy(g.exec);
+            graphs_.clear();
+        }
+        // The rope table must exist before a recording bakes its address in.
+        if (rope_table_.get() == nullptr) return false;
+        pending_key_ = std::move(key);
+        check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+        recording_ = true;
+        return false;
+    }
+
+    void end_step() override {
+        flush_norm();
+        if (!recording_) return;
+        recording_ = false;
+        cudaGraph_t graph = nullptr;
+        check(cudaStreamEndCapture(stream_, &graph), "cudaStreamEndCapture");
+        cudaGraphExec_t exec = nullptr;
+        const cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
+        cudaGraphDestroy(graph);
+        check(e, "cudaGraphInstantiate");
+        graphs_.push_back({std::move(pending_key_), exec});
+        check(cudaGraphLaunch(exec, stream_), "cudaGraphLaunch");
+    }
+
+    void get_rows(const Weight& table, const int32_t* ids, int64_t rows, float* y) override {
+        wrote();
+        cuda::get_rows(table.type, table.data, table.cols, device_ints(ids, rows, ids_), rows, y, stream_);
+        launched("get_rows");
+    }
+
+    // The norm is held back one op: when the next op multiplies its output
+    // by a quantized weight, one kernel normalizes and quantizes.
+    void rmsnorm(const float* x, const Weight& w, float eps, int64_t rows, int64_t cols, float* y) override {
+        wrote();
+        norm_ = {x, static_cast<const float*>(w.data), eps, rows, cols, y};
+    }
+
+    void matmul(const Weight& w, const float* x, int64_t rows, float* y) override {
+        const bool quantized = dtype_info(w.type)->quantized;
+        if (quantized && tensor_core_rows(rows)) {
+            flush_norm();
+            return matmul_tensor_cores(w, x, rows, y);
+        }
+        const void* act = quantized ? quantize(w.type, x, rows, w.cols) : (flush_norm(), x);
+        cuda::matmul_quantized(w.type, w.data, w.rows, w.cols, act, rows, y, stream_);
+        launched("matmul");
+    }
+
+    void matmul_group(std::span<const LinearJob> jobs, const float* x, int64_t rows) override {
+        bool fusable = !jobs.empty() && !tensor_core_rows(rows);
+        for (const LinearJob& j : jobs)
+            fusable = fusable && dtype_info(j.w->type)->quantized && j.w->cols == jobs[0].w->cols &&
+                      activation_kind(j.w->type) == activation_kind(jobs[0].w->type);
+        if (!fusable || jobs.size() > static_cast<size_t>(cuda::kMaxGroup)) {
+            flush_norm();
+            return Backend::matmul_group(jobs, x, rows);
+        }
+        const void* act = quantize(jobs[0].w->type, x, rows, jobs[0].w->cols);
+        // One launch per weight type among the jobs (q/k share one, v may differ).
+        std::vector<bool> done(jobs.size(), false);
+        for (size_t i = 0; i < jobs.size(); ++i) {
+            if (done[i]) continue;
+            cuda::MatmulJob list[cuda::kMaxGroup];
+            int count = 0;
+            for (size_t j = i; j < jobs.size(); ++j)
+                if (!done[j] && jobs[j].w->type == jobs[i].w->type) {
+                    const Weight* bias = jobs[j].bias != nullptr && *jobs[j].bias ? jobs[j].bias : nullptr;
+                    list[count++] = {jobs[j].w->data, jobs[j].w->rows, bias ? static_cast<const float*>(bias->data) : nullptr,
+                                     jobs[j].y};
+                    done[j] = true;
+                }
+            cuda::matmul_group(jobs[i].w->type, list, count, jobs[i].w->cols, act, rows, false, stream_);
+            launched("matmul_group");
+        }
+    }
+
+    void matmul_add(const Weight& w, const float* x, int64_t rows, float* y, float* tmp) override {
+        if (!dtype_info(w.type)->quantized || tensor_core_rows(rows)) {
+            flush_norm();
+            return Backend::matmul_add(w, x, rows, y, tmp);
+        }
+        const void* act = quantize(w.type, x, rows, w.cols);
+        const cuda::MatmulJob job{w.data, w.rows, nullptr, y};
+        cuda::matmul_group(w.type, &job, 1, w.cols, act, rows, true, stream_);
+        launched("matmul_add");
+    }
+
+    void matmul_swiglu(const Weight& gate, const Weight& up, const float* x, int64_t rows, float* out,
+                       float* up_tmp) override {
+        if (!dtype_info(gate.type)->quantized || gate.type != up.type || gate.rows != up.rows || tensor_core_rows(rows)) {
+            flush_norm();
+            return Backend::matmul_swiglu(gate, up, x, rows, out, up_tmp);
+        }
+        const void* act = quantize(gate.type, x, rows, gate.cols);
+        cuda::matmul_swiglu(gate.type, gate.data, up.data, gate.rows, gate.cols, act, rows, out, stream_);
+        launched("matmul_swiglu");
+    }
+
+    void rope_qk(float* q, float* k, const int32_t* positions, int64_t rows, const AttentionShape& shape, float theta,
+                 RopeStyle style) override {
+        wrote();
+        const float* table = inv_freq(theta, shape.head_dim);
+        cuda::rope_qk(q, k, device_ints(positions, rows, positions_), rows, shape.heads, shape.kv_heads, shape.head_dim,
+                      table, style == RopeStyle::neox, stream_);
+        launched("rope_qk");
+    }
+
+    void add_bias(float* y, const Weight& bias, int64_t rows, int64_t cols) override {
+        wrote();
+        cuda::add_bias(y, static_cast<const float*>(bias.data), rows, cols, stream_);
+        launched("add_bias");
+    }
+
+    void rope(float* x, const int32_t* positions, int64_t rows, int64_t heads, int64_t head_dim, float theta,
+              RopeStyle style) override {
+        wrote();
+        const float* table = inv_freq(theta, head_dim);
+        cuda::rope(x, device_ints(positions, rows, positions_), rows, heads, head_dim, table, style == RopeStyle::neox,
+                   stream_);
+        launched("rope");
+    }
+
+    void attention(int layer, const float* q, const float* k, const float* v, const int32_t* positions,
+                   std::span<const SeqSlice> seqs, const AttentionShape& shape, float* out) override {
+        wrote();
+        int64_t rows = 0;
+        for (const SeqSlice& s : seqs) rows = std::max(rows, s.first + s.count);
+        const cuda::KVRows kv = batch_active_ && positions == host_positions_ ? kv_rows_ : upload_rows(seqs, rows);
+        const int32_t* d_pos = device_ints(positions, rows, positions_);
+        const int64_t kv_dim = shape.kv_heads * shape.head_dim;
+        cuda::kv_store(kv, layer, k, v, d_pos, rows, kv_dim, stream_);
+        launched("kv_store");
+        cuda::attention(kv, layer, q, d_pos, rows, shape.heads, shape.kv_heads, shape.head_dim,
+                        1.0f / std::sqrt(static_cast<float>(shape.head_dim)), out, stream_);
+        launched("attention");
+    }
+
+    void swiglu(const float* gate, const float* up, int64_t n, float* y) override {
+        wrote();
+        cuda::swiglu(gate, up, n, y, stream_);
+        launched("swiglu");
+    }
+
+    void add(float* y, const float* x, int64_t n) override {
+        wrote();
+        cuda::add(y, x, n, stream_);
+        launched("add");
+    }
+
+    void gather_rows(const float* src, const int32_t* rows, int64_t count, int64_t cols, float* dst) override {
+        wrote();
+        cuda::gather_rows(src, device_ints(rows, count, gather_), count, cols, dst, stream_);
+        launched("gather_rows");
+    }
+
+    void to_host(const float* src, int64_t n, float* dst) override {
+        flush_norm();
+        check(cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * sizeof(float), cudaMemcpyDeviceToHost, stream_),
+              "copy to host");
+        check(cudaStreamSynchronize(stream_), "the forward pass");
+    }
+
+    bool host_memory() const override { return false; }
+
+private:
+    static constexpr size_t kPinnedBytes = 1 << 20;
+    static constexpr size_t kMaxGraphs = 32;
+    // Prompt batches of at least this many rows multiply on tensor cores.
+    static constexpr int64_t kTensorCoreRows = 64;
+    // Weight rows dequantized to f16 per tensor-core pass (bounds the scratch).
+    static constexpr int64_t kF16ScratchElements = int64_t{16} << 20;
+
+    struct Recorded {
+        StepKey key;
+        cudaGraphExec_t exec;
+    };
+
+    static DType activation_kind(DType w) {
+        switch (w) {
+            case DType::Q4_K: case DType::Q5_K: case DType::Q6_K: return DType::Q8_K;
+            case DType::Q4_1: case DType::Q5_1: return DType::Q8_1;
+            default: return DType::Q8_0;
+        }
+    }
+
+    // Launch errors (bad configuration) show at once; faults show at the next sync.
+    static void launched(const char* op) { check(cudaGetLastError(), op); }
+    // Any op that writes activations may change what was quantized last;
+    // it also runs a held-back norm first.
+    void wrote() {
+        flush_norm();
+        quantized_from_ = nullptr;
+        x16_from_ = nullptr;
+    }
+
+    struct PendingNorm {
+        const float* x = nullptr;
+        const float* w = nullptr;
+        float eps = 0;
+        int64_t rows = 0, cols = 0;
+        float* y = nullptr;
+    };
+
+    void flush_norm() {
+        if (norm_.y == nullptr) return;
+        const PendingNorm n = norm_;
+        norm_ = {};
+        cuda::rmsnorm(n.x, n.w, n.eps, n.rows, n.cols, n.y, stream_);
+        launched("rmsnorm");
+        quantized_from_ = nullptr;
+        x16_from_ = nullptr;
+    }
+
+    bool tensor_core_rows(int64_t rows) const { return rows >= kTensorCoreRows && !recording_ && cublas_ != nullptr; }
+
+    // x (rows x cols) quantized for weights of type `weight`, in act_: reused
+    // when the same input was just quantized (q/k/v, gate/up), fused with a
+    // held-back norm whose output x is.
+    const void* quantize(DType weight, const float* x, int64_t rows, int64_t cols) {
+        const DType act_type = activation_kind(weight);
+        if (norm_.y == x && norm_.rows == rows && norm_.cols == cols) {
+            const PendingNorm n = norm_;
+            norm_ = {};
+            ensure_act(rows);
+            cuda::rmsnorm_quantize(n.x, n.w, n.eps, rows, cols, n.y, weight, act_.get(), stream_);
+            launched("rmsnorm_quantize");
+        } else {
+            flush_norm();
+            if (quantized_from_ == x && quantized_rows_ == rows && quantized_cols_ == cols && quantized_type_ == act_type)
+                return act_.get();
+            ensure_act(rows);
+            cuda::quantize_activations(weight, x, rows, cols, act_.get(), stream_);
+            launched("quantize_activations");
+        }
+        quantized_from_ = x;
+        quantized_rows_ = rows;
+        quantized_cols_ = cols;
+        quantized_type_ = act_type;
+        return act_.get();
+    }
+
+    void ensure_act(int64_t rows) {
+        const size_t need = std::max<size_t>(max_act_row_, 16) * static_cast<size_t>(std::max<int64_t>(rows, 1));
+        if (act_.bytes() < need) {
+            if (recording_) fail(ErrorCode::internal, "CUDA: activation scratch grown during a recording");
+            check(cudaStreamSynchronize(stream_), "growing the activation scratch");
+            act_.allocate(need, "quantized activations");
+        }
+    }
+
+    // The device copy of a host array the ops were given: the batch's own
+    // arrays were copied in begin_batch; anything else is uploaded here.
+    const int32_t* device_ints(const int32_t* host, int64_t n, Staging& staging) {
+        if (batch_active_) {
+            if (host == host_tokens_) return dev_tokens_;
+            if (host == host_positions_) return dev_positions_;
+            if (host == host_logit_rows_) return dev_logit_rows_;
+        }
+        if (recording_) fail(ErrorCode::internal, "CUDA: an op's array was not announced in begin_batch");
+        return static_cast<const int32_t*>(staging.upload(host, static_cast<size_t>(n) * sizeof(int32_t), stream_));
+    }
+
+    cuda::KVRows upload_rows(std::span<const SeqSlice> seqs, int64_t rows) {
+        row_k_.assign(static_cast<size_t>(rows), nullptr);
+        row_v_.assign(static_cast<size_t>(rows), nullptr);
+        row_cap_.assign(static_cast<size_t>(rows), 0);
+        bool f16 = true;
+        for (const SeqSlice& s : seqs) {
+            const auto& cache = static_cast<const DeviceKVCache&>(*s.cache);
+            f16 = cache.type() == KVCacheType::f16;
+            for (int64_t r = s.first; r < s.first + s.count; ++r) {
+                row_k_[static_cast<size_t>(r)] = cache.k();
+                row_v_[static_cast<size_t>(r)] = cache.v();
+                row_cap_[static_cast<size_t>(r)] = static_cast<int32_t>(cache.capacity());
+            }
+        }
+        return {static_cast<void* const*>(row_k_stage_.upload(row_k_.data(), rows * sizeof(void*), stream_)),
+                static_cast<void* const*>(row_v_stage_.upload(row_v_.data(), rows * sizeof(void*), stream_)),
+                static_cast<const int32_t*>(row_cap_stage_.upload(row_cap_.data(), rows * sizeof(int32_t), stream_)), f16};
+    }
+
+    // y = x W^T for a prompt batch: W dequantized to f16 in slices of rows,
+    // x rounded to f16, products on tensor cores with f32 accumulation.
+    void matmul_tensor_cores(const Weight& w, const float* x, int64_t rows, float* y) {
+        const int64_t k = w.cols, n = w.rows;
+        const size_t x_bytes = static_cast<size_t>(rows * k) * 2;
+        const int64_t slice = std::max<int64_t>(1, std::min<int64_t>(n, kF16ScratchElements / k));
+        const size_t w_bytes = static_cast<size_t>(slice * k) * 2;
+        if (x16_.bytes() < x_bytes || w16_.bytes() < w_bytes) {
+            check(cudaStreamSynchronize(stream_), "growing the f16 scratch");
+            if (x16_.bytes() < x_bytes) x16_.allocate(x_bytes, "f16 activations");
+            if (w16_.bytes() < w_bytes) w16_.allocate(w_bytes, "f16 weights");
+            x16_from_ = nullptr;
+        }
+        if (!(x16_from_ == x && x16_rows_ == rows && x16_cols_ == k)) {
+            cuda::to_f16(x, rows * k, static_cast<uint16_t*>(x16_.get()), stream_);
+            launched("to_f16");
+            x16_from_ = x;
+            x16_rows_ = rows;
+            x16_cols_ = k;
+        }
+        const float alpha = 1.0f, beta = 0.0f;
+        for (int64_t r0 = 0; r0 < n; r0 += slice) {
+            const int64_t nr = std::min(slice, n - r0);
+            cuda::dequantize_rows_f16(w.type, w.data, k, r0, nr, static_cast<uint16_t*>(w16_.get()), stream_);
+            launched("dequantize_rows_f16");
+            // Column-major view: Y^T (n x rows) = W (k x n)^T X^T (k x rows).
+            const cublasStatus_t st =
+                cublas_api().gemm_ex(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(nr), static_cast<int>(rows),
+                             static_cast<int>(k), &alpha, w16_.get(), CUDA_R_16F, static_cast<int>(k), x16_.get(),
+                             CUDA_R_16F, static_cast<int>(k), &beta, y + r0, CUDA_R_32F, static_cast<int>(n),
+                             CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+            if (st != CUBLAS_STATUS_SUCCESS)
+                fail(ErrorCode::internal, "CUDA: cublasGemmEx failed (status {})", static_cast<int>(st));
+        }
+    }
+
+    const float* inv_freq(float theta, int64_t head_dim) {
+        if (theta != rope_theta_ || head_dim != rope_dim_) {
+            if (recording_) fail(ErrorCode::internal, "CUDA: rope table built during a recording");
+            // 1 / theta^(2i/d) in f32, as the CPU backend computes it.
+            std::vector<float> inv(static_cast<size_t>(head_dim / 2));
+            for (int64_t i = 0; i < head_dim / 2; ++i)
+                inv[static_cast<size_t>(i)] = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(head_dim));
+            check(cudaStreamSynchronize(stream_), "replacing the rope table");
+            rope_table_.allocate(inv.size() * sizeof(float), "the rope table");
+            check(cudaMemcpy(rope_table_.get(), inv.data(), inv.size() * sizeof(float), cudaMemcpyHostToDevice),
+                  "rope table upload");
+            rope_theta_ = theta;
+            rope_dim_ = head_dim;
+        }
+        return static_cast<const float*>(rope_table_.get());
+    }
+
+    cudaStream_t stream_ = nullptr;
+    cudaEvent_t upload_done_ = nullptr;
+    cublasHandle_t cublas_ = nullptr;
+    void* pinned_ = nullptr;
+    DeviceMemory batch_;
+    std::deque<DeviceMemory> weights_;
+    size_t max_act_row_ = 0;
+    DeviceMemory act_, rope_table_, x16_, w16_;
+    float rope_theta_ = 0.0f;
+    int64_t rope_dim_ = 0;
+    // What act_ holds: x (rows x cols) quantized for weights pairing with act type.
+    const float* quantized_from_ = nullptr;
+    int64_t quantized_rows_ = 0, quantized_cols_ = 0;
+    DType quantized_type_ = DType::F32;
+    PendingNorm norm_;
+    const float* x16_from_ = nullptr;
+    int64_t x16_rows_ = 0, x16_cols_ = 0;
+    // The announced batch (begin_batch) and its device copies.
+    bool batch_active_ = false, recording_ = false;
+    const bool graphs_disabled_ = [] {
+        const char* env = std::getenv("APR_CUDA_GRAPHS");
+        return env != nullptr && std::string_view(env) == "0";
+    }();
+    const int32_t *host_tokens_ = nullptr, *host_positions_ = nullptr, *host_logit_rows_ = nullptr;
+    const int32_t *dev_tokens_ = nullptr, *dev_positions_ = nullptr, *dev_logit_rows_ = nullptr;
+    cuda::KVRows kv_rows_{};
+    std::vector<Recorded> graphs_;
+    StepKey pending_key_;
+    Staging ids_, positions_, gather_, row_k_stage_, row_v_stage_, row_cap_stage_;
+    std::vector<void*> row_k_, row_v_;
+    std::vector<int32_t> row_cap_;
+};
+
+}  // namespace
+
+bool cuda_available(std::string* why) {
+    int count = 0;
+    const cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess) {
+        if (why) *why = fmt::format("the CUDA driver reports: {}", cudaGetErrorString(e));
+        cudaGetLastError();
+        return false;
+    }
+    if (count == 0) {
+        if (why) *why = "no CUDA device found";
+        return false;
+    }
+    return true;
+}
+
+CudaProbe probe_cuda(std::string* why) {
+    int count = 0;
+    const cudaError_t e = cudaGetDeviceCount(&count);
+    if (e == cudaSuccess && count > 0) return CudaProbe::ready;
+    cudaGetLastError();
+    const bool device_node = std::filesystem::exists("/dev/nvidia0") || std::filesystem::exists("/dev/nvidiactl");
+    if (why) *why = e == cudaSuccess ? std::string("no CUDA device found") : fmt::format("the CUDA runtime reports: {}", cudaGetErrorString(e));
+    const bool nothing_there = e == cudaSuccess || e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver;
+    return nothing_there && !device_node ? CudaProbe::absent : CudaProbe::broken;
+}
+
+std::unique_ptr<Backend> make_cuda_backend(const ModelFile& file) {
+    std::string why;
+    if (!cuda_available(&why)) fail(ErrorCode::unsupported, "{}: CUDA was asked for but {}", file.path().string(), why);
+    check(cudaSetDevice(0), "cudaSetDevice");
+    size_t needed = 0;
+    for (const TensorView& t : file.tensors()) needed += t.nbytes;
+    size_t free = 0, total = 0;
+    check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
+    cudaDeviceProp prop{};
+    cudaGetDeviceProperties(&prop, 0);
+    if (needed > free)
+        fail(ErrorCode::out_of_memory, "{}: the weights need {:.1f} MiB on {} but only {:.1f} MiB of {:.1f} MiB are free",
+             file.path().string(), needed / kMiB, prop.name, free / kMiB, total / kMiB);
+    return std::make_unique<CudaBackend>();
+}
+
+}  // namespace apr::model

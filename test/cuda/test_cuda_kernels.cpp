@@ -1,0 +1,413 @@
+// The CUDA kernels against the CPU reference on random inputs of many
+// shapes: activation quantization byte for byte, matrix products for every
+// weight type (odd row counts, inner sizes that are not powers of two where
+// the type allows), embedding rows bit for bit, the row ops, attention and
+// argmax. Fresh random data for every check; outputs are poisoned (NaN)
+// before each launch so an unwritten value fails.
+#include <catch2/catch.hpp>
+
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/half.hpp"
+#include "cpu/matmul.hpp"
+#include "cpu/ops.hpp"
+#include "cpu/quant_dot.hpp"
+#include "cuda/kernels.hpp"
+#include "quant/dequantize.hpp"
+#include "quant/quantize.hpp"
+
+using namespace apr;
+
+namespace {
+
+std::mt19937& rng() {
+    static std::mt19937 g(12345);
+    return g;
+}
+
+std::vector<float> random_floats(size_t n, float scale = 1.0f) {
+    std::normal_distribution<float> dist(0.0f, scale);
+    std::vector<float> v(n);
+    for (float& x : v) x = dist(rng());
+    return v;
+}
+
+void ok(cudaError_t e) { REQUIRE(e == cudaSuccess); }
+
+// Device memory for a test, freed at scope end.
+struct Dev {
+    void* p = nullptr;
+    size_t bytes = 0;
+    explicit Dev(size_t n) : bytes(n) { ok(cudaMalloc(&p, n ? n : 1)); }
+    ~Dev() { cudaFree(p); }
+    template <typename T> T* as() const { return static_cast<T*>(p); }
+    void put(const void* src) const { ok(cudaMemcpy(p, src, bytes, cudaMemcpyHostToDevice)); }
+    void poison() const { ok(cudaMemset(p, 0xff, bytes)); }  // NaN for floats
+    template <typename T> std::vector<T> get() const {
+        ok(cudaDeviceSynchronize());
+        ok(cudaGetLastError());
+        std::vector<T> out(bytes / sizeof(T));
+        ok(cudaMemcpy(out.data(), p, bytes, cudaMemcpyDeviceToHost));
+        return out;
+    }
+};
+
+// A random weight matrix of `type`: random floats quantized by the CPU.
+std::vector<std::byte> random_weight(DType type, int64_t n, int64_t k) {
+    const std::vector<float> f = random_floats(static_cast<size_t>(n * k), 0.5f);
+    const size_t row = dtype_bytes(type, k);
+    std::vector<std::byte> w(row * static_cast<size_t>(n));
+    for (int64_t r = 0; r < n; ++r) quant::quantize_row(type, f.data() + r * k, w.data() + r * row, k);
+    return w;
+}
+
+// max |a - b| / max(1, max |b|): the rows' sums differ only in order.
+double rel_error(const std::vector<float>& a, const std::vector<float>& b) {
+    double err = 0, ref = 1;
+    for (size_t i = 0; i < b.size(); ++i) {
+        if (!std::isfinite(a[i])) return INFINITY;
+        err = std::max(err, std::abs(static_cast<double>(a[i]) - b[i]));
+        ref = std::max(ref, std::abs(static_cast<double>(b[i])));
+    }
+    return err / ref;
+}
+
+void check_matmul(DType type, int64_t n, int64_t k, int64_t rows) {
+    INFO(dtype_name(type) << " n=" << n << " k=" << k << " rows=" << rows);
+    const std::vector<std::byte> w = random_weight(type, n, k);
+    const std::vector<float> x = random_floats(static_cast<size_t>(rows * k));
+    std::vector<float> ref(static_cast<size_t>(rows * n));
+    cpu::matmul({type, w.data(), n, k}, x.data(), rows, ref.data(), cpu::SimdLevel::scalar);
+
+    Dev dw(w.size()), dx(x.size() * 4), dact(cuda::activation_row_bytes(type, k) * rows), dy(ref.size() * 4);
+    dw.put(w.data());
+    dx.put(x.data());
+    dy.poison();
+    const bool is_float = type == DType::F32 || type == DType::F16 || type == DType::BF16;
+    if (!is_float) {
+        cuda::quantize_activations(type, dx.as<float>(), rows, k, dact.p, nullptr);
+        // The activation bytes equal the CPU quantizer's.
+        const std::vector<std::byte> got = dact.get<std::byte>();
+        const size_t arow = cpu::activation_row_bytes(type, k);
+        std::vector<std::byte> want(arow * static_cast<size_t>(rows));
+        for (int64_t r = 0; r < rows; ++r)
+            cpu::quantize_activation_row(type, x.data() + r * k, want.data() + r * arow, k, cpu::SimdLevel::scalar);
+        REQUIRE(got.size() == want.size());
+        CHECK(std::memcmp(got.data(), want.data(), got.size()) == 0);
+    }
+    cuda::matmul_quantized(type, dw.p, n, k, is_float ? dx.p : dact.p, rows, dy.as<float>(), nullptr);
+    CHECK(rel_error(dy.get<float>(), ref) < 2e-5);
+}
+
+}  // namespace
+
+TEST_CASE("matmul: every K-quant type, many shapes, matches the CPU") {
+    for (DType t : {DType::Q4_K, DType::Q5_K, DType::Q6_K})
+        for (auto [n, k] : {std::pair<int64_t, int64_t>{1, 256}, {7, 512}, {33, 768}, {67, 1280}, {130, 2304}})
+            for (int64_t rows : {1, 2, 3, 5, 8, 17})
+                check_matmul(t, n, k, rows);
+}
+
+TEST_CASE("matmul: every 32-block type, many shapes, matches the CPU") {
+    for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1})
+        for (auto [n, k] : {std::pair<int64_t, int64_t>{1, 32}, {5, 96}, {31, 160}, {67, 544}, {129, 1056}})
+            for (int64_t rows : {1, 3, 4, 9, 20})
+                check_matmul(t, n, k, rows);
+}
+
+TEST_CASE("matmul: float weights (F32, F16, BF16) with any inner size match the CPU") {
+    for (DType t : {DType::F32, DType::F16, DType::BF16})
+        for (auto [n, k] : {std::pair<int64_t, int64_t>{1, 1}, {3, 37}, {19, 100}, {65, 513}})
+            for (int64_t rows : {1, 2, 11})
+                check_matmul(t, n, k, rows);
+}
+
+TEST_CASE("get_rows: embedding rows are bit-identical to the CPU dequantizer for every type") {
+    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q5_0,
+                    DType::Q5_1, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+        INFO(dtype_name(t));
+        const int64_t vocab = 37, cols = 512;
+        const std::vector<std::byte> table = random_weight(t, vocab, cols);
+        const std::vector<int32_t> ids = {5, 0, 36, 5, 17};
+        Dev dt(table.size()), di(ids.size() * 4), dy(ids.size() * cols * 4);
+        dt.put(table.data());
+        di.put(ids.data());
+        dy.poison();
+        cuda::get_rows(t, dt.p, cols, di.as<int32_t>(), static_cast<int64_t>(ids.size()), dy.as<float>(), nullptr);
+        const std::vector<float> got = dy.get<float>();
+        std::vector<float> want(got.size());
+        const size_t row = dtype_bytes(t, cols);
+        for (size_t r = 0; r < ids.size(); ++r)
+            quant::dequantize_row(t, table.data() + static_cast<size_t>(ids[r]) * row, want.data() + r * cols, cols);
+        CHECK(std::memcmp(got.data(), want.data(), got.size() * 4) == 0);
+    }
+}
+
+TEST_CASE("rmsnorm, bias, swiglu, add and gather match the CPU") {
+    for (int64_t cols : {1, 31, 512, 1537}) {
+        INFO("cols " << cols);
+        const int64_t rows = 5;
+        const auto x = random_floats(static_cast<size_t>(rows * cols), 3.0f);
+        const auto w = random_floats(static_cast<size_t>(cols));
+        Dev dx(x.size() * 4), dw(w.size() * 4), dy(x.size() * 4);
+        dx.put(x.data());
+        dw.put(w.data());
+        dy.poison();
+        cuda::rmsnorm(dx.as<float>(), dw.as<float>(), 1e-6f, rows, cols, dy.as<float>(), nullptr);
+        std::vector<float> want(x.size());
+        for (int64_t r = 0; r < rows; ++r) cpu::rmsnorm_row(x.data() + r * cols, w.data(), cols, 1e-6f, want.data() + r * cols);
+        CHECK(rel_error(dy.get<float>(), want) < 1e-6);
+
+        cuda::add_bias(dx.as<float>(), dw.as<float>(), rows, cols, nullptr);
+        std::vector<float> biased = x;
+        for (int64_t r = 0; r < rows; ++r) cpu::add_row(biased.data() + r * cols, w.data(), cols);
+        CHECK(dx.get<float>() == biased);
+
+        const auto g = random_floats(x.size(), 4.0f), u = random_floats(x.size());
+        Dev dg(g.size() * 4), du(u.size() * 4);
+        dg.put(g.data());
+        du.put(u.data());
+        dy.poison();
+        cuda::swiglu(dg.as<float>(), du.as<float>(), static_cast<int64_t>(g.size()), dy.as<float>(), nullptr);
+        std::vector<float> sw(g.size());
+        cpu::swiglu_row(g.data(), u.data(), static_cast<int64_t>(g.size()), sw.data());
+        CHECK(rel_error(dy.get<float>(), sw) < 1e-6);
+
+        cuda::add(dg.as<float>(), du.as<float>(), static_cast<int64_t>(g.size()), nullptr);
+        std::vector<float> sum = g;
+        cpu::add_row(sum.data(), u.data(), static_cast<int64_t>(g.size()));
+        CHECK(dg.get<float>() == sum);
+
+        const std::vector<int32_t> pick = {4, 0, 2};
+        Dev dp(pick.size() * 4), dout(pick.size() * cols * 4);
+        dp.put(pick.data());
+        dout.poison();
+        cuda::gather_rows(du.as<float>(), dp.as<int32_t>(), 3, cols, dout.as<float>(), nullptr);
+        std::vector<float> gathered;
+        for (int32_t r : pick) gathered.insert(gathered.end(), u.begin() + r * cols, u.begin() + (r + 1) * cols);
+        CHECK(dout.get<float>() == gathered);
+    }
+}
+
+TEST_CASE("rope (NEOX and normal pairs) matches the CPU") {
+    for (int64_t hd : {2, 64, 96, 128}) {
+        for (bool neox : {true, false}) {
+            INFO("head_dim " << hd << (neox ? " neox" : " normal"));
+            const int64_t rows = 4, heads = 3;
+            const std::vector<int32_t> pos = {0, 1, 517, 4000};
+            auto x = random_floats(static_cast<size_t>(rows * heads * hd));
+            std::vector<float> inv(static_cast<size_t>(hd / 2));
+            for (int64_t i = 0; i < hd / 2; ++i)
+                inv[static_cast<size_t>(i)] = 1.0f / std::pow(1e6f, static_cast<float>(2 * i) / static_cast<float>(hd));
+            Dev dx(x.size() * 4), dp(pos.size() * 4), di(inv.size() * 4);
+            dx.put(x.data());
+            dp.put(pos.data());
+            di.put(inv.data());
+            cuda::rope(dx.as<float>(), dp.as<int32_t>(), rows, heads, hd, di.as<float>(), neox, nullptr);
+            for (int64_t r = 0; r < rows; ++r)
+                for (int64_t h = 0; h < heads; ++h)
+                    (neox ? cpu::rope_neox_head : cpu::rope_normal_head)(x.data() + (r * heads + h) * hd, hd,
+                                                                         static_cast<float>(pos[r]), inv.data());
+            CHECK(rel_error(dx.get<float>(), x) < 2e-5);
+        }
+    }
+}
+
+TEST_CASE("attention over f32 and f16 caches matches the CPU, GQA and odd head sizes") {
+    struct Shape { int64_t heads, kv_heads, hd; };
+    for (Shape s : {Shape{4, 2, 64}, Shape{12, 2, 128}, Shape{3, 1, 80}, Shape{2, 2, 6}}) {
+        for (bool f16 : {false, true}) {
+            INFO("heads " << s.heads << "/" << s.kv_heads << " hd " << s.hd << (f16 ? " f16" : " f32"));
+            const int64_t layers = 2, cap = 300, kv_dim = s.kv_heads * s.hd, q_dim = s.heads * s.hd, layer = 1;
+            // Fill the cache with random keys/values, then attend from 3 rows.
+            const std::vector<int32_t> pos = {0, 130, 299};
+            const int64_t rows = 3;
+            const auto kc = random_floats(static_cast<size_t>(layers * cap * kv_dim));
+            const auto vc = random_floats(static_cast<size_t>(layers * cap * kv_dim));
+            const size_t esz = f16 ? 2 : 4;
+            std::vector<uint16_t> k16(kc.size()), v16(vc.size());
+            for (size_t i = 0; i < kc.size(); ++i) {
+                k16[i] = f32_to_f16(kc[i]);
+                v16[i] = f32_to_f16(vc[i]);
+            }
+            Dev dk(kc.size() * esz), dv(vc.size() * esz);
+            dk.put(f16 ? static_cast<const void*>(k16.data()) : kc.data());
+            dv.put(f16 ? static_cast<const void*>(v16.data()) : vc.data());
+            // This batch's own k/v rows go through kv_store.
+            const auto kn = random_floats(static_cast<size_t>(rows * kv_dim)), vn = random_floats(static_cast<size_t>(rows * kv_dim));
+            const auto q = random_floats(static_cast<size_t>(rows * q_dim));
+            std::vector<void*> kb(rows, dk.p), vb(rows, dv.p);
+            std::vector<int32_t> caps(rows, static_cast<int32_t>(cap));
+            Dev dkb(rows * sizeof(void*)), dvb(rows * sizeof(void*)), dcap(rows * 4), dpos(rows * 4), dkn(kn.size() * 4),
+                dvn(vn.size() * 4), dq(q.size() * 4), dout(q.size() * 4);
+            dkb.put(kb.data());
+            dvb.put(vb.data());
+            dcap.put(caps.data());
+            dpos.put(pos.data());
+            dkn.put(kn.data());
+            dvn.put(vn.data());
+            dq.put(q.data());
+            dout.poison();
+            const cuda::KVRows kv{dkb.as<void*>(), dvb.as<void*>(), dcap.as<int32_t>(), f16};
+            cuda::kv_store(kv, static_cast<int>(layer), dkn.as<float>(), dvn.as<float>(), dpos.as<int32_t>(), rows, kv_dim, nullptr);
+            const float scale = 1.0f / std::sqrt(static_cast<float>(s.hd));
+            cuda::attention(kv, static_cast<int>(layer), dq.as<float>(), dpos.as<int32_t>(), rows, s.heads, s.kv_heads,
+                            s.hd, scale, dout.as<float>(), nullptr);
+            const std::vector<float> got = dout.get<float>();
+            // CPU reference over the same cache contents.
+            std::vector<float> kr = kc, vr = vc;
+            std::vector<uint16_t> k16r = k16, v16r = v16;
+            for (int64_t r = 0; r < rows; ++r)
+                for (int64_t i = 0; i < kv_dim; ++i) {
+                    const size_t at = static_cast<size_t>((layer * cap + pos[r]) * kv_dim + i);
+                    kr[at] = kn[static_cast<size_t>(r * kv_dim + i)];
+                    vr[at] = vn[static_cast<size_t>(r * kv_dim + i)];
+                    k16r[at] = f32_to_f16(kr[at]);
+                    v16r[at] = f32_to_f16(vr[at]);
+                }
+            std::vector<float> want(q.size()), scores(cap);
+            std::vector<uint16_t> q16(static_cast<size_t>(s.hd)), acc16(static_cast<size_t>(s.hd));
+            for (int64_t r = 0; r < rows; ++r)
+                for (int64_t h = 0; h < s.heads; ++h) {
+                    const int64_t kvh = h / (s.heads / s.kv_heads);
+                    const size_t base = static_cast<size_t>(layer * cap * kv_dim + kvh * s.hd);
+                    float* o = want.data() + r * q_dim + h * s.hd;
+                    if (f16) {
+                        // The CPU's f16 path keeps its P.V sum in f16; compare with an f32 sum over the same f16 values.
+                        cpu::f32_to_f16_row(q.data() + r * q_dim + h * s.hd, q16.data(), s.hd);
+                        std::vector<float> qf(static_cast<size_t>(s.hd)), kf(static_cast<size_t>(pos[r] + 1) * s.hd),
+                            vf(kf.size());
+                        for (int64_t i = 0; i < s.hd; ++i) qf[static_cast<size_t>(i)] = f16_to_f32(q16[static_cast<size_t>(i)]);
+                        for (int64_t j = 0; j <= pos[r]; ++j)
+                            for (int64_t i = 0; i < s.hd; ++i) {
+                                kf[static_cast<size_t>(j * s.hd + i)] = f16_to_f32(k16r[base + j * kv_dim + i]);
+                                vf[static_cast<size_t>(j * s.hd + i)] = f16_to_f32(v16r[base + j * kv_dim + i]);
+                            }
+                        cpu::attend_head_f32(qf.data(), kf.data(), vf.data(), s.hd, pos[r] + 1, s.hd, scale, scores.data(), o);
+                    } else {
+                        cpu::attend_head_f32(q.data() + r * q_dim + h * s.hd, kr.data() + base, vr.data() + base, kv_dim,
+                                             pos[r] + 1, s.hd, scale, scores.data(), o);
+                    }
+                }
+            CHECK(rel_error(got, want) < 1e-5);
+        }
+    }
+}
+
+TEST_CASE("argmax picks the largest value, the first on ties") {
+    for (int64_t n : {1, 7, 2048, 151936}) {
+        INFO("n " << n);
+        const int64_t rows = 3;
+        auto x = random_floats(static_cast<size_t>(rows * n));
+        if (n > 10) {
+            x[5] = 100.0f;       // row 0: a tie between 5 and 9
+            x[9] = 100.0f;
+            x[n + n - 1] = 50.0f;  // row 1: the last one
+        }
+        Dev dx(x.size() * 4), dout(rows * 4);
+        dx.put(x.data());
+        cuda::argmax_rows(dx.as<float>(), rows, n, dout.as<int32_t>(), nullptr);
+        const std::vector<int32_t> got = dout.get<int32_t>();
+        for (int64_t r = 0; r < rows; ++r) {
+            const auto first = x.begin() + r * n;
+            CHECK(got[static_cast<size_t>(r)] == std::max_element(first, first + n) - first);
+        }
+    }
+}
+
+TEST_CASE("fused products: grouped with bias, accumulating, and gate/up with SiLU equal the single kernels") {
+    for (DType t : {DType::Q4_K, DType::Q6_K, DType::Q8_0, DType::Q4_1}) {
+        for (int64_t rows : {1, 3, 7}) {
+            INFO(dtype_name(t) << " rows " << rows);
+            const int64_t k = 512, n0 = 33, n1 = 7;
+            const auto w0 = random_weight(t, n0, k), w1 = random_weight(t, n1, k);
+            const auto x = random_floats(static_cast<size_t>(rows * k));
+            const auto b0 = random_floats(static_cast<size_t>(n0));
+            Dev dw0(w0.size()), dw1(w1.size()), dx(x.size() * 4), db(b0.size() * 4),
+                dact(cuda::activation_row_bytes(t, k) * rows), dy0(rows * n0 * 4), dy1(rows * n1 * 4), dr0(rows * n0 * 4),
+                dr1(rows * n1 * 4);
+            dw0.put(w0.data());
+            dw1.put(w1.data());
+            dx.put(x.data());
+            db.put(b0.data());
+            cuda::quantize_activations(t, dx.as<float>(), rows, k, dact.p, nullptr);
+            // Reference: the single-weight kernel, then bias / add on the host.
+            cuda::matmul_quantized(t, dw0.p, n0, k, dact.p, rows, dr0.as<float>(), nullptr);
+            cuda::matmul_quantized(t, dw1.p, n1, k, dact.p, rows, dr1.as<float>(), nullptr);
+            std::vector<float> r0 = dr0.get<float>(), r1 = dr1.get<float>();
+            dy0.poison();
+            dy1.poison();
+            const cuda::MatmulJob jobs[] = {{dw0.p, n0, db.as<float>(), dy0.as<float>()}, {dw1.p, n1, nullptr, dy1.as<float>()}};
+            cuda::matmul_group(t, jobs, 2, k, dact.p, rows, false, nullptr);
+            std::vector<float> want0 = r0;
+            for (int64_t r = 0; r < rows; ++r)
+                for (int64_t o = 0; o < n0; ++o) want0[static_cast<size_t>(r * n0 + o)] += b0[static_cast<size_t>(o)];
+            CHECK(dy0.get<float>() == want0);
+            CHECK(dy1.get<float>() == r1);
+            // Accumulate: y += product.
+            const cuda::MatmulJob acc[] = {{dw1.p, n1, nullptr, dy1.as<float>()}};
+            cuda::matmul_group(t, acc, 1, k, dact.p, rows, true, nullptr);
+            std::vector<float> twice = r1;
+            for (size_t i = 0; i < twice.size(); ++i) twice[i] += r1[i];
+            CHECK(dy1.get<float>() == twice);
+            // gate/up: w0 as gate, a second n0-row weight as up.
+            const auto wu = random_weight(t, n0, k);
+            Dev dwu(wu.size()), dru(rows * n0 * 4), dsw(rows * n0 * 4);
+            dwu.put(wu.data());
+            cuda::matmul_quantized(t, dwu.p, n0, k, dact.p, rows, dru.as<float>(), nullptr);
+            const std::vector<float> ru = dru.get<float>();
+            dsw.poison();
+            cuda::matmul_swiglu(t, dw0.p, dwu.p, n0, k, dact.p, rows, dsw.as<float>(), nullptr);
+            std::vector<float> sw(r0.size());
+            cpu::swiglu_row(r0.data(), ru.data(), static_cast<int64_t>(r0.size()), sw.data());
+            CHECK(rel_error(dsw.get<float>(), sw) < 1e-6);
+        }
+    }
+}
+
+TEST_CASE("rmsnorm + quantize in one kernel equals rmsnorm then quantize, byte for byte") {
+    for (DType t : {DType::Q4_K, DType::Q8_0, DType::Q4_1}) {
+        for (int64_t cols : {256, 1536, 2304}) {
+            INFO(dtype_name(t) << " cols " << cols);
+            const int64_t rows = 3;
+            const auto x = random_floats(static_cast<size_t>(rows * cols), 2.0f), w = random_floats(static_cast<size_t>(cols));
+            const size_t ab = cuda::activation_row_bytes(t, cols) * rows;
+            Dev dx(x.size() * 4), dw(w.size() * 4), dy(x.size() * 4), dy2(x.size() * 4), da(ab), da2(ab);
+            dx.put(x.data());
+            dw.put(w.data());
+            dy.poison();
+            da.poison();
+            cuda::rmsnorm(dx.as<float>(), dw.as<float>(), 1e-6f, rows, cols, dy2.as<float>(), nullptr);
+            cuda::quantize_activations(t, dy2.as<float>(), rows, cols, da2.p, nullptr);
+            cuda::rmsnorm_quantize(dx.as<float>(), dw.as<float>(), 1e-6f, rows, cols, dy.as<float>(), t, da.p, nullptr);
+            CHECK(dy.get<float>() == dy2.get<float>());
+            const auto a = da.get<std::byte>(), b = da2.get<std::byte>();
+            CHECK(std::memcmp(a.data(), b.data(), a.size()) == 0);
+        }
+    }
+}
+
+TEST_CASE("rope of q and k in one launch equals two rope launches") {
+    const int64_t rows = 3, heads = 12, kv_heads = 2, hd = 128;
+    const std::vector<int32_t> pos = {0, 77, 1000};
+    const auto q = random_floats(static_cast<size_t>(rows * heads * hd)), k = random_floats(static_cast<size_t>(rows * kv_heads * hd));
+    std::vector<float> inv(hd / 2);
+    for (int64_t i = 0; i < hd / 2; ++i) inv[static_cast<size_t>(i)] = 1.0f / std::pow(1e6f, static_cast<float>(2 * i) / hd);
+    Dev dq(q.size() * 4), dk(k.size() * 4), dq2(q.size() * 4), dk2(k.size() * 4), dp(pos.size() * 4), di(inv.size() * 4);
+    dq.put(q.data());
+    dk.put(k.data());
+    dq2.put(q.data());
+    dk2.put(k.data());
+    dp.put(pos.data());
+    di.put(inv.data());
+    cuda::rope(dq2.as<float>(), dp.as<int32_t>(), rows, heads, hd, di.as<float>(), true, nullptr);
+    cuda::rope(dk2.as<float>(), dp.as<int32_t>(), rows, kv_heads, hd, di.as<float>(), true, nullptr);
+    cuda::rope_qk(dq.as<float>(), dk.as<float>(), dp.as<int32_t>(), rows, heads, kv_heads, hd, di.as<float>(), true, nullptr);
+    CHECK(dq.get<float>() == dq2.get<float>());
+    CHECK(dk.get<float>() == dk2.get<float>());
+}
