@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <vector>
 
 #include "core/half.hpp"
 #include "cpu/dispatch.hpp"
@@ -134,5 +135,19 @@ AttentionPartial attend_block_q8_0(const void* q8, const void* k, const void* v,
 }
 
 void f32_to_q8_0_row(const float* x, void* y, int64_t n, SimdLevel level) { kernels_for(level).quantize_q8_0(x, y, n); }
+
+void attend_head_f32(const float* q, const float* k, const float* v, int64_t stride, int64_t n, int64_t d,
+                     float scale, float* scores, float* out) {
+    constexpr int64_t kBlock = 256;  // model::kKVBlockPositions
+    std::vector<float> acc(static_cast<size_t>(d)), folded(static_cast<size_t>(d));
+    AttentionPartial state{-INFINITY, 0.0f};
+    for (int64_t first = 0; first < n; first += kBlock) {
+        const AttentionPartial p = attend_block_f32(q, k + first * stride, v + first * stride, stride,
+                                                    std::min(kBlock, n - first), d, scale, scores, acc.data(),
+                                                    SimdLevel::scalar);
+        fold_partial(state, folded.data(), p, acc.data(), d);
+    }
+    finish_partial(state, folded.data(), d, out);
+}
 
 }  // namespace apr::cpu

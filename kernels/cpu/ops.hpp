@@ -40,4 +40,11 @@ float dot_f32(const float* a, const float* b, int64_t n);
 void axpy_f16(float a, const uint16_t* x, float* y, int64_t n);
 void axpy_f32(float a, const float* x, float* y, int64_t n);
 
+// f32 attention of one query head over positions 0..n-1 (rows `stride`
+// floats apart), computed as the paged cache does: blocks of 256 positions
+// (attend_block_f32 at the scalar level) folded in order. scores: at least
+// min(n, 256) floats. The reference the CUDA kernel tests compare against.
+void attend_head_f32(const float* q, const float* k, const float* v, int64_t stride, int64_t n, int64_t d,
+                     float scale, float* scores, float* out);
+
 }  // namespace apr::cpu
