@@ -15,7 +15,9 @@ is only believed when its stream is whole:
   never look green.
 
 Skips are listed by name with their reasons before the totals, so a run that
-skipped something says so. The last line is "N passed, N failed, N skipped".
+skipped something says so. Every failed case is listed with the TAP comment
+lines that follow it (the failed assertions), since a CI log shows only the
+console, not the programs' stdout. The last line is "N passed, N failed, N skipped".
 Exit status: 0 when nothing failed, 1 otherwise, 2 when the log is missing or
 names no test (nothing ran).
 """
@@ -74,6 +76,19 @@ def check_program(name, result, stdout):
     return passed, failed, skipped, problems, skips
 
 
+def failure_details(stdout, limit=40):
+    """The "not ok" lines of a TAP stream and the "# " comments under each."""
+    out, inside = [], False
+    for line in stdout.splitlines():
+        if RESULT.match(line):
+            inside = line.startswith("not ok")
+            if inside:
+                out.append(line)
+        elif inside and line.startswith("#"):
+            out.append(line)
+    return out[:limit] + ([f"# ... {len(out) - limit} more lines"] if len(out) > limit else [])
+
+
 def main(argv):
     if len(argv) != 2:
         print("usage: count_tests.py build/meson-logs/testlog.json", file=sys.stderr)
@@ -97,6 +112,9 @@ def main(argv):
         all_skips += skips
         for problem in problems:
             print(f"count_tests: FAIL {record['name']}: {problem} (exit {record.get('returncode')})", file=sys.stderr)
+        if f:
+            for line in failure_details(record.get("stdout") or ""):
+                print(f"count_tests: {record['name']}: {line}", file=sys.stderr)
     if all_skips:
         print(f"skipped ({len(all_skips)}):")
         for skip in all_skips:

@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -20,6 +21,7 @@
 #include "generation_flags.hpp"
 #include "line_reader.hpp"
 #include "session_flags.hpp"
+#include "trace_flags.hpp"
 
 namespace apr::cli {
 namespace {
@@ -49,6 +51,10 @@ struct Chat {
     GenerationFlags& options;
     LineReader& reader;
     bool color;  // stderr notes dimmed
+    trace::Recorder* recorder;  // null unless a trace mode is on
+    TraceReporter& reporter;
+    const Model& model;
+    KVCacheType kv_type;
     Totals totals;
 
     void note(const std::string& text) const {
@@ -69,6 +75,7 @@ struct Chat {
             return true;
         };
         TurnResult r;
+        if (recorder != nullptr) recorder->clear();
         try {
             r = session.turn(message, gp, stream);
         } catch (const Error& e) {
@@ -98,6 +105,7 @@ struct Chat {
         if (r.context_full)
             note(fmt::format("[the context is full ({} positions): /clear starts a new conversation]",
                              session.context_length()));
+        if (recorder != nullptr) reporter.report(*recorder, model, static_cast<int>(totals.turns), kv_type);
     }
 
     void stats() const {
@@ -194,22 +202,32 @@ int cmd_chat(const Args& args) {
                 "piped: one message per line, each answer on one line of stdout.");
     GenerationFlags gen;
     gen.add_to(flags, "most tokens per answer");
+    TraceFlags trace_flags;
+    trace_flags.add_to(flags);
     SessionFlags session_flags;
     session_flags.add_to(flags);
     const std::vector<std::string> positional = flags.parse(args);
     if (positional.size() > 1) throw UsageError("expected at most one MODEL");
     gen.validate();
+    trace_flags.validate();
     session_flags.validate();
     const std::string path = positional.empty() ? default_model_path() : positional[0];
 
+    TraceReporter reporter(trace_flags, path);
+    const auto load_start = std::chrono::steady_clock::now();
     auto model = Model::load(path, gen.model_params());
-    ChatSession session(*model, session_flags.params(), gen.system);
+    reporter.loaded(*model, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count());
+    std::unique_ptr<trace::Recorder> recorder = trace_flags.make_recorder();
+    SessionParams sp = session_flags.params();
+    sp.observer = recorder.get();
+    ChatSession session(*model, sp, gen.system);
     const bool interactive = isatty(STDIN_FILENO) != 0;
     if (interactive) install_interrupt_handler();
     LineReader reader(interactive);
     const bool color = interactive && isatty(STDERR_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr;
-    Chat chat{session, gen, reader, color, {}};
+    Chat chat{session, gen, reader, color, recorder.get(), reporter, *model, session.session().kv_cache_type(), {}};
     chat.loop();
+    reporter.finished();
     return 0;
 }
 

@@ -3,6 +3,7 @@
 // (after --system) unless --raw; greedy unless --temperature is given.
 #include <fmt/core.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -20,6 +21,8 @@
 #include "generation_flags.hpp"
 #include "json_text.hpp"
 #include "session_flags.hpp"
+#include "trace_diff.hpp"
+#include "trace_flags.hpp"
 
 namespace apr::cli {
 namespace {
@@ -63,10 +66,12 @@ std::string build_prompt(const Model& model, const std::string& prompt, const st
 }  // namespace
 
 int cmd_run(const Args& args) {
-    Flags flags("apr run", "[MODEL] --prompt TEXT [options]",
+    Flags flags("apr run", "[MODEL] --prompt TEXT [options]  |  MODEL_A MODEL_B --prompt TEXT --trace-diff [--json]",
                 "Generate one completion for a prompt. MODEL is a GGUF file, a SafeTensors file or a Hugging Face\n"
                 "folder (default: the bundled model). The prompt is wrapped in the model's chat template as one\n"
-                "user message unless --raw. Text streams to stdout; a summary goes to stderr.");
+                "user message unless --raw. Text streams to stdout; a summary goes to stderr. The trace modes\n"
+                "(docs/tracing.md) report on stderr; --trace-diff runs the prompt through two models step by step\n"
+                "(greedy, --max-tokens steps) and exits 0 when they agree, 1 when they part.");
     std::optional<std::string> prompt;
     GenerationFlags gen;
     SessionFlags session_flags;
@@ -78,20 +83,48 @@ int cmd_run(const Args& args) {
     session_flags.add_to(flags);
     flags.add("--json", &json, "print one JSON object instead of streaming text");
     flags.add("--logprobs", &logprobs, "with --json: the top K log-probabilities of each step", "K");
+    TraceFlags trace_flags;
+    trace_flags.add_to(flags);
+    bool trace_diff = false;
+    double diff_tolerance = 0.02;
+    flags.add("--trace-diff", &trace_diff, "compare MODEL_A and MODEL_B layer by layer (with --json: as JSON on stdout)");
+    flags.add("--diff-tolerance", &diff_tolerance, "relative difference above which a layer counts as diverged");
     const std::vector<std::string> positional = flags.parse(args);
-    if (positional.size() > 1) throw UsageError("expected at most one MODEL");
     if (!prompt) throw UsageError("--prompt is required");
     gen.validate();
     session_flags.validate();
+    trace_flags.validate();
+    if (trace_diff) {
+        if (positional.size() != 2) throw UsageError("--trace-diff needs two models: MODEL_A MODEL_B");
+        if (!(diff_tolerance > 0)) throw UsageError("--diff-tolerance must be > 0");
+        TraceDiffOptions o;
+        o.model_a = positional[0];
+        o.model_b = positional[1];
+        o.prompt = *prompt;
+        o.raw = raw;
+        o.json = json;
+        o.tolerance = diff_tolerance;
+        o.steps = gen.max_tokens;
+        o.threads = gen.threads;
+        o.system = gen.system;
+        return run_trace_diff(o);
+    }
+    if (positional.size() > 1) throw UsageError("expected at most one MODEL (two only with --trace-diff)");
     if (logprobs < 0) throw UsageError("--logprobs must be >= 0");
     const std::string path = positional.empty() ? default_model_path() : positional[0];
 
     GenerateParams gp = gen.generate_params();
     gp.logprobs = logprobs;
 
+    TraceReporter reporter(trace_flags, path);
+    const auto load_start = std::chrono::steady_clock::now();
     auto model = Model::load(path, gen.model_params());
+    reporter.loaded(*model, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count());
+    std::unique_ptr<trace::Recorder> recorder = trace_flags.make_recorder();
     if (model->tokenizer() == nullptr) throw Error(ErrorCode::unsupported, path + ": the model has no tokenizer");
-    Session session(*model, session_flags.params());
+    SessionParams sp = session_flags.params();
+    sp.observer = recorder.get();
+    Session session(*model, sp);
 
     const std::string text = build_prompt(*model, *prompt, gen.system, raw);
     TokenCallback stream;
@@ -116,6 +149,8 @@ int cmd_run(const Args& args) {
                    r.context_full ? fmt::format(" (the context of {} positions is full)", session.context_length()) : "",
                    device_name(model->device()));
     }
+    if (recorder) reporter.report(*recorder, *model, 0, session.kv_cache_type());
+    reporter.finished();
     return 0;
 }
 

@@ -19,4 +19,5 @@
 #include "apr/session.hpp"
 #include "apr/tensor.hpp"
 #include "apr/tokenizer.hpp"
+#include "apr/trace.hpp"
 #include "apr/version.hpp"

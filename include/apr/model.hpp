@@ -10,9 +10,11 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "apr/dtype.hpp"
 #include "apr/export.hpp"
 #include "apr/model_config.hpp"
 #include "apr/model_file.hpp"
@@ -38,18 +40,32 @@ struct ModelParams {
 };
 
 // ---- tracing hooks ----------------------------------------------------------
-// An Observer sees every op and layer boundary of a forward pass. Sessions
-// without an observer pay nothing (one null check per op).
+// An Observer sees a generation stage by stage: tokenizing, each forward pass
+// (a prompt batch or one decode step) with its positions, every op inside it
+// with its weight type, kernel and time, every layer boundary, and each
+// sampling step. Sessions without an observer pay nothing: one null check
+// per op, no clock reads. apr/trace.hpp builds reports on top (trace::Recorder).
+//
+// Times come from the backend's op timer: the host clock on the CPU (ops are
+// synchronous there); a device backend times with device events, so a GPU
+// op's time is its time on the device, not its launch.
 enum class OpKind { embed, rmsnorm, matmul, bias, rope, attention, swiglu, add, lm_head };
 APR_API std::string_view op_kind_name(OpKind kind) noexcept;
 
 struct OpEvent {
     OpKind op;
     int layer;               // -1 outside the transformer blocks
-    std::string_view name;   // weight involved ("blk.0.attn_q.weight"), or the op's name
-    const float* output;     // rows x cols, row-major; in host memory on the CPU backend
+    std::string_view name;   // weight involved ("blk.0.attn_q.weight"), or the op's name; lives as long as the Model
+    const float* output;     // rows x cols, row-major, host memory; null when the observer did not ask for
+                             // outputs and the backend's memory is not host memory
     int64_t rows;            // tokens in the batch
     int64_t cols;
+    // Added for tracing (zero / empty where they do not apply):
+    DType weight_type = DType::F32;  // the weight's stored type (matmul, lm_head, embed)
+    int64_t weight_rows = 0;         // the weight's shape: out x in
+    int64_t weight_cols = 0;
+    std::string_view kernel;         // the kernel that ran, e.g. "avx512 Q4_K x Q8_K"; static storage
+    double ms = 0;                   // time of the op
 };
 
 // Where a hidden state was taken: the embedding output (layer -1), the output
@@ -61,10 +77,37 @@ enum class LayerStage { embedding, block_output, final_norm };
 struct LayerEvent {
     LayerStage stage;
     int layer;
-    const float* hidden;     // rows x cols, row-major, host memory on the CPU backend
+    const float* hidden;     // rows x cols, row-major, host memory (null: see OpEvent::output)
     int64_t rows;            // tokens in the batch
     int64_t cols;            // hidden size
     const int32_t* positions;  // position of each row
+};
+
+// One forward pass: a prompt batch or a decode step (or a continuous-batching
+// step mixing sequences). `ms` is set in on_batch_end only.
+struct BatchEvent {
+    int64_t rows;              // tokens in the pass
+    const int32_t* positions;  // position of each row
+    int64_t sequences;         // sequences in the pass (1 for a Session)
+    int64_t layers;            // transformer blocks the pass runs
+    double ms = 0;
+};
+
+// Which part of a generation the next forward passes belong to.
+enum class GenerationPhase { prompt, decode };
+
+struct TokenizeEvent {
+    size_t text_bytes;
+    int64_t tokens;
+    double ms;
+};
+
+struct SampleEvent {
+    int64_t step;                 // 0 for the first generated token
+    int32_t token;                // the chosen id
+    const float* logits;          // the raw logits it was chosen from (vocab floats, host memory)
+    int64_t vocab;
+    double ms;                    // time spent in the sampler
 };
 
 class APR_API Observer {
@@ -72,6 +115,15 @@ public:
     virtual ~Observer();
     virtual void on_op(const OpEvent&) {}
     virtual void on_layer(const LayerEvent&) {}
+    virtual void on_batch_begin(const BatchEvent&) {}
+    virtual void on_batch_end(const BatchEvent&) {}
+    virtual void on_phase(GenerationPhase) {}
+    virtual void on_tokenize(const TokenizeEvent&) {}
+    virtual void on_sample(const SampleEvent&) {}
+    // Whether OpEvent::output / LayerEvent::hidden must be host memory even
+    // on a device backend (the forward pass then copies them: slow, for
+    // activation statistics only). Asked once per forward pass.
+    virtual bool wants_outputs() const { return false; }
 };
 
 namespace model {
@@ -100,6 +152,8 @@ public:
     // Threads the model computes with (ModelParams::threads, or the hardware's count for 0).
     int threads() const;
     Device device() const;
+    // The backend in words, e.g. "cpu, avx512 kernels, 8 threads" (for reports).
+    std::string backend_description() const;
 
     model::ModelImpl& impl() const { return *impl_; }
 

@@ -21,6 +21,8 @@ namespace apr {
 enum class KVCacheType { f16, f32, q8_0 };
 // "f16", "f32", "q8_0".
 APR_API std::string_view kv_cache_type_name(KVCacheType type) noexcept;
+// Bytes per cached key or value element: 4, 2, 34/32 (scale per 32 values).
+APR_API double kv_cache_value_bytes(KVCacheType type) noexcept;
 // Parses a name as kv_cache_type_name writes it; nullopt for anything else.
 APR_API std::optional<KVCacheType> kv_cache_type_from_name(std::string_view name) noexcept;
 // The cache type a session gets when SessionParams::kv_cache_type is unset:
@@ -78,6 +80,8 @@ public:
     std::vector<float> evaluate_all(std::span<const int32_t> tokens);
 
     void set_observer(Observer* observer);
+    // The attached observer (null when none); generate() reports its stages to it.
+    Observer* observer() const;
 
     model::SessionImpl& impl() const { return *impl_; }
 

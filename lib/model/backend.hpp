@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "apr/dtype.hpp"
@@ -84,6 +85,20 @@ struct AttentionShape {
     int64_t head_dim;
 };
 
+// Times ops for observers (only when one is attached). start() is called
+// right before an op is issued and stop_ms() right after; stop_ms() returns
+// the op's time in milliseconds. The CPU's timer reads the host clock (its
+// ops are synchronous). A device backend returns a timer that records an
+// event on its stream in start() and in stop_ms(), waits for the second and
+// returns the time between them (cudaEventElapsedTime): device time, not the
+// launch's host time.
+class OpTimer {
+public:
+    virtual ~OpTimer() = default;
+    virtual void start() = 0;
+    virtual double stop_ms() = 0;
+};
+
 // A forward pass announced to the backend before its ops (see
 // Backend::begin_batch). The spans are the same host arrays the ops are then
 // given (ids to get_rows, positions to rope/attention, logit rows to
@@ -150,6 +165,16 @@ public:
     virtual void to_host(const float* src, int64_t n, float* dst) = 0;
     // Whether buffers are host memory (observers may then read them directly).
     virtual bool host_memory() const = 0;
+
+    // ---- tracing (used only when an observer is attached) ----
+    // A timer for ops; the default reads the host clock.
+    virtual std::unique_ptr<OpTimer> make_op_timer();
+    // The kernel that runs `op` on a weight of `type` (matmul, lm_head;
+    // F32 for the other ops), e.g. "avx512 Q4_K x Q8_K". Static storage.
+    virtual std::string_view kernel_name(OpKind op, DType type) const { (void)op, (void)type; return name(); }
+    // The backend in words for load reports: CPU: SIMD level and threads; a
+    // GPU: its name and memory.
+    virtual std::string description() const { return std::string(name()); }
 
     // Fused ops. forward() uses them when no observer watches the single
     // ops (an observer sees every op's own output, so it gets the plain

@@ -17,6 +17,7 @@
 #include "cpu/ops.hpp"
 #include "model/cpu_attention.hpp"
 #include "model/cpu_kv_cache.hpp"
+#include "model/cpu_kernel_names.hpp"
 #include "model/cpu_matmul.hpp"
 #include "model/weights.hpp"
 #include "quant/dequantize.hpp"
@@ -131,6 +132,13 @@ public:
 
     void to_host(const float* src, int64_t n, float* dst) override { std::copy_n(src, n, dst); }
     bool host_memory() const override { return true; }
+    std::string description() const override {
+        return std::string("cpu, ") + std::string(cpu::simd_level_name(matmul_.level())) + " kernels, " +
+               std::to_string(threads_) + " threads";
+    }
+    std::string_view kernel_name(OpKind op, DType type) const override {
+        return cpu_kernel_name(matmul_.level(), op, type);
+    }
 
 private:
     template <typename Fn>

@@ -52,6 +52,10 @@ GenerateResult generate(Session& session, std::span<const int32_t> prompt, const
 
     GenerateResult result;
     result.prompt_tokens = static_cast<int64_t>(prompt.size());
+    // The observer (if any) hears which phase the forward passes belong to
+    // and each sampling step; without one nothing here reads a clock twice.
+    Observer* observer = session.observer();
+    if (observer != nullptr) observer->on_phase(GenerationPhase::prompt);
     auto stop_requested = [&] {
         return (params.cancel != nullptr && params.cancel->load(std::memory_order_acquire)) ||
                (params.should_stop && params.should_stop());
@@ -88,6 +92,7 @@ GenerateResult generate(Session& session, std::span<const int32_t> prompt, const
     }
     result.prompt_ms = ms_since(prompt_start);
 
+    if (observer != nullptr) observer->on_phase(GenerationPhase::decode);
     const auto gen_start = std::chrono::steady_clock::now();
     result.tokens.reserve(static_cast<size_t>(std::min<int64_t>(params.max_tokens, 4096)));
     StepLogprobs step;
@@ -96,7 +101,14 @@ GenerateResult generate(Session& session, std::span<const int32_t> prompt, const
             result.finish_reason = FinishReason::cancelled;
             break;
         }
-        const int32_t id = sampler.sample(logits);
+        int32_t id;
+        if (observer == nullptr) {
+            id = sampler.sample(logits);
+        } else {
+            const auto sample_start = std::chrono::steady_clock::now();
+            id = sampler.sample(logits);
+            observer->on_sample(SampleEvent{i, id, logits.data(), static_cast<int64_t>(logits.size()), ms_since(sample_start)});
+        }
         if (params.logprobs > 0) {
             step = StepLogprobs{id, logprob_of(logits, id), top_logprobs(logits, params.logprobs)};
             result.logprobs.push_back(step);
@@ -138,8 +150,11 @@ GenerateResult generate(Session& session, std::span<const int32_t> prompt, const
 
 GenerateResult generate(Session& session, std::string_view prompt, const GenerateParams& params,
                         const TokenCallback& on_token) {
+    const auto start = std::chrono::steady_clock::now();
     const std::vector<int32_t> ids =
         model::encode_prompt(session.model(), prompt, params.parse_special, session.position() == 0);
+    if (Observer* observer = session.observer(); observer != nullptr)
+        observer->on_tokenize(TokenizeEvent{prompt.size(), static_cast<int64_t>(ids.size()), ms_since(start)});
     return generate(session, ids, params, on_token);
 }
 

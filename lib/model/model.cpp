@@ -86,5 +86,6 @@ const Tokenizer* Model::tokenizer() const { return impl_->tokenizer.get(); }
 const std::vector<int32_t>& Model::end_token_ids() const { return impl_->end_token_ids; }
 int Model::threads() const { return impl_->threads; }
 Device Model::device() const { return impl_->device; }
+std::string Model::backend_description() const { return impl_->backend->description(); }
 
 }  // namespace apr

@@ -83,6 +83,15 @@ std::string_view kv_cache_type_name(KVCacheType type) noexcept {
     return "unknown";
 }
 
+double kv_cache_value_bytes(KVCacheType type) noexcept {
+    switch (type) {
+        case KVCacheType::f16: return 2.0;
+        case KVCacheType::f32: return 4.0;
+        case KVCacheType::q8_0: return 34.0 / 32.0;
+    }
+    return 0.0;
+}
+
 std::optional<KVCacheType> kv_cache_type_from_name(std::string_view name) noexcept {
     for (KVCacheType t : {KVCacheType::f16, KVCacheType::f32, KVCacheType::q8_0})
         if (name == kv_cache_type_name(t)) return t;
@@ -141,6 +150,7 @@ std::vector<float> Session::evaluate_all(std::span<const int32_t> tokens) {
 }
 
 void Session::set_observer(Observer* observer) { impl_->observer = observer; }
+Observer* Session::observer() const { return impl_->observer; }
 
 std::vector<float> evaluate_batch(std::span<Session* const> sessions, std::span<const int32_t> tokens) {
     if (sessions.empty()) fail(ErrorCode::invalid_argument, "evaluate_batch: no sessions");

@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from tap import check, done
 
 lib, capi_dir, cpp_dir = sys.argv[1:4]
 capi_headers = sorted(glob.glob(os.path.join(capi_dir, "*.h")))
@@ -35,18 +36,6 @@ if not os.path.isdir(APACHE_INC) or APACHE_LIB is None:
     sys.stderr.write(f"SKIPPED: {msg}\n")
     sys.exit(0)
 
-n = 0
-failed = 0
-
-
-def check(ok, what, detail=""):
-    global n, failed
-    n += 1
-    print(f"{'ok' if ok else 'not ok'} {n} - {what}")
-    if not ok:
-        failed += 1
-        for line in detail.splitlines()[:40]:
-            print(f"# {line}")
 
 
 def strip_comments(text):
@@ -118,5 +107,4 @@ with tempfile.TemporaryDirectory() as tmp:
         run = subprocess.run([exe], capture_output=True, text=True)
         check(run.returncode == 0 and "libapr=" in run.stdout,
               f"each library answers its own version call ({run.stdout.strip()})", run.stdout + run.stderr)
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+done()

@@ -7,20 +7,9 @@ vtables of its classes): no internals (apr::model::, apr::capi::, pimpl
 import re
 import subprocess
 import sys
+from tap import check, done
 
 lib = sys.argv[1]
-n = 0
-failed = 0
-
-
-def check(ok, what, detail=""):
-    global n, failed
-    n += 1
-    print(f"{'ok' if ok else 'not ok'} {n} - {what}")
-    if not ok:
-        failed += 1
-        for line in detail.splitlines()[:40]:
-            print(f"# {line}")
 
 
 dynamic = subprocess.run(["readelf", "-d", lib], capture_output=True, text=True, check=True).stdout
@@ -73,5 +62,4 @@ check("apr_generate" in c_names and "apr_model_load" in c_names and "apr_last_er
 check(any(name.startswith("apr::Model::load") for name in demangled) and
       any(name == "typeinfo for apr::Error" for name in demangled),
       "the C++ API and its exception's typeinfo are there")
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+done()

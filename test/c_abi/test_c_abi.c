@@ -4,14 +4,7 @@
 
 #include "apr.h"
 
-static int test_count = 0;
-static int failures = 0;
-
-static void check(int ok, const char* what) {
-    ++test_count;
-    printf("%s %d - %s\n", ok ? "ok" : "not ok", test_count, what);
-    if (!ok) ++failures;
-}
+#include "tap.h"
 
 /* Model files: the vendored nano model opens with its config and tensors;
  * a bad path fails with a status and a message naming it. */
@@ -165,6 +158,5 @@ int main(void) {
     check(strstr(apr_build_info(), "libapr") != NULL, "build info names the library");
     test_model_file();
     test_generate();
-    printf("1..%d\n", test_count);
-    return failures == 0 ? 0 : 1;
+    return tap_done();
 }

@@ -10,16 +10,7 @@
 
 #include "apr.h"
 
-static int test_count = 0;
-static int failures = 0;
-static void check(int ok, const char* what) {
-    ++test_count;
-    printf("%s %d - %s\n", ok ? "ok" : "not ok", test_count, what);
-    if (!ok) {
-        ++failures;
-        printf("# last error: %s\n", apr_last_error());
-    }
-}
+#include "tap.h"
 
 #define MODEL APR_TEST_MODELS_DIR "/nano/nano-q4_k_m.gguf"
 #define IM_END 2018
@@ -430,6 +421,5 @@ int main(void) {
         test_observer(model);
     }
     apr_model_free(model);
-    printf("1..%d\n", test_count);
-    return failures == 0 ? 0 : 1;
+    return tap_done();
 }

@@ -7,6 +7,7 @@ the observer and handles a bad path; the installed libapr.so.0 carries its
 soname and the `apr` program runs. TAP.
 
 usage: test_installed.py BUILD_DIR SOURCE_DIR MODEL [CC...]"""
+import functools
 import glob
 import os
 import re
@@ -15,21 +16,14 @@ import subprocess
 import sys
 import tempfile
 
+import tap
+from tap import done
+
+# Install and compiler logs end with their cause: show their last lines.
+check = functools.partial(tap.check, last_lines=True)
+
 build_dir, source_dir, model = sys.argv[1:4]
 cc = sys.argv[4:] or ["cc"]  # the compiler command (may be "ccache cc")
-n = 0
-failed = 0
-
-
-def check(ok, what, detail=""):
-    global n, failed
-    n += 1
-    print(f"{'ok' if ok else 'not ok'} {n} - {what}")
-    if not ok:
-        failed += 1
-        for line in detail.splitlines()[-40:]:
-            print(f"# {line}")
-    return ok
 
 
 def run(cmd, **kw):
@@ -43,8 +37,7 @@ if shutil.which("pkg-config") is None:
 with tempfile.TemporaryDirectory(prefix="apr-install-") as dest:
     inst = run(["meson", "install", "-C", build_dir, "--no-rebuild", "--quiet", "--destdir", dest])
     if not check(inst.returncode == 0, "meson install --destdir succeeds", inst.stdout + inst.stderr):
-        print(f"1..{n}")
-        sys.exit(1)
+        done(1)
     pcs = glob.glob(dest + "/**/pkgconfig/apr.pc", recursive=True)
     headers = glob.glob(dest + "/**/include/apr/apr.h", recursive=True)
     libs = glob.glob(dest + "/**/libapr.so.0", recursive=True)
@@ -52,8 +45,7 @@ with tempfile.TemporaryDirectory(prefix="apr-install-") as dest:
     check(len(pcs) == 1 and len(headers) == 1 and len(libs) == 1 and len(apr_exe) == 1,
           "installed apr.pc, include/apr/apr.h, libapr.so.0 and bin/apr", "\n".join(pcs + headers + libs + apr_exe))
     if not (pcs and headers and libs and apr_exe):
-        print(f"1..{n}")
-        sys.exit(1)
+        done(1)
     check(os.path.exists(headers[0].replace("apr.h", "apr.hpp")), "the C++ headers are installed beside it")
     soname = run(["readelf", "-d", libs[0]]).stdout
     check("Library soname: [libapr.so.0]" in soname, "the installed library's soname is libapr.so.0")
@@ -87,5 +79,4 @@ with tempfile.TemporaryDirectory(prefix="apr-install-") as dest:
               out.stdout)
     ver = run([apr_exe[0], "--help"], env=dict(os.environ, LD_LIBRARY_PATH=libdir))
     check(ver.returncode == 0 and "run" in ver.stdout, "the installed apr program runs", ver.stdout + ver.stderr)
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+done()

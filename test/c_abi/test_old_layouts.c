@@ -8,16 +8,7 @@
 
 #include "apr.h"
 
-static int test_count = 0;
-static int failures = 0;
-static void check(int ok, const char* what) {
-    ++test_count;
-    printf("%s %d - %s\n", ok ? "ok" : "not ok", test_count, what);
-    if (!ok) {
-        ++failures;
-        printf("# last error: %s\n", apr_last_error());
-    }
-}
+#include "tap.h"
 
 typedef struct v1_model_params {
     size_t struct_size;
@@ -136,6 +127,5 @@ int main(void) {
 
     apr_session_free(session);
     apr_model_free(model);
-    printf("1..%d\n", test_count);
-    return failures == 0 ? 0 : 1;
+    return tap_done();
 }

@@ -14,6 +14,7 @@
 #include "apr/model_file.hpp"
 #include "support/fixtures.hpp"
 #include "support/prerequisites.hpp"
+#include "support/shell.hpp"
 
 using apr::ChatTemplate;
 namespace fx = apr::test;
@@ -126,16 +127,10 @@ TEST_CASE("the built apr template prints the reference prompt", "[chat][fixtures
     const auto gguf = fx::fixtures_dir() / "qwen2.5-tokenizer" / "qwen2.5-vocab.gguf";
     const std::string command = "'" + apr_exe.string() + "' template '" + gguf.string() + "' --messages '" +
                                 (dir / "messages.json").string() + "' --tools '" + (dir / "tools.json").string() + "'";
-    std::string out;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::array<char, 4096> buffer;
-    size_t got;
-    while ((got = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.append(buffer.data(), got);
-    const int status = ::pclose(pipe);
+    const apr::test::ShellResult r = apr::test::run_shell(command);
     std::filesystem::remove_all(dir);
-    CHECK(status == 0);
-    CHECK(out == with_tools.expected);
+    CHECK(r.status == 0);
+    CHECK(r.out == with_tools.expected);
     // A usage mistake exits with status 2.
     const int usage = std::system(("'" + apr_exe.string() + "' template 2>/dev/null").c_str());
     CHECK(WEXITSTATUS(usage) == 2);

@@ -5,12 +5,11 @@
 #include <catch2/catch.hpp>
 #include <simdjson.h>
 
-#include <array>
-#include <cstdio>
 #include <string>
 
-namespace apr::test {
+#include "support/shell.hpp"
 
+namespace apr::test {
 
 struct Expected {
     std::string path;
@@ -65,16 +64,9 @@ inline void check_inspect(const std::string& json_text, const Expected& x) {
 }
 
 inline std::string run_and_capture(const std::string& command) {
-    std::string out;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::array<char, 4096> buffer;
-    size_t n;
-    while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.append(buffer.data(), n);
-    const int status = ::pclose(pipe);
-    CHECK(status == 0);
-    return out;
+    const ShellResult r = run_shell(command);
+    CHECK(r.status == 0);
+    return r.out;
 }
-
 
 }  // namespace apr::test

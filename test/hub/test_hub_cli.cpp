@@ -8,6 +8,7 @@
 
 #include "formats/temp_dir.hpp"
 #include "hub/fake_hub.hpp"
+#include "support/shell.hpp"
 
 namespace fs = std::filesystem;
 
@@ -26,16 +27,10 @@ struct Cli {
         const std::string command = "HF_ENDPOINT=" + hub.endpoint() + " APR_CACHE=" + (dir / "cache").string() +
                                     " APR_HUB_RETRY_DELAY_MS=0 HF_HUB_OFFLINE= HF_TOKEN= " + cli + " " + args +
                                     " 2>" + err_path.string();
-        FILE* pipe = popen(command.c_str(), "r");
-        REQUIRE(pipe != nullptr);
-        std::string out;
-        std::array<char, 4096> buf;
-        size_t n;
-        while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-        const int status = pclose(pipe);
-        *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        const apr::test::ShellResult r = apr::test::run_shell(command);
+        *exit_code = WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1;
         if (err) *err = apr::test::read_text_file(err_path);
-        return out;
+        return r.out;
     }
 };
 

@@ -7,6 +7,7 @@
 
 #include "formats/temp_dir.hpp"
 #include "hub/fake_hub.hpp"
+#include "support/shell.hpp"
 
 TEST_CASE("apr run hf://OWNER/REPO downloads a SafeTensors repository and answers 4") {
     apr::test::TempDir dir;
@@ -16,14 +17,9 @@ TEST_CASE("apr run hf://OWNER/REPO downloads a SafeTensors repository and answer
     const std::string command = "HF_ENDPOINT=" + hub.endpoint() + " APR_CACHE=" + (dir / "cache").string() + " " +
                                 cli + " run hf://apr-test/nano --prompt 'What is 2+2? Answer with just the number.'"
                                       " --max-tokens 10 2>/dev/null";
-    FILE* pipe = popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string out;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-    CHECK(pclose(pipe) == 0);
-    CHECK(out == "4\n");
+    const apr::test::ShellResult r = apr::test::run_shell(command);
+    CHECK(r.status == 0);
+    CHECK(r.out == "4\n");
     CHECK(hub.count({"/api/models/apr-test/nano/revision/main"}) == 1);
     CHECK(std::filesystem::exists(dir / "cache/models/apr-test/nano/main/.apr-complete"));
 }

@@ -10,6 +10,7 @@
 #include "apr/model.hpp"
 #include "apr/session.hpp"
 #include "reference_cases.hpp"
+#include "support/shell.hpp"
 
 using namespace apr;
 
@@ -84,12 +85,7 @@ TEST_CASE("apr run with the fixtures' nano-q4_k_m.gguf prints 4") {
     const std::string command = std::string(cli) + " run " +
                                 (test::fixtures_dir() / "nano" / "gguf" / "nano-q4_k_m.gguf").string() +
                                 " --prompt 'What is 2+2? Answer with just the number.' --max-tokens 10 2>/dev/null";
-    FILE* pipe = popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string out;
-    char buf[256];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-    CHECK(pclose(pipe) == 0);
-    CHECK(out == "4\n");
+    const test::ShellResult r = test::run_shell(command);
+    CHECK(r.status == 0);
+    CHECK(r.out == "4\n");
 }

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "support/fixtures.hpp"
+#include "support/shell.hpp"
 
 namespace {
 
@@ -18,14 +19,9 @@ std::string run(const std::string& args, int* status) {
     const char* cli = std::getenv("APR_CLI");
     REQUIRE(cli != nullptr);
     const std::string command = std::string(cli) + " run " + args + " 2>/dev/null";
-    FILE* pipe = popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string out;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-    *status = pclose(pipe);
-    return out;
+    const apr::test::ShellResult r = apr::test::run_shell(command);
+    *status = r.status;
+    return r.out;
 }
 
 const std::string kQuestion = "--prompt 'What is 2+2? Answer with just the number.' --max-tokens 10";

@@ -73,6 +73,13 @@ with tempfile.TemporaryDirectory() as tmp:
     check("the CLI lists skips by name", "gpu: no CUDA device" in cli.stdout, cli.stdout)
     missing = subprocess.run([sys.executable, sys.argv[1], os.path.join(tmp, "none.json")], capture_output=True, text=True)
     check("a missing log is an error", missing.returncode == 2 and "0 passed, 1 failed" in missing.stdout, missing.stdout)
+    with open(log, "w") as out:
+        out.write(json.dumps({"name": "bad", "result": "FAIL", "returncode": 1,
+                              "stdout": "ok 1 - a\nnot ok 2 - b\n# t.cpp:9: CHECK(x == 1) with expansion 2 == 1\nok 3 - c\n# fine\n1..3\n"}) + "\n")
+    failing = subprocess.run([sys.executable, sys.argv[1], log], capture_output=True, text=True)
+    check("the CLI prints a failed case's assertions (CI shows only the console)",
+          "bad: # t.cpp:9: CHECK(x == 1) with expansion 2 == 1" in failing.stderr and "# fine" not in failing.stderr,
+          failing.stderr)
     open(log, "w").close()
     empty = subprocess.run([sys.executable, sys.argv[1], log], capture_output=True, text=True)
     check("an empty log is an error", empty.returncode == 2, empty.returncode)

@@ -9,6 +9,7 @@
 
 #include "serve/serve_process.hpp"
 #include "support/fixtures.hpp"
+#include "support/shell.hpp"
 
 using apr::test::chat_body;
 using apr::test::JsonDoc;
@@ -38,14 +39,7 @@ const std::string kFour = "What is 2+2? Answer with just the number.";
 
 std::string run_curl(const std::string& args) {
     const std::string cmd = "curl -s --max-time 60 " + args;
-    FILE* p = popen(cmd.c_str(), "r");
-    REQUIRE(p != nullptr);
-    std::string out;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-    pclose(p);
-    return out;
+    return apr::test::run_shell(cmd).out;
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "serve/json.hpp"
 
+#include "json_text.hpp"
+
 #include <fmt/core.h>
 #include <simdjson.h>
 
@@ -73,52 +75,12 @@ Json& Json::push(Json value) {
 }
 
 bool valid_utf8(std::string_view s) {
-    size_t i = 0;
-    while (i < s.size()) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-        if (len == 0 || i + len > s.size()) return false;
-        for (int k = 1; k < len; ++k)
-            if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    for (size_t i = 0; i < s.size();) {
+        const int len = cli::utf8_sequence_length(s, i);
+        if (len == 0) return false;
         i += static_cast<size_t>(len);
     }
     return true;
-}
-
-std::string json_quote(std::string_view s) {
-    std::string out;
-    out.reserve(s.size() + 2);
-    out += '"';
-    size_t i = 0;
-    while (i < s.size()) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-        bool ok = len > 0 && i + len <= s.size();
-        for (int k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-        if (!ok) {
-            out += "\xEF\xBF\xBD";
-            ++i;
-            continue;
-        }
-        if (len > 1) {
-            out.append(s.substr(i, static_cast<size_t>(len)));
-            i += static_cast<size_t>(len);
-            continue;
-        }
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20) out += fmt::format("\\u{:04x}", c);
-                else out += static_cast<char>(c);
-        }
-        ++i;
-    }
-    out += '"';
-    return out;
 }
 
 void Json::dump_to(std::string& out) const {
@@ -127,10 +89,9 @@ void Json::dump_to(std::string& out) const {
         case Type::boolean: out += bool_ ? "true" : "false"; break;
         case Type::number:
             if (integral_) out += fmt::format("{}", int_);
-            else if (!std::isfinite(num_)) out += num_ > 0 ? "1e308" : "-1e308";  // JSON has no infinities
-            else out += fmt::format("{}", num_);
+            else out += cli::json_number(num_);
             break;
-        case Type::string: out += json_quote(str_); break;
+        case Type::string: out += cli::json_string(str_); break;
         case Type::array:
             out += '[';
             for (size_t i = 0; i < items_.size(); ++i) {
@@ -143,7 +104,7 @@ void Json::dump_to(std::string& out) const {
             out += '{';
             for (size_t i = 0; i < members_.size(); ++i) {
                 if (i) out += ',';
-                out += json_quote(members_[i].first);
+                out += cli::json_string(members_[i].first);
                 out += ':';
                 members_[i].second.dump_to(out);
             }

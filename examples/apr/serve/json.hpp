@@ -76,8 +76,6 @@ private:
     std::vector<std::pair<std::string, Json>> members_;
 };
 
-// JSON string literal of `s` (quotes included); invalid UTF-8 is replaced by U+FFFD.
-std::string json_quote(std::string_view s);
 // Text is valid UTF-8.
 bool valid_utf8(std::string_view s);
 

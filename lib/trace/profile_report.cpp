@@ -1,0 +1,161 @@
+// The roofline report of --profile: per op class, bytes moved and FLOPs per
+// token against the machine's measured bandwidth and compute peaks.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <map>
+
+#include "apr/trace.hpp"
+
+namespace apr::trace {
+namespace {
+
+enum Class { attn_proj, ffn_proj, lm_head, attention, norm, elementwise, embed, class_count };
+constexpr std::array<std::string_view, class_count> kClassNames = {
+    "attention projections (QKV, O)", "FFN projections (gate, up, down)", "LM head", "attention (KV cache)",
+    "RMSNorm", "elementwise (RoPE, bias, SwiGLU, add)", "embedding"};
+
+Class class_of(const OpRecord& op) {
+    switch (op.op) {
+        case OpKind::matmul: return op.name.find("ffn_") != std::string_view::npos ? ffn_proj : attn_proj;
+        case OpKind::lm_head: return lm_head;
+        case OpKind::attention: return attention;
+        case OpKind::rmsnorm: return norm;
+        case OpKind::embed: return embed;
+        default: return elementwise;
+    }
+}
+
+double weight_bytes(const OpRecord& op) {
+    const DTypeInfo* info = dtype_info(op.weight_type);
+    if (info == nullptr || info->block_elements <= 0) return 0;
+    return static_cast<double>(op.weight_rows) * static_cast<double>(op.weight_cols) /
+           static_cast<double>(info->block_elements) * static_cast<double>(info->block_bytes);
+}
+
+struct Cost {
+    double bytes = 0, flops = 0, ms = 0;
+};
+
+// Bytes and FLOPs of one op over its whole batch.
+Cost cost_of(const OpRecord& op, int64_t kv_dim, double kv_bytes) {
+    Cost c;
+    c.ms = op.ms;
+    const double rows = static_cast<double>(op.rows), cols = static_cast<double>(op.cols);
+    switch (op.op) {
+        case OpKind::matmul:
+        case OpKind::lm_head:
+            // The weight streams once per pass; activations in and out in f32.
+            c.bytes = weight_bytes(op) + rows * (static_cast<double>(op.weight_cols) + cols) * 4;
+            c.flops = 2.0 * rows * static_cast<double>(op.weight_rows) * static_cast<double>(op.weight_cols);
+            break;
+        case OpKind::attention:
+            // Each row reads the keys and values of every position it attends to.
+            c.bytes = static_cast<double>(op.attended) * static_cast<double>(kv_dim) * 2 * kv_bytes + rows * cols * 8;
+            c.flops = 4.0 * static_cast<double>(op.attended) * cols;  // Q.K and P.V per query value
+            break;
+        case OpKind::embed:
+            c.bytes = rows * cols * 4 * 2;
+            c.flops = 0;
+            break;
+        case OpKind::rmsnorm: c.bytes = rows * cols * 8; c.flops = rows * cols * 4; break;
+        case OpKind::rope: c.bytes = rows * cols * 8; c.flops = rows * cols * 6; break;
+        case OpKind::swiglu: c.bytes = rows * cols * 12; c.flops = rows * cols * 5; break;
+        default: c.bytes = rows * cols * 12; c.flops = rows * cols; break;  // add, bias
+    }
+    return c;
+}
+
+}  // namespace
+
+std::string format_profile(const Recorder& rec, const MachinePeaks& peaks, double kv_value_bytes) {
+    std::string out = fmt::format(
+        "[PROFILE] machine: {}, {} threads: {:.1f} GB/s read bandwidth, {:.1f} GFLOP/s f32 FMA (measured{}); ridge "
+        "point {:.1f} FLOP/byte\n",
+        peaks.cpu, peaks.threads, peaks.bandwidth_gbs, peaks.gflops, peaks.from_cache ? ", cached" : " now",
+        peaks.gflops / std::max(peaks.bandwidth_gbs, 1e-9));
+    const double ridge = peaks.gflops / std::max(peaks.bandwidth_gbs, 1e-9);
+    int64_t kv_dim = 0;
+    for (const OpRecord& op : rec.ops())
+        if (op.op == OpKind::matmul && op.name.find("attn_k.") != std::string_view::npos) {
+            kv_dim = op.weight_rows;
+            break;
+        }
+    const double kv_bytes = kv_value_bytes;
+
+    for (GenerationPhase phase : {GenerationPhase::prompt, GenerationPhase::decode}) {
+        const int64_t tokens = rec.phase_tokens(phase);
+        if (tokens == 0) continue;
+        std::array<Cost, class_count> costs{};
+        for (const PassRecord& p : rec.passes()) {
+            if (p.phase != phase) continue;
+            for (size_t i = p.first_op; i < p.first_op + p.op_count; ++i) {
+                const OpRecord& op = rec.ops()[i];
+                const Cost c = cost_of(op, kv_dim, kv_bytes);
+                Cost& total = costs[class_of(op)];
+                total.bytes += c.bytes;
+                total.flops += c.flops;
+                total.ms += c.ms;
+            }
+        }
+        double all_ms = 0, all_bytes = 0, all_flops = 0;
+        for (const Cost& c : costs) {
+            all_ms += c.ms;
+            all_bytes += c.bytes;
+            all_flops += c.flops;
+        }
+        const double per = static_cast<double>(tokens);
+        out += fmt::format("[PROFILE] {}: {} tokens, {:.3f} ms of ops per token, {:.2f} MB and {:.2f} MFLOP per token\n",
+                           phase == GenerationPhase::prompt ? "prompt" : "generation", tokens, all_ms / per,
+                           all_bytes / per / 1e6, all_flops / per / 1e6);
+        out += "op class                              | ms/token | share | MB/token | MFLOP/token | FLOP/B |   GB/s | %BW  | GFLOP/s | %FLOP | bound\n";
+        double memory_ms = 0, compute_ms = 0;
+        int worst = 0;
+        for (int k = 0; k < class_count; ++k) {
+            const Cost& c = costs[static_cast<size_t>(k)];
+            if (c.ms <= 0 && c.bytes <= 0) continue;
+            if (c.ms > costs[static_cast<size_t>(worst)].ms) worst = k;
+            const double intensity = c.bytes > 0 ? c.flops / c.bytes : 0;
+            const bool memory_bound = intensity < ridge;
+            (memory_bound ? memory_ms : compute_ms) += c.ms;
+            const double gbs = c.ms > 0 ? c.bytes / (c.ms * 1e-3) / 1e9 : 0;
+            const double gflops = c.ms > 0 ? c.flops / (c.ms * 1e-3) / 1e9 : 0;
+            out += fmt::format("{:<37} | {:>8.4f} | {:>4.1f}% | {:>8.3f} | {:>11.3f} | {:>6.2f} | {:>6.1f} | {:>3.0f}% | {:>7.1f} | {:>4.0f}% | {}\n",
+                               kClassNames[static_cast<size_t>(k)], c.ms / per, all_ms > 0 ? 100 * c.ms / all_ms : 0,
+                               c.bytes / per / 1e6, c.flops / per / 1e6, intensity, gbs,
+                               100 * gbs / std::max(peaks.bandwidth_gbs, 1e-9), gflops,
+                               100 * gflops / std::max(peaks.gflops, 1e-9), memory_bound ? "memory" : "compute");
+        }
+        const Cost& w = costs[static_cast<size_t>(worst)];
+        const double w_gbs = w.ms > 0 ? w.bytes / (w.ms * 1e-3) / 1e9 : 0;
+        const double w_gflops = w.ms > 0 ? w.flops / (w.ms * 1e-3) / 1e9 : 0;
+        const bool w_memory = (w.bytes > 0 ? w.flops / w.bytes : 0) < ridge;
+        out += fmt::format("[PROFILE] {:.0f}% of the time in memory-bound ops, {:.0f}% in compute-bound ops\n",
+                           all_ms > 0 ? 100 * memory_ms / all_ms : 0, all_ms > 0 ? 100 * compute_ms / all_ms : 0);
+        out += fmt::format("[PROFILE] bottleneck: {} ({:.0f}% of the time, {}-bound at {:.0f}% of the {} peak)\n",
+                           kClassNames[static_cast<size_t>(worst)], all_ms > 0 ? 100 * w.ms / all_ms : 0,
+                           w_memory ? "memory" : "compute",
+                           w_memory ? 100 * w_gbs / std::max(peaks.bandwidth_gbs, 1e-9)
+                                    : 100 * w_gflops / std::max(peaks.gflops, 1e-9),
+                           w_memory ? "bandwidth" : "compute");
+        std::string advice;
+        if (worst == attention)
+            advice = "attention over the KV cache dominates: shorter contexts, or an f16 / q8_0 KV cache (--kv-type), "
+                     "move fewer bytes";
+        else if (w_memory && w_gbs < 0.6 * peaks.bandwidth_gbs)
+            advice = fmt::format("the kernels reach {:.0f}% of the measured bandwidth: more threads (--threads) or "
+                                 "faster kernels would help before the memory limit does",
+                                 100 * w_gbs / std::max(peaks.bandwidth_gbs, 1e-9));
+        else if (w_memory)
+            advice = "near the bandwidth ceiling: fewer bytes per weight (a smaller quantization such as Q4_K) or a "
+                     "GPU is the lever; batching requests (apr serve --parallel) shares each weight read";
+        else
+            advice = "compute-bound: larger SIMD (AVX-512), more threads or a GPU help; bigger batches will not";
+        out += "[PROFILE] recommendation: " + advice + "\n";
+    }
+    if (rec.passes().empty()) out += "[PROFILE] no forward pass was run\n";
+    return out;
+}
+
+}  // namespace apr::trace

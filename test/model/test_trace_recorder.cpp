@@ -1,0 +1,89 @@
+// trace::Recorder and its reports from the library side: a real generation
+// records one pass per evaluated step with every op of every layer; the
+// payload report flags NaN/Inf, all-zero tensors and ids outside the
+// vocabulary as errors (fed with such events directly).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <vector>
+
+#include "apr/generate.hpp"
+#include "apr/model.hpp"
+#include "apr/session.hpp"
+#include "apr/trace.hpp"
+#include "support/fixtures.hpp"
+
+TEST_CASE("a Recorder sees every pass, op and sampling step of a generation") {
+    auto model = apr::Model::load(apr::test::vendored_models_dir() / "nano" / "nano-q4_k_m.gguf");
+    apr::trace::Recorder rec({true, 5});
+    apr::SessionParams sp;
+    sp.observer = &rec;
+    apr::Session session(*model, sp);
+    apr::GenerateParams gp;
+    gp.max_tokens = 3;
+    const apr::GenerateResult r = apr::generate(session, "def f(x):", gp);
+    REQUIRE(r.completion_tokens == 3);
+    CHECK(rec.layers() == 4);
+    REQUIRE(rec.passes().size() == 3);  // the prompt, then every generated token but the last
+    CHECK(rec.phase_tokens(apr::GenerationPhase::prompt) == r.prompt_tokens);
+    CHECK(rec.phase_tokens(apr::GenerationPhase::decode) == 2);
+    CHECK(rec.samples().size() == 3);
+    CHECK(rec.tokenizations().size() == 1);
+    for (const auto& p : rec.passes()) {
+        // embed + per layer (2 norms, 7 matmuls, 3 biases, 2 rope, attention, swiglu, 2 adds) + final norm + LM head
+        CHECK(p.op_count == 1 + 4 * 18 + 2);
+        CHECK(p.layer_stats.size() == 6);
+        double ops = 0;
+        for (size_t i = p.first_op; i < p.first_op + p.op_count; ++i) ops += rec.ops()[i].ms;
+        CHECK(ops <= p.ms * 1.001 + 0.01);
+    }
+    for (const auto& s : rec.samples()) CHECK(s.top.size() == 5);
+    CHECK(rec.samples()[0].token == r.tokens[0]);
+    CHECK(rec.samples()[0].top[0].id == r.tokens[0]);  // greedy: the best logit
+    const auto decode = rec.layer_times(apr::GenerationPhase::decode);
+    REQUIRE(decode.size() == 4);
+    for (const auto& l : decode) CHECK(l.total_ms() > 0);
+    const std::string payload = apr::trace::format_payload(rec, 2048);
+    CHECK(payload.find("0 errors") != std::string::npos);
+    rec.clear();
+    CHECK(rec.passes().empty());
+    CHECK(rec.ops().empty());
+}
+
+TEST_CASE("tensor_stats counts NaN, Inf and zeros and leaves them out of the moments") {
+    const std::vector<float> v{1.0f, -1.0f, 0.0f, NAN, INFINITY, 3.0f};
+    const auto s = apr::trace::tensor_stats(v.data(), static_cast<int64_t>(v.size()));
+    CHECK(s.count == 6);
+    CHECK(s.nan == 1);
+    CHECK(s.inf == 1);
+    CHECK(s.zeros == 1);
+    CHECK(s.min == -1.0);
+    CHECK(s.max == 3.0);
+    CHECK(s.mean == Approx(0.75));
+    CHECK_FALSE(s.finite());
+    const std::vector<float> zeros(8, 0.0f);
+    CHECK(apr::trace::tensor_stats(zeros.data(), 8).all_zero());
+}
+
+TEST_CASE("the payload report flags NaN, all-zero tensors and out-of-vocabulary ids") {
+    apr::trace::Recorder rec({true, 2});
+    const int32_t pos[1] = {7};
+    std::vector<float> embedding(4, 0.5f), nan_layer{1.0f, NAN, 2.0f, 3.0f}, zero_layer(4, 0.0f), norm(4, 1.0f);
+    rec.on_phase(apr::GenerationPhase::decode);
+    rec.on_batch_begin(apr::BatchEvent{1, pos, 1, 2, 0});
+    rec.on_layer({apr::LayerStage::embedding, -1, embedding.data(), 1, 4, pos});
+    rec.on_layer({apr::LayerStage::block_output, 0, nan_layer.data(), 1, 4, pos});
+    rec.on_layer({apr::LayerStage::block_output, 1, zero_layer.data(), 1, 4, pos});
+    rec.on_layer({apr::LayerStage::final_norm, 2, norm.data(), 1, 4, pos});
+    rec.on_batch_end(apr::BatchEvent{1, pos, 1, 2, 1.0});
+    std::vector<float> logits{0.1f, 0.2f, 0.3f, 9.0f};  // id 3 is beyond a 3-token vocabulary
+    rec.on_sample(apr::SampleEvent{0, 3, logits.data(), 4, 0.01});
+    int64_t errors = -1;
+    const std::string text = apr::trace::format_payload(rec, 3, &errors);
+    INFO(text);
+    CHECK(errors == 4);  // NaN, all zeros, sampled id, top id
+    CHECK(text.find("layer 0        min=1") != std::string::npos);
+    CHECK(text.find("ERROR: 1 NaN") != std::string::npos);
+    CHECK(text.find("ERROR: all zeros") != std::string::npos);
+    CHECK(text.find("ERROR: id 3 is outside the vocabulary (0..2)") != std::string::npos);
+}
