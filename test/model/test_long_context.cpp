@@ -13,10 +13,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <unistd.h>
 #include <string>
 #include <vector>
 
+#include "apr/batch.hpp"
 #include "apr/error.hpp"
 #include "apr/generate.hpp"
 #include "apr/model.hpp"
@@ -173,6 +175,48 @@ TEST_CASE("a prompt one token too long fails cleanly and the session stays usabl
     CHECK(small.kv_cache_bytes() == bytes);
     small.evaluate(ids(200));
     CHECK(small.position() == 300);
+}
+
+TEST_CASE("BatchEvaluator takes cache blocks as its sessions fill and gives them back when a batch fails") {
+    auto model = Model::load(tiny_model());
+    const model::KVLayout layout{1, 1, 32, KVCacheType::f32};
+    const auto block = static_cast<int64_t>(layout.block_bytes());
+    // Three sessions: 300, 40 and 600 prompt tokens (the first and last cross block boundaries).
+    const std::vector<std::vector<int32_t>> prompts = {ids(300, 11), ids(40, 12), ids(600, 13)};
+    std::vector<std::unique_ptr<Session>> sessions;
+    for (size_t i = 0; i < prompts.size(); ++i) sessions.push_back(std::make_unique<Session>(*model));
+    BatchEvaluator evaluator(*model, 1024);
+    std::vector<BatchItem> items;
+    for (size_t i = 0; i < prompts.size(); ++i) items.push_back({sessions[i].get(), prompts[i], true});
+    const auto batched = evaluator.evaluate(items);
+    const std::vector<float> rows(batched.begin(), batched.end());
+    CHECK(sessions[0]->kv_cache_bytes() == 2 * block);
+    CHECK(sessions[1]->kv_cache_bytes() == 1 * block);
+    CHECK(sessions[2]->kv_cache_bytes() == 3 * block);
+    const auto vocab = static_cast<size_t>(model->config().vocab_size);
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        Session alone(*model);
+        const auto own = alone.evaluate(prompts[i]);
+        double worst = 0;
+        for (size_t j = 0; j < vocab; ++j) worst = std::max(worst, double(std::fabs(own[j] - rows[i * vocab + j])));
+        INFO("session " << i << ": largest logit difference batched vs alone " << worst);
+        CHECK(worst < 1e-3);
+    }
+    // A batch one session cannot take (past its context) changes nobody.
+    SessionParams sp;
+    sp.context_length = 300;
+    Session small(*model, sp);
+    small.evaluate(ids(200));
+    const std::vector<int32_t> more = ids(200, 14), one = ids(1, 15);
+    const std::vector<BatchItem> bad = {{sessions[1].get(), more, true}, {&small, more, true}};
+    CHECK_THROWS_AS(evaluator.evaluate(bad), Error);
+    CHECK(sessions[1]->position() == 40);
+    CHECK(sessions[1]->kv_cache_bytes() == block);
+    CHECK(small.position() == 200);
+    const std::vector<BatchItem> good = {{sessions[1].get(), one, true}, {&small, one, true}};
+    evaluator.evaluate(good);
+    CHECK(sessions[1]->position() == 41);
+    CHECK(small.position() == 201);
 }
 
 TEST_CASE("generation that reaches the end of the context stops with finish reason length and says so") {
