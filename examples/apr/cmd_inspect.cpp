@@ -1,11 +1,13 @@
-// apr inspect [PATH] [--json]: what a model file holds (format, architecture,
-// hyperparameters, tokenizer, tensors). PATH is a GGUF file, a SafeTensors
-// file or a Hugging Face folder; without it, the bundled default model.
+// apr inspect [PATH] [--json] [--verify]: what a model file holds (format,
+// architecture, hyperparameters, tokenizer, tensors). PATH is a GGUF file, an
+// APR file, a SafeTensors file or a Hugging Face folder; without it, the
+// bundled default model. --verify also checks the whole-file checksum (APR).
 #include <fmt/core.h>
 
 #include <map>
 
 #include "apr/model_file.hpp"
+#include "apr/verify.hpp"
 #include "commands.hpp"
 #include "flags.hpp"
 
@@ -83,15 +85,23 @@ void print_human(const ModelFile& file) {
 }  // namespace
 
 int cmd_inspect(const Args& args) {
-    Flags flags("apr inspect", "[PATH] [--json]",
+    Flags flags("apr inspect", "[PATH] [--json] [--verify]",
                 "Show what a model file holds: format, architecture, hyperparameters, tokenizer summary and the\n"
-                "tensor table. PATH is a GGUF file, a SafeTensors file or a Hugging Face model folder.");
+                "tensor table. PATH is a GGUF file, an APR file, a SafeTensors file or a Hugging Face model folder.");
     bool json = false;
+    bool verify = false;
     flags.add("--json", &json, "print one JSON object instead of the human-readable report");
+    flags.add("--verify", &verify,
+              "check the whole-file CRC-32 footer of an APR file (the header CRC is checked on every open); "
+              "a mismatch is an error (exit 1)");
     const std::vector<std::string> positional = flags.parse(args);
     if (positional.size() > 1) throw UsageError("expected at most one PATH");
     const std::string path = positional.empty() ? default_model_path() : positional.front();
     const auto file = open_model_file(path);
+    // Verified before printing, so a damaged file prints nothing but the error.
+    const bool verified = verify && verify_model_file(*file);
+    if (verify && !json)
+        fmt::print("checksum      {}\n", verified ? "ok (CRC-32 footer matches)" : "none in this format (not checked)");
     if (json)
         fmt::print("{}\n", inspect_json(*file));
     else

@@ -8,6 +8,7 @@
 
 #include "apr/batch.hpp"
 #include "apr/chat_template.hpp"
+#include "apr/convert.hpp"
 #include "apr/dtype.hpp"
 #include "apr/error.hpp"
 #include "apr/export.hpp"
@@ -20,4 +21,5 @@
 #include "apr/tensor.hpp"
 #include "apr/tokenizer.hpp"
 #include "apr/trace.hpp"
+#include "apr/verify.hpp"
 #include "apr/version.hpp"

@@ -168,7 +168,8 @@ ChatTemplate ChatTemplate::from_hf_path(const std::filesystem::path& source) {
 }
 
 ChatTemplate ChatTemplate::from_model_file(const ModelFile& file) {
-    if (file.format() != FileFormat::gguf) {
+    // APR files keep the template under the same key as GGUF.
+    if (file.format() != FileFormat::gguf && file.format() != FileFormat::apr) {
         std::error_code ec;
         const fs::path dir = fs::is_directory(file.path(), ec) ? file.path() : file.path().parent_path();
         return from_hf_path(dir);

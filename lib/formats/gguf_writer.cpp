@@ -1,13 +1,10 @@
 #include "formats/gguf_writer.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <limits>
 
+#include "core/atomic_file.hpp"
 #include "core/fail.hpp"
 #include "formats/byte_cursor.hpp"
 #include "formats/gguf_reader.hpp"
@@ -120,20 +117,6 @@ uint32_t alignment_from(const MetaValue& value) {
     return static_cast<uint32_t>(*a);
 }
 
-// Writes all of `bytes` to fd, retrying short writes.
-void write_all(int fd, const void* bytes, size_t size, const std::string& path) {
-    const auto* p = static_cast<const char*>(bytes);
-    while (size > 0) {
-        const ssize_t n = ::write(fd, p, size);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            fail(ErrorCode::io, "{}: write failed: {}", path, std::strerror(errno));
-        }
-        p += n;
-        size -= static_cast<size_t>(n);
-    }
-}
-
 }  // namespace
 
 MetaValue meta_u8(uint8_t v) { return scalar(MetaType::uint8, uint64_t{v}); }
@@ -227,7 +210,8 @@ void GgufWriter::add_tensor(const std::string& name, DType type, std::vector<int
     tensors_.back().owned = std::move(data);  // the heap buffer, and so the span, stays put
 }
 
-GgufLayout GgufWriter::write(const std::filesystem::path& path) const {
+GgufLayout GgufWriter::write(const std::filesystem::path& path, bool overwrite,
+                             const std::function<void(size_t, size_t, const std::string&)>& progress) const {
     GgufLayout layout;
     Encoder header;
     header.put<uint32_t>(kGgufMagic);
@@ -259,37 +243,17 @@ GgufLayout GgufWriter::write(const std::filesystem::path& path) const {
     for (uint64_t o : offsets) layout.tensor_data_offsets.push_back(layout.data_offset + o);
     layout.file_size = layout.data_offset + offset;
 
-    const std::string target = path.string();
-    std::string temp = target + ".tmpXXXXXX";
-    const int fd = ::mkstemp(temp.data());
-    if (fd < 0) fail(ErrorCode::io, "{}: cannot create a temporary file beside it: {}", target, std::strerror(errno));
-    bool open = true;
-    try {
-        write_all(fd, header.bytes().data(), header.size(), target);
-        static const char zeros[64] = {};
-        for (const auto& t : tensors_) {
-            write_all(fd, t.data.data(), t.data.size(), target);
-            size_t pad = (alignment_ - t.data.size() % alignment_) % alignment_;
-            while (pad > 0) {
-                const size_t n = std::min(pad, sizeof(zeros));
-                write_all(fd, zeros, n, target);
-                pad -= n;
-            }
-        }
-        if (::fchmod(fd, 0644) != 0 || ::fsync(fd) != 0)
-            fail(ErrorCode::io, "{}: cannot flush: {}", target, std::strerror(errno));
-        open = false;
-        if (::close(fd) != 0) fail(ErrorCode::io, "{}: cannot close: {}", target, std::strerror(errno));
-    } catch (...) {
-        if (open) ::close(fd);
-        ::unlink(temp.c_str());
-        throw;
+    AtomicFile file(path, overwrite);
+    file.write(header.bytes().data(), header.size());
+    size_t total = 0, done = 0;
+    for (const auto& t : tensors_) total += t.data.size();
+    for (const auto& t : tensors_) {
+        file.write(t.data.data(), t.data.size());
+        file.write_zeros((alignment_ - t.data.size() % alignment_) % alignment_);
+        done += t.data.size();
+        if (progress) progress(done, total, t.name);
     }
-    if (::rename(temp.c_str(), target.c_str()) != 0) {
-        const int err = errno;
-        ::unlink(temp.c_str());
-        fail(ErrorCode::io, "{}: cannot rename the finished file into place: {}", target, std::strerror(err));
-    }
+    file.commit();
     return layout;
 }
 

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -74,8 +75,11 @@ public:
     void add_tensor(const std::string& name, DType type, std::vector<int64_t> shape, std::vector<std::byte>&& data);
 
     // Writes the file atomically; throws apr::Error(io) naming the path when
-    // the folder cannot be written. Returns where everything went.
-    GgufLayout write(const std::filesystem::path& path) const;
+    // the folder cannot be written. An existing file is replaced only with
+    // `overwrite` (else apr::Error(invalid_argument)). Returns where
+    // everything went. `progress` (optional) hears after each tensor.
+    GgufLayout write(const std::filesystem::path& path, bool overwrite = true,
+                     const std::function<void(size_t done, size_t total, const std::string& tensor)>& progress = {}) const;
 
     uint32_t alignment() const { return alignment_; }
 

@@ -1,11 +1,14 @@
 // ModelFile's out-of-line members, metadata accessors and open_model_file's
 // choice of reader.
 #include "apr/model_file.hpp"
+#include "apr/verify.hpp"
 
 #include <limits>
 
 #include "apr/hub.hpp"
 #include "core/fail.hpp"
+#include "core/mapped_file.hpp"
+#include "formats/apr_reader.hpp"
 #include "formats/gguf_reader.hpp"
 #include "formats/hf_directory.hpp"
 #include "formats/safetensors_reader.hpp"
@@ -86,8 +89,16 @@ std::unique_ptr<ModelFile> open_model_file(const std::filesystem::path& source) 
         case formats::SourceKind::safetensors: return formats::open_safetensors_file(path);
         case formats::SourceKind::safetensors_index: return formats::open_safetensors_index(path);
         case formats::SourceKind::hf_directory: return formats::open_hf_directory(path);
+        case formats::SourceKind::apr: return formats::open_apr(path);
     }
     fail(ErrorCode::internal, "{}: no reader chosen", path.string());
+}
+
+bool verify_model_file(const ModelFile& file) {
+    if (file.format() != FileFormat::apr) return false;
+    const MappedFile mapping(file.path());
+    formats::verify_apr_footer(mapping.data(), mapping.size(), file.path().string());
+    return true;
 }
 
 }  // namespace apr

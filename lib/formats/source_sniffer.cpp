@@ -25,6 +25,7 @@ SourceKind sniff_source(const std::filesystem::path& path) {
     // specific complaint of its reader ("wrong magic") instead of "unknown".
     if (name.ends_with(".gguf")) return SourceKind::gguf;
     if (name.ends_with(".safetensors")) return SourceKind::safetensors;
+    if (name.ends_with(".apr")) return SourceKind::apr;
 
     std::ifstream in(path, std::ios::binary);
     if (!in) fail(ErrorCode::io, "{}: cannot open for reading", path.string());
@@ -32,13 +33,14 @@ SourceKind sniff_source(const std::filesystem::path& path) {
     in.read(reinterpret_cast<char*>(head), sizeof(head));
     const auto got = static_cast<size_t>(in.gcount());
     if (got >= 4 && std::memcmp(head, "GGUF", 4) == 0) return SourceKind::gguf;
+    if (got >= 4 && std::memcmp(head, "APR", 4) == 0) return SourceKind::apr;  // "APR\0"
     if (got == 9) {
         uint64_t header_length = 0;
         std::memcpy(&header_length, head, 8);
         const auto file_size = fs::file_size(path, ec);
         if (!ec && header_length >= 2 && header_length <= file_size - 8 && head[8] == '{') return SourceKind::safetensors;
     }
-    fail(ErrorCode::unsupported, "{}: unknown model format (not GGUF, SafeTensors or a Hugging Face directory)",
+    fail(ErrorCode::unsupported, "{}: unknown model format (not GGUF, APR, SafeTensors or a Hugging Face directory)",
          path.string());
 }
 

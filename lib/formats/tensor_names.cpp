@@ -48,4 +48,19 @@ std::string canonical_tensor_name(std::string_view name) {
     return std::string(name);
 }
 
+std::string hf_tensor_name(std::string_view name) {
+    for (const auto& [hf, canonical] : kGlobal)
+        if (name == canonical) return std::string(hf);
+    constexpr std::string_view kBlk = "blk.";
+    if (!name.starts_with(kBlk)) return std::string(name);
+    const std::string_view rest = name.substr(kBlk.size());
+    size_t digits = 0;
+    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
+    if (digits == 0 || digits >= rest.size() || rest[digits] != '.') return std::string(name);
+    const std::string_view suffix = rest.substr(digits + 1);
+    for (const auto& [hf, canonical] : kPerLayer)
+        if (suffix == canonical) return "model.layers." + std::string(rest.substr(0, digits)) + "." + std::string(hf);
+    return std::string(name);
+}
+
 }  // namespace apr::formats

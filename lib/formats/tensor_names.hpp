@@ -18,4 +18,7 @@ namespace apr::formats {
 
 std::string canonical_tensor_name(std::string_view hf_name);
 
+// The inverse: the Hugging Face name of a canonical name (unknown names unchanged).
+std::string hf_tensor_name(std::string_view canonical_name);
+
 }  // namespace apr::formats

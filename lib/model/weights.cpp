@@ -119,7 +119,12 @@ ModelWeights bind_weights(const ModelFile& file, const ModelConfig& c, Backend& 
         w.output = w.token_embd;
     // llama.cpp's converter permutes Llama q/k rows for interleaved rotary
     // pairs; Qwen2 GGUFs and every Hugging Face checkpoint use NEOX pairs.
-    w.rope_style = file.format() == FileFormat::gguf && c.architecture == "llama" ? RopeStyle::normal : RopeStyle::neox;
+    // An APR file records which layout its q/k rows are in (apr.rope_type).
+    bool normal_pairs = file.format() == FileFormat::gguf && c.architecture == "llama";
+    if (file.format() == FileFormat::apr)
+        if (const MetaValue* rope = file.find_metadata("apr.rope_type"))
+            normal_pairs = meta_string(*rope) && *meta_string(*rope) == "normal";
+    w.rope_style = normal_pairs ? RopeStyle::normal : RopeStyle::neox;
     return w;
 }
 

@@ -129,6 +129,15 @@ std::string_view pre_tokenizer_name(PreTokenizerKind kind) {
     return "unknown";
 }
 
+std::string_view pre_tokenizer_regex(PreTokenizerKind kind) {
+    switch (kind) {
+        case PreTokenizerKind::qwen2: return kQwen2Regex;
+        case PreTokenizerKind::llama3: return kLlama3Regex;
+        case PreTokenizerKind::gpt2: return kGpt2Regex;
+    }
+    return kGpt2Regex;
+}
+
 std::optional<PreTokenizerKind> pre_tokenizer_from_gguf_name(std::string_view name) {
     // The names llama.cpp's converter writes for these regexes.
     if (name == "qwen2" || name == "deepseek-r1-qwen") return PreTokenizerKind::qwen2;

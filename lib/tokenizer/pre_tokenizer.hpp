@@ -18,6 +18,9 @@ enum class PreTokenizerKind { qwen2, llama3, gpt2 };
 
 std::string_view pre_tokenizer_name(PreTokenizerKind kind);
 
+// The regex of a kind, as tokenizer.json's Split pre-tokenizer writes it.
+std::string_view pre_tokenizer_regex(PreTokenizerKind kind);
+
 // The kind for a GGUF `tokenizer.ggml.pre` value; nullopt when unknown.
 std::optional<PreTokenizerKind> pre_tokenizer_from_gguf_name(std::string_view name);
 
