@@ -41,7 +41,12 @@ std::optional<SimdLevel> simd_level_from_name(std::string_view name) noexcept {
     return std::nullopt;
 }
 
-bool simd_level_supported(SimdLevel level) noexcept {
+namespace {
+
+bool probe_simd_level(SimdLevel level) noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();  // safe to repeat; needed if first called from a static constructor
+#endif
     switch (level) {
         case SimdLevel::scalar: return true;
 #if defined(__x86_64__) || defined(__i386__)
@@ -50,7 +55,7 @@ bool simd_level_supported(SimdLevel level) noexcept {
         case SimdLevel::avx2:
             return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
         case SimdLevel::avx512:
-            return simd_level_supported(SimdLevel::avx2) && __builtin_cpu_supports("avx512f") &&
+            return probe_simd_level(SimdLevel::avx2) && __builtin_cpu_supports("avx512f") &&
                    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
                    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
 #else
@@ -58,6 +63,18 @@ bool simd_level_supported(SimdLevel level) noexcept {
 #endif
     }
     return false;
+}
+
+}  // namespace
+
+// Probed once: every matmul asks (kernels_for), and cpuid - which the F16C
+// check executes - traps to the hypervisor in a virtual machine, costing
+// microseconds per call (8% of a small model's decode step when uncached).
+bool simd_level_supported(SimdLevel level) noexcept {
+    static const bool supported[3] = {probe_simd_level(SimdLevel::scalar), probe_simd_level(SimdLevel::avx2),
+                                      probe_simd_level(SimdLevel::avx512)};
+    const auto i = static_cast<size_t>(level);
+    return i < 3 && supported[i];
 }
 
 SimdLevel best_simd_level() noexcept {
