@@ -15,6 +15,9 @@ packages=(
 # are enough (Node 18+). A newer node already on the PATH is kept.
 if ! command -v node >/dev/null 2>&1; then packages+=(nodejs); fi
 if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
+# Headless Chromium drives the chat page of `apr serve` in test_serve_web_page
+# (through playwright-core from npm; Debian's browser, not a downloaded one).
+packages+=(chromium)
 # clang-14 and its runtimes build the libFuzzer targets (optional).
 if [[ "${APR_WITH_FUZZERS:-0}" == 1 ]]; then packages+=(clang-14 libclang-rt-14-dev); fi
 
@@ -23,12 +26,13 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-# The npm clients of the serve tests, pinned by test/serve/clients/package-lock.json,
-# go into the ignored test/serve/clients/node_modules.
+# The npm clients of the serve tests (openai, ollama, playwright-core), pinned by
+# test/serve/clients/package-lock.json, go into the ignored test/serve/clients/node_modules.
 install_npm_clients() {
   local dir
   dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/test/serve/clients"
-  if command -v npm >/dev/null 2>&1 && [[ ! -d "$dir/node_modules/openai" || ! -d "$dir/node_modules/ollama" ]]; then
+  if command -v npm >/dev/null 2>&1 && [[ ! -d "$dir/node_modules/openai" || ! -d "$dir/node_modules/ollama" ||
+        ! -d "$dir/node_modules/playwright-core" ]]; then
     echo "install-deps: npm ci in $dir" >&2
     npm ci --no-audit --no-fund --prefix "$dir" >/dev/null || echo "install-deps: npm ci failed; the serve client tests will try again" >&2
   fi

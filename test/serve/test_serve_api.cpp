@@ -111,8 +111,18 @@ TEST_CASE("serve: streamed chat equals the unstreamed answer and ends with [DONE
         simdjson::dom::array choices = d.root["choices"];
         if (choices.size() == 0) {
             ++with_usage;
-            CHECK(int64_t(d.root["usage"]["completion_tokens"]) > 5);
+            const int64_t completion = int64_t(d.root["usage"]["completion_tokens"]);
+            CHECK(completion > 5);
             CHECK(i + 2 == events.size());  // the usage chunk comes last
+            // With it, llama-server's timings (the chat page shows the decode speed).
+            auto t = d.root["timings"];
+            INFO(events[i]);
+            CHECK(int64_t(t["predicted_n"]) == completion);
+            CHECK(int64_t(t["prompt_n"]) > 0);
+            CHECK(double(t["predicted_ms"]) > 0);
+            CHECK(double(t["prompt_ms"]) > 0);
+            const double rate = double(t["predicted_per_second"]);
+            CHECK(rate == Approx((completion - 1) * 1000.0 / double(t["predicted_ms"])).epsilon(1e-6));
             continue;
         }
         auto delta = choices.at(0)["delta"];
@@ -342,6 +352,40 @@ TEST_CASE("serve: curl, streaming and not, and the log line of each request") {
     const std::string log = server().log();
     CHECK(log.find("POST /v1/chat/completions 200 prompt=") != std::string::npos);
     CHECK(log.find("POST /api/generate 200 prompt=") != std::string::npos);
+}
+
+TEST_CASE("serve: the chat page and its files come from the binary at / and /assets/, revalidated by ETag") {
+    auto c = server().client();
+    auto page = c.Get("/");
+    REQUIRE(page);
+    CHECK(page->status == 200);
+    CHECK(page->get_header_value("Content-Type") == "text/html; charset=utf-8");
+    CHECK(page->body.find("<script type=\"module\" src=\"/assets/app.js\"></script>") != std::string::npos);
+    // Only the page's own scripts may run (the second wall behind the renderer).
+    const std::string csp = page->get_header_value("Content-Security-Policy");
+    CHECK(csp.find("script-src 'self'") != std::string::npos);
+    CHECK(csp.find("default-src 'none'") != std::string::npos);
+    CHECK(page->get_header_value("X-Content-Type-Options") == "nosniff");
+    for (const char* asset : {"/assets/app.js", "/assets/markdown.js", "/assets/highlight.js", "/assets/chat_api.js",
+                              "/assets/trace_view.js", "/assets/style.css", "/assets/icon.svg"}) {
+        INFO(asset);
+        auto r = c.Get(asset);
+        REQUIRE(r);
+        CHECK(r->status == 200);
+        CHECK(r->body.size() > 100);
+        const std::string etag = r->get_header_value("ETag");
+        REQUIRE(etag.size() > 2);
+        auto again = c.Get(asset, {{"If-None-Match", etag}});
+        REQUIRE(again);
+        CHECK(again->status == 304);
+        CHECK(again->body.empty());
+    }
+    CHECK(c.Get("/assets/app.js")->get_header_value("Content-Type") == "text/javascript; charset=utf-8");
+    auto missing = c.Get("/assets/nothing.js");
+    REQUIRE(missing);
+    CHECK(missing->status == 404);
+    JsonDoc err(missing->body);
+    CHECK(std::string_view(err.root["error"]["code"]) == "not_found");
 }
 
 TEST_CASE("serve: SIGTERM stops the server with exit 0 within seconds") {

@@ -258,6 +258,15 @@ TEST_CASE("robustness: --api-key (and APR_API_KEY) guard every endpoint but /hea
     auto health = c.Get("/health");
     REQUIRE(health);
     CHECK(health->status == 200);
+    // The chat page and its files need no key (a browser cannot send one when
+    // it navigates); the page asks for it and sends it on its API calls.
+    for (const char* path : {"/", "/assets/app.js"}) {
+        INFO(path);
+        auto page = c.Get(path);
+        REQUIRE(page);
+        CHECK(page->status == 200);
+    }
+    check_openai_error(c.Get("/assets/../v1/models"), 401);
     httplib::Headers wrong = {{"Authorization", "Bearer nope"}};
     check_openai_error(c.Get("/v1/models", wrong), 401);
     httplib::Headers right = {{"Authorization", "Bearer s3cret"}, {"Origin", "http://example.test"}};

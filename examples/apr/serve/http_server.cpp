@@ -13,6 +13,7 @@
 
 #include "apr/error.hpp"
 #include "serve/api.hpp"
+#include "serve/web_ui.hpp"
 
 namespace apr::serve {
 
@@ -33,6 +34,7 @@ std::string endpoint_label(const std::string& path) {
                                   "/tokenize", "/detokenize"};
     for (const char* k : known)
         if (path == k) return k;
+    if (is_web_ui_path(path)) return "/";  // the chat page and its files
     return "other";
 }
 
@@ -88,7 +90,9 @@ int run_server(const ServeOptions& options) {
                 return httplib::Server::HandlerResponse::Handled;
             }
         }
-        if (!options.api_key.empty() && req.path != "/health") {
+        // The chat page's own files carry no data and a browser cannot send a
+        // key when it navigates; the page asks for the key for its API calls.
+        if (!options.api_key.empty() && req.path != "/health" && !is_web_ui_path(req.path)) {
             const std::string auth = req.get_header_value("Authorization");
             const std::string prefix = "Bearer ";
             if (auth.rfind(prefix, 0) != 0 || !same_secret(auth.substr(prefix.size()), options.api_key)) {
@@ -180,6 +184,7 @@ int run_server(const ServeOptions& options) {
     route(false, "/api/version", ollama_version, false);
     route(true, "/tokenize", tokenize_endpoint);
     route(true, "/detokenize", detokenize_endpoint);
+    add_web_ui_routes(svr);
 
     svr.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
         Json out = Json::object();

@@ -3,6 +3,7 @@
 // /v1/models.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "serve/api.hpp"
@@ -147,6 +148,29 @@ void record_usage(const std::vector<std::shared_ptr<Sequence>>& seqs, int64_t& p
     request_log().completion_tokens = completion;
 }
 
+// llama-server's "timings" object, measured by the scheduler (the chat page
+// shows them): prompt tokens evaluated (not cached) and the time to the
+// first token; generated tokens, the time from the first token to the last,
+// and the decode speed over the tokens after the first.
+Json timings_json(const std::vector<std::shared_ptr<Sequence>>& seqs) {
+    Json t = Json::object();
+    if (seqs.empty()) return t;
+    auto ms = [](Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
+    int64_t predicted = 0;
+    double predicted_ms = 0, prompt_ms = 0;
+    for (const auto& s : seqs) {
+        predicted += s->completion_tokens;
+        const Clock::time_point first = s->first_token_at == Clock::time_point{} ? s->finished_at : s->first_token_at;
+        predicted_ms = std::max(predicted_ms, ms(s->finished_at - first));
+        prompt_ms = std::max(prompt_ms, ms(first - s->started_at));
+    }
+    const int64_t after_first = predicted - static_cast<int64_t>(seqs.size());
+    t.set("prompt_n", seqs[0]->prompt_tokens - seqs[0]->cached_tokens).set("prompt_ms", prompt_ms);
+    t.set("predicted_n", predicted).set("predicted_ms", predicted_ms);
+    if (after_first > 0 && predicted_ms > 0) t.set("predicted_per_second", after_first * 1000.0 / predicted_ms);
+    return t;
+}
+
 // State of one streamed response, kept alive by the content provider.
 struct Stream {
     Service* service;
@@ -239,6 +263,7 @@ void stream_response(httplib::Response& res, std::shared_ptr<Stream> st) {
                 c.set("id", st->id).set("object", st->chat ? "chat.completion.chunk" : "text_completion");
                 c.set("created", st->created).set("model", st->model).set("choices", Json::array());
                 c.set("usage", usage_json(prompt, cached, completion));
+                c.set("timings", timings_json(st->seqs));
                 if (!send(c)) return false;
             }
             const std::string done = "data: [DONE]\n\n";
