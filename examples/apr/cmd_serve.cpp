@@ -11,6 +11,7 @@
 #include "apr/error.hpp"
 #include "apr/sampling.hpp"
 #include "commands.hpp"
+#include "device_flags.hpp"
 #include "flags.hpp"
 #include "serve/http_server.hpp"
 
@@ -38,6 +39,8 @@ int cmd_serve(const Args& args) {
     flags.add("--kv-type", &kv_type, "KV-cache element type: f16 or f32", "TYPE");
     flags.add("--batch", &batch, "most tokens in one forward pass (decode rows + prompt chunks)");
     flags.add("--threads", &threads, "CPU threads (0 = all)");
+    DeviceFlags device;
+    add_device_flags(flags, &device);
     flags.add("--temperature", &temperature, "default sampling temperature of requests that set none (0 = greedy)");
     flags.add("--top-k", &top_k, "default top-k (0 = off)", "K");
     flags.add("--top-p", &top_p, "default nucleus mass (1 = off)", "P");
@@ -85,6 +88,10 @@ int cmd_serve(const Args& args) {
     o.queue = queue;
     o.batch_tokens = batch;
     o.threads = threads;
+    ModelParams mp;
+    apply_device_flags(device, mp);
+    o.device = mp.device;
+    o.gpu_layers = mp.gpu_layers;
     o.body_limit = body_limit;
     o.timeout_s = timeout;
     o.log_format = log_format;

@@ -44,7 +44,8 @@ void GenerationFlags::validate() const {
     if (max_tokens < 0) throw UsageError("--max-tokens must be >= 0");
     if (threads < 0 || threads > 4096) throw UsageError("--threads must be 0..4096");
     if (seed < 0) throw UsageError("--seed must be >= 0");
-    parse_device(device);
+    ModelParams checked;
+    apply_device_flags(device, checked);
     if (temperature && *temperature < 0) throw UsageError("--temperature must be >= 0");
     try {
         apr::validate(generate_params().sampling);
@@ -56,7 +57,7 @@ void GenerationFlags::validate() const {
 ModelParams GenerationFlags::model_params() const {
     ModelParams mp;
     mp.threads = static_cast<int>(threads);
-    mp.device = parse_device(device);
+    apply_device_flags(device, mp);
     return mp;
 }
 

@@ -33,6 +33,13 @@ struct ModelParams {
     Device device = Device::cpu;
     // CPU worker threads for this model's task arena; 0 = every hardware thread.
     int threads = 0;
+    // With the GPU (device cuda, or auto finding one): how many of the
+    // model's layers run there, the last ones, with the final norm and the
+    // LM head; the embedding and the layers before them run on the CPU, and
+    // the hidden state crosses once per forward pass. -1 (or at least the
+    // layer count) = every layer on the GPU; 0 = the CPU runs the whole
+    // model. Ignored on the CPU.
+    int gpu_layers = -1;
     // Called while loading with progress from 0 to 1 (binding each layer's
     // weights, then the tokenizer; the last call is 1). Return false to stop:
     // the load throws apr::Error(cancelled). May be empty.
@@ -128,6 +135,7 @@ public:
 
 namespace model {
 struct ModelImpl;
+struct ModelAssembly;
 }
 
 class APR_API Model {
@@ -158,6 +166,7 @@ public:
     model::ModelImpl& impl() const { return *impl_; }
 
 private:
+    friend struct model::ModelAssembly;
     explicit Model(std::unique_ptr<model::ModelImpl> impl);
     std::unique_ptr<model::ModelImpl> impl_;
 };

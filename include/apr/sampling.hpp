@@ -56,6 +56,12 @@ public:
     void accept(int32_t token);
     void reset();
     const SamplingParams& params() const { return params_; }
+    // Whether sample() is the first maximum of the raw logits (greedy, no
+    // penalty set), so a caller may take Session::evaluate_greedy's id instead.
+    bool picks_argmax() const {
+        return params_.temperature <= 0.0 && params_.repeat_penalty == 1.0 && params_.presence_penalty == 0.0 &&
+               params_.frequency_penalty == 0.0;
+    }
 
 private:
     SamplingParams params_;

@@ -75,7 +75,12 @@ public:
     // Throws apr::Error(context_overflow) when they do not fit, leaving the
     // session unchanged; (invalid_argument) for ids outside the vocabulary.
     std::span<const float> evaluate(std::span<const int32_t> tokens);
-    // Same, but returns the logits after every token: tokens.size() rows of
+    // Same, but returns only the id of the largest logit after the last
+    // token (the first on ties): what a greedy Sampler without penalties
+    // picks. On a GPU the argmax runs on the device and only the id crosses
+    // to the host. The logits evaluate() returned before are not updated.
+    int32_t evaluate_greedy(std::span<const int32_t> tokens);
+    // Same as evaluate, but returns the logits after every token: tokens.size() rows of
     // vocab_size floats.
     std::vector<float> evaluate_all(std::span<const int32_t> tokens);
 

@@ -163,6 +163,16 @@ public:
     virtual void gather_rows(const float* src, const int32_t* rows, int64_t count, int64_t cols, float* dst) = 0;
     // Copies n floats of backend memory to host memory.
     virtual void to_host(const float* src, int64_t n, float* dst) = 0;
+    // Copies n floats of host memory into backend memory (the hidden state
+    // arriving from the previous stage of a split model). The default
+    // copies within host memory; a device backend overrides it.
+    virtual void from_host(const float* src, int64_t n, float* dst);
+    // ids[r] = the index of the largest of row r's n values (backend
+    // memory), the first on ties, as a greedy Sampler picks; ids is host
+    // memory. The default reads the rows on the host (to_host first when
+    // buffers are device memory); a GPU reduces on the device, so only the
+    // ids cross.
+    virtual void argmax_to_host(const float* x, int64_t rows, int64_t n, int32_t* ids);
     // Whether buffers are host memory (observers may then read them directly).
     virtual bool host_memory() const = 0;
 

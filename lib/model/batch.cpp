@@ -24,7 +24,7 @@ struct BatchEvaluator::Impl {
 BatchEvaluator::BatchEvaluator(const Model& model, int64_t max_tokens) {
     if (max_tokens <= 0) fail(ErrorCode::invalid_argument, "batch evaluator: max_tokens = {} (must be > 0)", max_tokens);
     model::ModelImpl& m = model.impl();
-    impl_.reset(new Impl{&model, &m, max_tokens, model::ForwardBuffers(*m.backend, m.config, max_tokens), {}, {}, {}, {}, {}});
+    impl_.reset(new Impl{&model, &m, max_tokens, model::ForwardBuffers(m.weights, m.config, max_tokens), {}, {}, {}, {}, {}});
 }
 
 BatchEvaluator::~BatchEvaluator() = default;
@@ -85,8 +85,7 @@ std::span<const float> BatchEvaluator::evaluate(std::span<const BatchItem> items
             model::SessionImpl& s = items[grown].session->impl();
             s.cache->resize(s.position + static_cast<int64_t>(items[grown].tokens.size()));
         }
-        model::forward(*b.m->backend, b.m->config, b.m->weights, b.buffers, batch, items[0].session->impl().observer,
-                       b.logits.data());
+        model::forward(b.m->config, b.m->weights, b.buffers, batch, items[0].session->impl().observer, b.logits.data());
     } catch (...) {
         for (size_t i = 0; i < grown; ++i) items[i].session->impl().cache->resize(items[i].session->impl().position);
         throw;

@@ -179,6 +179,7 @@ public:
         cudaStreamSynchronize(stream_);
         for (auto& g : graphs_) cudaGraphExecDestroy(g.exec);
         if (cublas_ != nullptr) cublas_api().destroy(cublas_);
+        if (ids_pinned_ != nullptr) cudaFreeHost(ids_pinned_);
         cudaFreeHost(pinned_);
         cudaEventDestroy(upload_done_);
         cudaStreamDestroy(stream_);
@@ -446,6 +447,33 @@ public:
         check(cudaStreamSynchronize(stream_), "the forward pass");
     }
 
+    void from_host(const float* src, int64_t n, float* dst) override {
+        wrote();
+        // From pageable memory: the copy has read the host floats when it returns.
+        check(cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * sizeof(float), cudaMemcpyHostToDevice, stream_),
+              "copy from host");
+    }
+
+    // The argmax on the device (after the step's graph or ops, on the same
+    // stream), then only the ids cross, into pinned memory.
+    void argmax_to_host(const float* x, int64_t rows, int64_t n, int32_t* ids) override {
+        flush_norm();
+        if (rows <= 0) return;
+        const size_t bytes = static_cast<size_t>(rows) * sizeof(int32_t);
+        if (ids_dev_.bytes() < bytes) {
+            check(cudaStreamSynchronize(stream_), "growing the argmax buffers");
+            ids_dev_.allocate(std::max<size_t>(bytes, 256), "the argmax ids");
+            if (ids_pinned_ != nullptr) cudaFreeHost(ids_pinned_);
+            ids_pinned_ = nullptr;
+            check(cudaMallocHost(&ids_pinned_, ids_dev_.bytes()), "cudaMallocHost");
+        }
+        cuda::argmax_rows(x, rows, n, static_cast<int32_t*>(ids_dev_.get()), stream_);
+        launched("argmax_rows");
+        check(cudaMemcpyAsync(ids_pinned_, ids_dev_.get(), bytes, cudaMemcpyDeviceToHost, stream_), "copy ids to host");
+        check(cudaStreamSynchronize(stream_), "the forward pass");
+        std::memcpy(ids, ids_pinned_, bytes);
+    }
+
     bool host_memory() const override { return false; }
 
 private:
@@ -623,6 +651,8 @@ private:
     cublasHandle_t cublas_ = nullptr;
     void* pinned_ = nullptr;
     DeviceMemory batch_;
+    DeviceMemory ids_dev_;  // argmax_to_host's ids, then their pinned host copy
+    void* ids_pinned_ = nullptr;
     std::deque<DeviceMemory> weights_;
     size_t max_act_row_ = 0;
     DeviceMemory act_, rope_table_, x16_, w16_;
@@ -679,12 +709,10 @@ CudaProbe probe_cuda(std::string* why) {
     return nothing_there && !device_node ? CudaProbe::absent : CudaProbe::broken;
 }
 
-std::unique_ptr<Backend> make_cuda_backend(const ModelFile& file) {
+std::unique_ptr<Backend> make_cuda_backend(const ModelFile& file, size_t needed) {
     std::string why;
     if (!cuda_available(&why)) fail(ErrorCode::unsupported, "{}: CUDA was asked for but {}", file.path().string(), why);
     check(cudaSetDevice(0), "cudaSetDevice");
-    size_t needed = 0;
-    for (const TensorView& t : file.tensors()) needed += t.nbytes;
     size_t free = 0, total = 0;
     check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
     cudaDeviceProp prop{};

@@ -26,8 +26,8 @@ CudaProbe probe_cuda(std::string* why);
 bool cuda_available(std::string* why);
 
 // Throws apr::Error(unsupported) when CUDA is unavailable and
-// apr::Error(out_of_memory) when the model's tensors (all of `file`'s,
-// bytes needed and free named) do not fit on device 0.
-std::unique_ptr<Backend> make_cuda_backend(const ModelFile& file);
+// apr::Error(out_of_memory) when `weight_bytes` of the model's tensors
+// (bytes needed and free named) do not fit on device 0.
+std::unique_ptr<Backend> make_cuda_backend(const ModelFile& file, size_t weight_bytes);
 
 }  // namespace apr::model

@@ -14,7 +14,7 @@ bool cuda_available(std::string* why) {
     return false;
 }
 
-std::unique_ptr<Backend> make_cuda_backend(const ModelFile& file) {
+std::unique_ptr<Backend> make_cuda_backend(const ModelFile& file, size_t) {
     fail(ErrorCode::unsupported, "{}: CUDA was asked for but this build of libapr has no CUDA support "
          "(nvcc was not found when it was configured)", file.path().string());
 }

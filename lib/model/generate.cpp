@@ -96,13 +96,19 @@ GenerateResult generate(Session& session, std::span<const int32_t> prompt, const
     const auto gen_start = std::chrono::steady_clock::now();
     result.tokens.reserve(static_cast<size_t>(std::min<int64_t>(params.max_tokens, 4096)));
     StepLogprobs step;
+    // Greedy decoding that needs nothing but the id (no penalties, log-probs
+    // or observer) takes the backend's argmax: on a GPU only the id crosses.
+    const bool argmax_only = sampler.picks_argmax() && params.logprobs == 0 && observer == nullptr;
+    int32_t next = -1;  // the argmax of the last step, when argmax_only
     for (int64_t i = 0; i < params.max_tokens; ++i) {
         if (stop_requested()) {
             result.finish_reason = FinishReason::cancelled;
             break;
         }
         int32_t id;
-        if (observer == nullptr) {
+        if (next >= 0) {
+            id = next;
+        } else if (observer == nullptr) {
             id = sampler.sample(logits);
         } else {
             const auto sample_start = std::chrono::steady_clock::now();
@@ -138,7 +144,8 @@ GenerateResult generate(Session& session, std::span<const int32_t> prompt, const
             }
         }
         if (finished) break;
-        logits = session.evaluate(std::span<const int32_t>(&id, 1));
+        if (argmax_only) next = session.evaluate_greedy(std::span<const int32_t>(&id, 1));
+        else logits = session.evaluate(std::span<const int32_t>(&id, 1));
     }
     if (params.max_tokens == 0) result.finish_reason = FinishReason::length;
     text.finish();  // cancelled runs keep the text held back so far

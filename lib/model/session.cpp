@@ -30,7 +30,7 @@ int64_t resolve_context(const ModelConfig& c, int64_t requested) {
 }
 }  // namespace
 
-void SessionImpl::run(std::span<const int32_t> tokens, bool all_logits, float* logits) {
+void SessionImpl::run(std::span<const int32_t> tokens, bool all_logits, float* logits, int32_t* argmax) {
     const int64_t n = static_cast<int64_t>(tokens.size());
     if (n == 0) fail(ErrorCode::invalid_argument, "evaluate: no tokens");
     if (position + n > context_length)
@@ -44,14 +44,15 @@ void SessionImpl::run(std::span<const int32_t> tokens, bool all_logits, float* l
     const int64_t vocab = m->config.vocab_size;
     cache->resize(position + n);  // blocks for every new position; throws before anything changes
     try {
-        run_batches(tokens, all_logits, logits, vocab);
+        run_batches(tokens, all_logits, logits, vocab, argmax);
     } catch (...) {
         cache->resize(position);  // give back the blocks of positions that were not kept
         throw;
     }
 }
 
-void SessionImpl::run_batches(std::span<const int32_t> tokens, bool all_logits, float* logits, int64_t vocab) {
+void SessionImpl::run_batches(std::span<const int32_t> tokens, bool all_logits, float* logits, int64_t vocab,
+                              int32_t* argmax) {
     const int64_t n = static_cast<int64_t>(tokens.size());
     for (int64_t start = 0; start < n; start += batch_size) {
         const int64_t count = std::min(batch_size, n - start);
@@ -66,8 +67,7 @@ void SessionImpl::run_batches(std::span<const int32_t> tokens, bool all_logits, 
         const SeqSlice seq{cache.get(), 0, count};
         Batch batch{tokens.subspan(static_cast<size_t>(start), static_cast<size_t>(count)), positions,
                     std::span<const SeqSlice>(&seq, 1), logit_rows};
-        forward(*m->backend, m->config, m->weights, buffers, batch, observer,
-                all_logits ? logits + start * vocab : logits);
+        forward(m->config, m->weights, buffers, batch, observer, all_logits ? logits + start * vocab : logits, argmax);
         position += count;
     }
 }
@@ -109,10 +109,9 @@ Session::Session(const Model& model, const SessionParams& params) {
         fail(ErrorCode::invalid_argument, "session params: batch_size = {} (must be > 0)", params.batch_size);
     const int64_t batch = std::min(params.batch_size, ctx);
     const KVCacheType kv_type = params.kv_cache_type.value_or(default_kv_cache_type(model));
-    const model::KVLayout layout{m.config.num_layers, m.config.num_kv_heads, m.config.head_dim, kv_type};
-    auto cache = m.backend->make_kv_cache(layout, ctx);
+    auto cache = model::make_kv_cache(m.weights, m.config, ctx, kv_type);
     impl_.reset(new model::SessionImpl{&model, &m, ctx, kv_type, batch, params.observer, std::move(cache),
-                                       model::ForwardBuffers(*m.backend, m.config, batch), 0, {}, {}, {}});
+                                       model::ForwardBuffers(m.weights, m.config, batch), 0, {}, {}, {}});
     impl_->last_logits.resize(static_cast<size_t>(m.config.vocab_size));
     impl_->positions.reserve(static_cast<size_t>(batch));
     impl_->logit_rows.reserve(static_cast<size_t>(batch));
@@ -141,6 +140,12 @@ int64_t Session::kv_cache_bytes() const { return impl_->cache->bytes(); }
 std::span<const float> Session::evaluate(std::span<const int32_t> tokens) {
     impl_->run(tokens, false, impl_->last_logits.data());
     return impl_->last_logits;
+}
+
+int32_t Session::evaluate_greedy(std::span<const int32_t> tokens) {
+    int32_t id = -1;
+    impl_->run(tokens, false, nullptr, &id);
+    return id;
 }
 
 std::vector<float> Session::evaluate_all(std::span<const int32_t> tokens) {
@@ -186,7 +191,7 @@ std::vector<float> evaluate_batch(std::span<Session* const> sessions, std::span<
     std::unique_ptr<model::ForwardBuffers> own;
     model::ForwardBuffers* buffers = &first.buffers;
     if (first.buffers.capacity < n) {
-        own = std::make_unique<model::ForwardBuffers>(*m->backend, m->config, n);
+        own = std::make_unique<model::ForwardBuffers>(m->weights, m->config, n);
         buffers = own.get();
     }
     std::vector<float> logits(static_cast<size_t>(n * m->config.vocab_size));
@@ -197,7 +202,7 @@ std::vector<float> evaluate_batch(std::span<Session* const> sessions, std::span<
             model::SessionImpl& s = sessions[grown]->impl();
             s.cache->resize(s.position + 1);
         }
-        model::forward(*m->backend, m->config, m->weights, *buffers, batch, first.observer, logits.data());
+        model::forward(m->config, m->weights, *buffers, batch, first.observer, logits.data());
     } catch (...) {
         for (size_t i = 0; i < grown; ++i) sessions[i]->impl().cache->resize(sessions[i]->impl().position);
         throw;

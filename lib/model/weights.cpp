@@ -86,13 +86,29 @@ void validate_config(const ModelConfig& c, const std::string& source) {
 
 ModelWeights bind_weights(const ModelFile& file, const ModelConfig& c, Backend& backend,
                           const std::function<bool(int64_t done, int64_t total)>& progress) {
-    Binder bind(file, backend);
+    return bind_weights(file, c, backend, backend, c.num_layers, progress);
+}
+
+ModelWeights bind_weights(const ModelFile& file, const ModelConfig& c, Backend& first, Backend& second, int64_t split,
+                          const std::function<bool(int64_t done, int64_t total)>& progress) {
+    if (split < 0 || split > c.num_layers)
+        fail(ErrorCode::invalid_argument, "{}: a split after layer {} of {}", file.path().string(), split, c.num_layers);
+    const bool one = &first == &second || split == c.num_layers || split == 0;
+    Backend& head_backend = split == c.num_layers ? first : second;
+    Binder bind_first(file, split == 0 ? second : first), bind_second(file, second);
     const int64_t d = c.hidden_size;
     const int64_t q_dim = c.num_heads * c.head_dim;
     const int64_t kv_dim = c.num_kv_heads * c.head_dim;
     ModelWeights w;
-    w.token_embd = bind.matrix("token_embd.weight", c.vocab_size, d);
+    if (one) {
+        w.stages.push_back({split == 0 ? &second : &first, 0, static_cast<int>(c.num_layers)});
+    } else {
+        w.stages.push_back({&first, 0, static_cast<int>(split)});
+        w.stages.push_back({&second, static_cast<int>(split), static_cast<int>(c.num_layers)});
+    }
+    w.token_embd = bind_first.matrix("token_embd.weight", c.vocab_size, d);
     for (int64_t i = 0; i < c.num_layers; ++i) {
+        Binder& bind = i < split ? bind_first : bind_second;
         const std::string p = fmt::format("blk.{}.", i);
         LayerWeights& l = w.layers.emplace_back();
         l.attn_norm = bind.vector(p + "attn_norm.weight", d);
@@ -110,13 +126,17 @@ ModelWeights bind_weights(const ModelFile& file, const ModelConfig& c, Backend& 
         if (progress && !progress(i + 1, c.num_layers))
             fail(ErrorCode::cancelled, "{}: loading cancelled by the progress callback", file.path().string());
     }
-    w.output_norm = bind.vector("output_norm.weight", d);
+    Binder& bind_head = &head_backend == &first ? bind_first : bind_second;
+    w.output_norm = bind_head.vector("output_norm.weight", d);
     // Tied embeddings: files omit output.weight and the LM head reuses the
-    // embedding matrix. A file that has the tensor uses it.
+    // embedding matrix (bound again when the head is on another backend).
+    // A file that has the tensor uses it.
     if (file.find_tensor("output.weight") != nullptr)
-        w.output = bind.matrix("output.weight", c.vocab_size, d);
-    else
+        w.output = bind_head.matrix("output.weight", c.vocab_size, d);
+    else if (one)
         w.output = w.token_embd;
+    else
+        w.output = bind_head.matrix("token_embd.weight", c.vocab_size, d);
     // llama.cpp's converter permutes Llama q/k rows for interleaved rotary
     // pairs; Qwen2 GGUFs and every Hugging Face checkpoint use NEOX pairs.
     // An APR file records which layout its q/k rows are in (apr.rope_type).

@@ -23,12 +23,23 @@ struct LayerWeights {
     Weight w_gate, w_up, w_down;
 };
 
+// Layers [first_layer, end_layer) computed by one backend. A model runs as
+// one stage (every layer on one backend) or, split between the CPU and a GPU
+// (ModelParams::gpu_layers), as two: the embedding and the first layers on
+// the CPU, the last layers, the final norm and the LM head on the GPU.
+struct Stage {
+    Backend* backend;
+    int first_layer;
+    int end_layer;
+};
+
 struct ModelWeights {
-    Weight token_embd;
-    std::vector<LayerWeights> layers;
-    Weight output_norm;
-    Weight output;  // the LM head; token_embd when embeddings are tied
+    Weight token_embd;  // bound to the first stage's backend
+    std::vector<LayerWeights> layers;  // each bound to its stage's backend
+    Weight output_norm;  // this and output: the last stage's backend
+    Weight output;  // the LM head; token_embd when embeddings are tied (bound again when split)
     RopeStyle rope_style = RopeStyle::neox;
+    std::vector<Stage> stages;  // at least one, covering every layer in order
 };
 
 // Validates the config (head counts, sizes) and every tensor's presence,
@@ -38,6 +49,11 @@ void validate_config(const ModelConfig& config, const std::string& source);
 // are bound; returning false stops with apr::Error(cancelled).
 ModelWeights bind_weights(const ModelFile& file, const ModelConfig& config, Backend& backend,
                           const std::function<bool(int64_t done, int64_t total)>& progress = {});
+// Split: layers [0, split) and the embedding on `first`, the rest, the final
+// norm and the LM head on `second` (0 <= split <= num_layers; an empty
+// stage is left out).
+ModelWeights bind_weights(const ModelFile& file, const ModelConfig& config, Backend& first, Backend& second,
+                          int64_t split, const std::function<bool(int64_t done, int64_t total)>& progress = {});
 // Whether every matmul weight (the LM head included) is F32, F16 or BF16.
 bool full_precision(const ModelWeights& weights);
 

@@ -5,6 +5,7 @@
 // equal to one at a time, and device selection.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "apr/generate.hpp"
@@ -201,4 +202,51 @@ TEST_CASE("CUDA: a long prompt (tensor-core products) gives the CPU's next-token
         CHECK(err < 0.02 * range);
         CHECK(std::max_element(got.begin(), got.end()) - got.begin() == std::max_element(want.begin(), want.end()) - want.begin());
     }
+}
+
+TEST_CASE("CUDA: evaluate_greedy (argmax on the device) equals the argmax of the device's logits") {
+    auto model = Model::load(nano("nano-q4_k_m.gguf"), ModelParams{Device::cuda, 0});
+    const auto& prompt = cases()[0].prompt_ids;
+    Session with_logits(*model), greedy(*model);
+    std::span<const float> logits = with_logits.evaluate(prompt);
+    int32_t next = greedy.evaluate_greedy(prompt);  // a prompt batch, ops issued one by one
+    for (int step = 0; step < 16; ++step) {     // decode steps: recorded, then replayed graphs
+        const int32_t want = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+        INFO("step " << step << ": device argmax " << next << ", host argmax " << want);
+        REQUIRE(next == want);
+        logits = with_logits.evaluate(std::span(&want, 1));
+        next = greedy.evaluate_greedy(std::span(&want, 1));
+    }
+}
+
+TEST_CASE("CUDA: --gpu-layers splits the model between CPU and GPU with the CPU's results") {
+    auto cpu = Model::load(nano("nano-q4_k_m.gguf"), ModelParams{Device::cpu, 0, -1});
+    const int layers = static_cast<int>(cpu->config().num_layers);
+    const auto& prompt = cases()[0].prompt_ids;
+    Session sc(*cpu);
+    const std::span<const float> cpu_logits = sc.evaluate(prompt);
+    const std::vector<float> want(cpu_logits.begin(), cpu_logits.end());
+    for (int on_gpu : {1, layers / 2, layers - 1}) {
+        auto split = Model::load(nano("nano-q4_k_m.gguf"), ModelParams{Device::cuda, 0, on_gpu});
+        INFO(on_gpu << " of " << layers << " layers on the GPU: " << split->backend_description());
+        CHECK(split->device() == Device::cuda);
+        CHECK(split->backend_description().find("layers 0-" + std::to_string(layers - on_gpu - 1)) != std::string::npos);
+        Session sg(*split);
+        const std::span<const float> got = sg.evaluate(prompt);
+        double err = 0, range = 0;
+        for (size_t i = 0; i < want.size(); ++i) {
+            err = std::max(err, static_cast<double>(std::abs(got[i] - want[i])));
+            range = std::max(range, static_cast<double>(std::abs(want[i])));
+        }
+        INFO("max |logit difference| " << err << " of max |logit| " << range);
+        CHECK(err < 0.02 * range);
+        // Greedy decoding through the split (device argmax on the GPU stage).
+        sc.reset();
+        sg.reset();
+        GenerateParams p;
+        p.max_tokens = 8;
+        CHECK(generate(sg, prompt, p).tokens == generate(sc, prompt, p).tokens);
+    }
+    auto none = Model::load(nano("nano-q4_k_m.gguf"), ModelParams{Device::cuda, 0, 0});
+    CHECK(none->device() == Device::cpu);
 }

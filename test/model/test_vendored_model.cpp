@@ -3,6 +3,7 @@
 // sessions, cancellation, stop strings and errors.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 
 #include "apr/chat_template.hpp"
@@ -91,6 +92,34 @@ TEST_CASE("a session continues where it stopped; truncate and reset rewind it") 
     split.reset();
     CHECK(split.position() == 0);
     CHECK_THROWS_AS(split.truncate(1), Error);
+}
+
+TEST_CASE("evaluate_greedy returns the first maximum of evaluate's logits; greedy generate takes that path") {
+    auto model = Model::load(kModel);
+    const auto ids = model->tokenizer()->encode(chat_prompt(*model, "Write a haiku about the sea."));
+    Session with_logits(*model), greedy(*model);
+    std::span<const float> logits = with_logits.evaluate(ids);
+    int32_t next = greedy.evaluate_greedy(ids);
+    for (int step = 0; step < 12; ++step) {
+        const int32_t want = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+        INFO("step " << step << ": evaluate_greedy " << next << ", argmax of the logits " << want);
+        REQUIRE(next == want);
+        logits = with_logits.evaluate(std::span(&want, 1));
+        next = greedy.evaluate_greedy(std::span(&want, 1));
+    }
+    CHECK(greedy.position() == with_logits.position());
+
+    // generate() decodes greedily through evaluate_greedy unless it needs
+    // the logits (log-probs here): both give the same tokens.
+    GenerateParams params;
+    params.max_tokens = 16;
+    Session a(*model), b(*model);
+    const GenerateResult fast = generate(a, ids, params);
+    params.logprobs = 1;
+    const GenerateResult slow = generate(b, ids, params);
+    INFO("fast: " << fast.text << " | slow: " << slow.text);
+    CHECK(fast.tokens == slow.tokens);
+    CHECK(!fast.tokens.empty());
 }
 
 TEST_CASE("context overflow is an error that leaves the session unchanged") {

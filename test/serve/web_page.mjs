@@ -394,6 +394,26 @@ test('a phone-sized window: no sideways scrolling, the conversation list opens f
   await page.setViewportSize({ width: 1100, height: 820 });
 });
 
+test('keyboard alone: Tab reaches the settings, Enter opens them, Escape closes them; a conversation is deleted', async () => {
+  await page.focus('#input');
+  const seen = [];
+  for (let i = 0; i < 40 && !(await page.evaluate(() => document.activeElement?.id === 'settings-open')); ++i) {
+    await page.keyboard.press('Shift+Tab');
+    seen.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.className || document.activeElement?.tagName));
+  }
+  check(await page.evaluate(() => document.activeElement?.id === 'settings-open'), `Shift+Tab from the message box reaches the settings button: ${seen.join(', ')}`);
+  await page.keyboard.press('Enter');
+  await until('the settings dialog', () => page.evaluate(() => document.getElementById('settings').open));
+  await page.keyboard.press('Escape');
+  await until('the settings dialog to close', () => page.evaluate(() => !document.getElementById('settings').open));
+  const before = (await stored()).conversations.length;
+  page.once('dialog', (d) => d.accept());
+  await page.focus('#conversations li.current .conv-delete');
+  await page.keyboard.press('Enter');
+  await until('one conversation fewer', async () => (await stored()).conversations.length === before - 1);
+  equal((await page.$$('#conversations li')).length, before - 1, 'conversations listed');
+});
+
 test('no script errors on the page', async () => {
   equal(pageErrors.length, 0, `page errors: ${pageErrors.join(' | ')}`);
   equal(foreign.length, 0, `requests to other origins: ${foreign.join(', ')}`);

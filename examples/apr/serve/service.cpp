@@ -17,6 +17,8 @@ void Service::load() {
     const auto start = Clock::now();
     ModelParams mp;
     mp.threads = static_cast<int>(options_.threads);
+    mp.device = options_.device;
+    mp.gpu_layers = options_.gpu_layers;
     model_ = Model::load(options_.model_path, mp);
     if (model_->tokenizer() == nullptr) throw Error(ErrorCode::unsupported, options_.model_path + ": the model has no tokenizer");
     template_.emplace(ChatTemplate::from_model_file(model_->file()));

@@ -33,6 +33,8 @@ struct ServeOptions {
     int64_t queue = 64;
     int64_t batch_tokens = 256;
     int64_t threads = 0;
+    Device device = Device::automatic;  // --device (auto: the GPU when there is one)
+    int gpu_layers = -1;                // --gpu-layers
     std::string api_key;
     std::string cors_origin;
     std::string log_format = "text";
