@@ -130,6 +130,12 @@ public:
     // Makes a tensor usable by the ops. `as_f32` asks for an f32 copy (small
     // vectors only: norms, biases); otherwise the weight keeps its type.
     virtual Weight bind(const TensorView& tensor, bool as_f32) = 0;
+    // The embedding table; `lm_head` when it is also the LM head (tied
+    // embeddings), so every step multiplies all of it, not just a few rows.
+    virtual Weight bind_embedding(const TensorView& tensor, bool lm_head) {
+        (void)lm_head;
+        return bind(tensor, false);
+    }
     virtual bool supports_matmul(DType type) const = 0;
 
     virtual std::unique_ptr<Buffer> alloc(int64_t floats) = 0;

@@ -44,16 +44,24 @@ public:
     std::string_view name() const override { return "cpu"; }
     int threads() const override { return threads_; }
 
+    // The embedding table is repacked only when it is also the LM head:
+    // then every step reads all of it anyway (so all of it is resident
+    // either way, and the repacked copy replaces the file's pages), and the
+    // LM head - up to a fifth of a small model's weights - gets the
+    // multi-token tiles. Otherwise it is read a few rows per step, so from
+    // the mapping only those pages become resident, while a repacked copy
+    // would hold all of it in memory.
+    Weight bind_embedding(const TensorView& t, bool lm_head) override {
+        Weight w;
+        arena_.execute([&] { w = matmul_.bind(t, /*repack=*/lm_head); });
+        return w;
+    }
+
     Weight bind(const TensorView& t, bool as_f32) override {
         if (!as_f32) {
-            // Matrices are repacked for the kernels where they can be
-            // (cpu_matmul.hpp), except the embedding table: it is read a few
-            // rows per step, so from the mapping only those pages become
-            // resident, while a repacked copy would hold all of it in memory.
-            // (A model with tied embeddings then runs its LM head from the
-            // file layout.)
+            // Matrices are repacked for the kernels where they can be (cpu_matmul.hpp).
             Weight w;
-            arena_.execute([&] { w = matmul_.bind(t, /*repack=*/t.name != "token_embd.weight"); });
+            arena_.execute([&] { w = matmul_.bind(t, /*repack=*/true); });
             return w;
         }
         Weight w{t.name, t.dtype, t.data, t.rows(), t.cols()};

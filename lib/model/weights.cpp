@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "core/fail.hpp"
 
 namespace apr::model {
@@ -14,7 +16,9 @@ public:
     Binder(const ModelFile& file, Backend& backend) : file_(file), backend_(backend) {}
 
     // A matrix {rows, cols} used by matmul / get_rows.
-    Weight matrix(const std::string& name, int64_t rows, int64_t cols) {
+    // The embedding table goes through Backend::bind_embedding (`tied`: it is
+    // also the LM head).
+    Weight matrix(const std::string& name, int64_t rows, int64_t cols, std::optional<bool> embedding_tied = {}) {
         const TensorView& t = file_.tensor(name);
         check_shape(t, {rows, cols});
         const DTypeInfo* info = dtype_info(t.dtype);
@@ -25,7 +29,7 @@ public:
             fail(ErrorCode::bad_format, "{}: tensor '{}' rows of {} values are not whole {} blocks",
                  file_.path().string(), name, cols, info->name);
         check_bytes(t);
-        return backend_.bind(t, false);
+        return embedding_tied ? backend_.bind_embedding(t, *embedding_tied) : backend_.bind(t, false);
     }
 
     // A vector of n values, converted to f32 (norm weights, biases).
@@ -106,7 +110,11 @@ ModelWeights bind_weights(const ModelFile& file, const ModelConfig& c, Backend& 
         w.stages.push_back({&first, 0, static_cast<int>(split)});
         w.stages.push_back({&second, static_cast<int>(split), static_cast<int>(c.num_layers)});
     }
-    w.token_embd = bind_first.matrix("token_embd.weight", c.vocab_size, d);
+    // Tied embeddings: files omit output.weight and the LM head reuses the
+    // embedding matrix (bound again when the head is on another backend).
+    // A file that has the tensor uses it.
+    const bool tied = file.find_tensor("output.weight") == nullptr;
+    w.token_embd = bind_first.matrix("token_embd.weight", c.vocab_size, d, /*embedding_tied=*/tied && one);
     for (int64_t i = 0; i < c.num_layers; ++i) {
         Binder& bind = i < split ? bind_first : bind_second;
         const std::string p = fmt::format("blk.{}.", i);
@@ -128,10 +136,7 @@ ModelWeights bind_weights(const ModelFile& file, const ModelConfig& c, Backend& 
     }
     Binder& bind_head = &head_backend == &first ? bind_first : bind_second;
     w.output_norm = bind_head.vector("output_norm.weight", d);
-    // Tied embeddings: files omit output.weight and the LM head reuses the
-    // embedding matrix (bound again when the head is on another backend).
-    // A file that has the tensor uses it.
-    if (file.find_tensor("output.weight") != nullptr)
+    if (!tied)
         w.output = bind_head.matrix("output.weight", c.vocab_size, d);
     else if (one)
         w.output = w.token_embd;

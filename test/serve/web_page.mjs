@@ -183,10 +183,10 @@ test('edit an earlier message, then regenerate: the conversation is replaced, no
   equal((await stored()).conversations[0].messages.length, 2, 'stored messages');
 });
 
-test('Escape stops a long sampled answer mid-stream; the server frees the slot; settings reach the request', async () => {
+test('Escape stops a long sampled answer mid-stream; the server frees the slot; the system prompt and sampling settings reach the request', async () => {
   await page.click('#new-chat');
   // A very hot sampler rarely ends on its own; its text is never asserted on.
-  await setSettings({ temperature: 2, top_k: 0, min_p: 0, top_p: 1, max_tokens: 2000 });
+  await setSettings({ system: 'You are a storyteller.', temperature: 2, top_k: 0, min_p: 0, top_p: 1, max_tokens: 2000 });
   let a;
   // A sampled answer can still end by itself before the stop lands (how soon
   // depends on the CPU's rounding): a few seeds are tried until one is stopped.
@@ -206,6 +206,7 @@ test('Escape stops a long sampled answer mid-stream; the server frees the slot; 
   const body = chatBodies[chatBodies.length - 1].body;
   check(body.temperature === 2 && body.top_k === 0 && body.top_p === 1 && body.min_p === 0 && body.max_tokens === 2000 &&
         Number.isInteger(body.seed), `sampling fields in the request: ${JSON.stringify(body)}`);
+  equal(JSON.stringify(body.messages[0]), JSON.stringify({ role: 'system', content: 'You are a storyteller.' }), 'the system prompt leads the messages');
   await until('the server to free the slot', async () => (await busySlots()) === 0, 5000);
   // Nothing arrives after the stop.
   const text = (await lastAnswer()).content;
@@ -213,7 +214,7 @@ test('Escape stops a long sampled answer mid-stream; the server frees the slot; 
   equal((await lastAnswer()).content, text, 'the answer after the stop');
   const conv = (await stored()).conversations[0];
   check(conv.messages[conv.messages.length - 1].stopped === true, 'stored as stopped');
-  await setSettings({ temperature: '', top_k: '', min_p: '', top_p: '', max_tokens: '', seed: '' });
+  await setSettings({ system: '', temperature: '', top_k: '', min_p: '', top_p: '', max_tokens: '', seed: '' });
 });
 
 test('a reload shows the conversations again, without asking for the key', async () => {

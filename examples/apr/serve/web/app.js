@@ -399,7 +399,11 @@ function saveSettings(e) {
     next[name] = raw;
   }
   settings = next;
-  localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings));
+  try {
+    localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings));
+  } catch (err) {
+    notice(`The settings apply to this page only: the browser refused to store them (${err.name}).`);
+  }
 }
 
 let keyWaiters = [];

@@ -5,12 +5,21 @@ const KEY_STORAGE = 'apr.apiKey';
 
 export class AuthError extends Error {}
 
+// Kept in localStorage; where the browser refuses storage, for this page's life only.
+let keyInMemory = '';
 export function apiKey() {
-  return localStorage.getItem(KEY_STORAGE) ?? '';
+  try {
+    return localStorage.getItem(KEY_STORAGE) ?? keyInMemory;
+  } catch {
+    return keyInMemory;
+  }
 }
 export function setApiKey(key) {
-  if (key) localStorage.setItem(KEY_STORAGE, key);
-  else localStorage.removeItem(KEY_STORAGE);
+  keyInMemory = key;
+  try {
+    if (key) localStorage.setItem(KEY_STORAGE, key);
+    else localStorage.removeItem(KEY_STORAGE);
+  } catch { /* storage refused: the key lives in memory */ }
 }
 
 function headers(extra = {}) {
