@@ -6,6 +6,7 @@
 //
 //   apr-make-random-model --out /tmp/qwen1.5b-random-q4_k_m.gguf
 //   apr-make-random-model --out /tmp/small.gguf --layers 2 --type q8_0
+//   apr-make-random-model --out /tmp/tiny32k.gguf --tiny --context 32768 --type f16
 #include <fmt/core.h>
 #include <tbb/global_control.h>
 
@@ -38,6 +39,8 @@ struct Options {
     std::optional<int64_t> layers;
     bool tied = false;
     std::optional<int64_t> threads;
+    bool tiny = false;
+    std::optional<int64_t> context;
 };
 
 // Returns nullopt after printing --help.
@@ -58,6 +61,10 @@ std::optional<Options> parse_options(int argc, char** argv) {
     flags.add("--tied", &o.tied,
               "omit output.weight and tie the LM head to token_embd (the official GGUF has a separate one)");
     flags.add("--threads", &o.threads, "worker threads (default: all cores)");
+    flags.add("--tiny", &o.tiny,
+              "a tiny shape (2 layers, hidden 64, 2 heads, 1 KV head, vocab 512) without a tokenizer, for tests; "
+              "use --type f16 or q8_0");
+    flags.add("--context", &o.context, "trained context length written to the file (default: the vocab file's)");
     std::vector<std::string> args(argv + 1, argv + argc);
     std::vector<std::string> positional;
     try {
@@ -77,6 +84,10 @@ std::optional<Options> parse_options(int argc, char** argv) {
     if (o.threads && (*o.threads < 1 || *o.threads > 4096))
         throw cli::UsageError(fmt::format("--threads must be 1..4096, got {}", *o.threads));
     if (o.seed < 0) throw cli::UsageError(fmt::format("--seed must be >= 0, got {}", o.seed));
+    if (o.context && (*o.context < 1 || *o.context > (int64_t{1} << 24)))
+        throw cli::UsageError(fmt::format("--context must be 1..{}, got {}", int64_t{1} << 24, *o.context));
+    if (o.tiny && o.type == "q4_k_m")
+        throw cli::UsageError("--tiny rows (64 values) are too short for Q4_K blocks: use --type f16 or q8_0");
     return o;
 }
 
@@ -90,12 +101,15 @@ int run(const Options& o) {
         fail(ErrorCode::io, "--out {}: folder {} does not exist", o.out, out_dir.string());
 
     const auto start = std::chrono::steady_clock::now();
-    const auto vocab = open_model_file(o.vocab);
-    Qwen2Shape shape = shape_from_vocab_file(*vocab);
+    const auto vocab = o.tiny ? nullptr : open_model_file(o.vocab);
+    Qwen2Shape shape = o.tiny ? tiny_shape(32768) : shape_from_vocab_file(*vocab);
     if (o.layers) shape.layers = *o.layers;
-    shape.separate_output = !o.tied;
+    if (o.context) shape.context = *o.context;
+    if (!o.tiny) shape.separate_output = !o.tied;
     const RandomModelType type = *random_model_type_from_name(o.type);
     const auto plan = plan_random_model(shape, type);
+    const Metadata meta = o.tiny ? tokenizerless_model_metadata(shape, type, o.seed)
+                                 : random_model_metadata(*vocab, shape, type, o.seed);
 
     fmt::print("writing {}: {} layers, {} tensors, {:.3f} B parameters, {:.3f} GiB of tensor data ({})\n", o.out,
                shape.layers, plan.size(), static_cast<double>(planned_elements(plan)) * 1e-9,
@@ -103,7 +117,7 @@ int run(const Options& o) {
     std::fflush(stdout);
 
     const uint64_t file_bytes =
-        write_random_model(o.out, random_model_metadata(*vocab, shape, type, o.seed), plan, static_cast<uint64_t>(o.seed),
+        write_random_model(o.out, meta, plan, static_cast<uint64_t>(o.seed),
                            o.quantizer == "fast" ? KQuantizer::fast : KQuantizer::library);
 
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

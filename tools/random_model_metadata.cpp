@@ -47,15 +47,8 @@ Qwen2Shape shape_from_vocab_file(const ModelFile& file) {
     return s;
 }
 
-Metadata random_model_metadata(const ModelFile& vocab, const Qwen2Shape& shape, RandomModelType type, int64_t seed) {
-    Metadata meta = vocab.metadata();
-    meta["general.name"] = formats::meta_string_value(fmt::format("Qwen2.5-Coder-1.5B-shaped random weights (seed {}, {})", seed,
-                                                random_model_type_name(type)));
-    meta["general.type"] = formats::meta_string_value("model");
-    meta["general.file_type"] = formats::meta_u32(random_model_file_type(type));
-    meta["general.quantization_version"] = formats::meta_u32(2);
-    // The hyperparameters are rewritten from `shape` (the same values unless
-    // the caller changed the shape, e.g. --layers), so metadata and tensors agree.
+namespace {
+void write_shape(Metadata& meta, const Qwen2Shape& shape) {
     auto u32 = [](int64_t v) { return formats::meta_u32(static_cast<uint32_t>(v)); };
     meta["qwen2.block_count"] = u32(shape.layers);
     meta["qwen2.context_length"] = u32(shape.context);
@@ -65,6 +58,44 @@ Metadata random_model_metadata(const ModelFile& vocab, const Qwen2Shape& shape, 
     meta["qwen2.attention.head_count_kv"] = u32(shape.kv_heads);
     meta["qwen2.rope.freq_base"] = formats::meta_f32(static_cast<float>(shape.rope_theta));
     meta["qwen2.attention.layer_norm_rms_epsilon"] = formats::meta_f32(static_cast<float>(shape.rms_eps));
+}
+}  // namespace
+
+Metadata tokenizerless_model_metadata(const Qwen2Shape& shape, RandomModelType type, int64_t seed) {
+    Metadata meta;
+    meta["general.architecture"] = formats::meta_string_value("qwen2");
+    meta["general.name"] = formats::meta_string_value(
+        fmt::format("tiny Qwen2-shaped random weights (seed {}, {}, no tokenizer)", seed, random_model_type_name(type)));
+    meta["general.type"] = formats::meta_string_value("model");
+    meta["general.file_type"] = formats::meta_u32(random_model_file_type(type));
+    meta["general.quantization_version"] = formats::meta_u32(2);
+    write_shape(meta, shape);
+    return meta;
+}
+
+Qwen2Shape tiny_shape(int64_t context) {
+    Qwen2Shape s;
+    s.hidden = 64;
+    s.layers = 2;
+    s.heads = 2;
+    s.kv_heads = 1;
+    s.intermediate = 128;
+    s.vocab = 512;
+    s.context = context;
+    s.separate_output = false;
+    return s;
+}
+
+Metadata random_model_metadata(const ModelFile& vocab, const Qwen2Shape& shape, RandomModelType type, int64_t seed) {
+    Metadata meta = vocab.metadata();
+    meta["general.name"] = formats::meta_string_value(fmt::format("Qwen2.5-Coder-1.5B-shaped random weights (seed {}, {})", seed,
+                                                random_model_type_name(type)));
+    meta["general.type"] = formats::meta_string_value("model");
+    meta["general.file_type"] = formats::meta_u32(random_model_file_type(type));
+    meta["general.quantization_version"] = formats::meta_u32(2);
+    // The hyperparameters are rewritten from `shape` (the same values unless
+    // the caller changed the shape, e.g. --layers), so metadata and tensors agree.
+    write_shape(meta, shape);
     return meta;
 }
 

@@ -25,4 +25,14 @@ Qwen2Shape shape_from_vocab_file(const ModelFile& vocab);
 // Call validate_shape (or plan_random_model) on `shape` first.
 Metadata random_model_metadata(const ModelFile& vocab, const Qwen2Shape& shape, RandomModelType type, int64_t seed);
 
+// Metadata of a model with no tokenizer (prompts are token ids): the qwen2.*
+// hyperparameters of `shape` and the general.* keys, nothing from a vocab
+// file. For tiny test models of any vocabulary size and context length.
+Metadata tokenizerless_model_metadata(const Qwen2Shape& shape, RandomModelType type, int64_t seed);
+
+// A tiny Qwen2 shape (2 layers, hidden 64, 2 heads of 32 sharing one KV
+// head, vocab 512) with the given context length: fast enough that tests can
+// run 30,000-token prompts through it in seconds.
+Qwen2Shape tiny_shape(int64_t context);
+
 }  // namespace apr::tools

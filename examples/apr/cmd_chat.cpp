@@ -20,6 +20,7 @@
 #include "flags.hpp"
 #include "generation_flags.hpp"
 #include "line_reader.hpp"
+#include "session_flags.hpp"
 #include "trace_flags.hpp"
 
 namespace apr::cli {
@@ -53,7 +54,7 @@ struct Chat {
     trace::Recorder* recorder;  // null unless a trace mode is on
     TraceReporter& reporter;
     const Model& model;
-    bool kv_f16;
+    KVCacheType kv_type;
     Totals totals;
 
     void note(const std::string& text) const {
@@ -104,7 +105,7 @@ struct Chat {
         if (r.context_full)
             note(fmt::format("[the context is full ({} positions): /clear starts a new conversation]",
                              session.context_length()));
-        if (recorder != nullptr) reporter.report(*recorder, model, static_cast<int>(totals.turns), kv_f16);
+        if (recorder != nullptr) reporter.report(*recorder, model, static_cast<int>(totals.turns), kv_type);
     }
 
     void stats() const {
@@ -203,13 +204,13 @@ int cmd_chat(const Args& args) {
     gen.add_to(flags, "most tokens per answer");
     TraceFlags trace_flags;
     trace_flags.add_to(flags);
-    int64_t ctx_size = 0;
-    flags.add("--ctx-size", &ctx_size, "KV-cache positions (0 = the model's, at most 4096)");
+    SessionFlags session_flags;
+    session_flags.add_to(flags);
     const std::vector<std::string> positional = flags.parse(args);
     if (positional.size() > 1) throw UsageError("expected at most one MODEL");
     gen.validate();
     trace_flags.validate();
-    if (ctx_size < 0) throw UsageError("--ctx-size must be >= 0");
+    session_flags.validate();
     const std::string path = positional.empty() ? default_model_path() : positional[0];
 
     TraceReporter reporter(trace_flags, path);
@@ -217,15 +218,14 @@ int cmd_chat(const Args& args) {
     auto model = Model::load(path, gen.model_params());
     reporter.loaded(*model, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count());
     std::unique_ptr<trace::Recorder> recorder = trace_flags.make_recorder();
-    SessionParams sp;
-    sp.context_length = ctx_size;
+    SessionParams sp = session_flags.params();
     sp.observer = recorder.get();
     ChatSession session(*model, sp, gen.system);
     const bool interactive = isatty(STDIN_FILENO) != 0;
     if (interactive) install_interrupt_handler();
     LineReader reader(interactive);
     const bool color = interactive && isatty(STDERR_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr;
-    Chat chat{session, gen, reader, color, recorder.get(), reporter, *model, sp.kv_cache_type == KVCacheType::f16, {}};
+    Chat chat{session, gen, reader, color, recorder.get(), reporter, *model, session.session().kv_cache_type(), {}};
     chat.loop();
     reporter.finished();
     return 0;

@@ -20,6 +20,7 @@
 #include "flags.hpp"
 #include "generation_flags.hpp"
 #include "json_text.hpp"
+#include "session_flags.hpp"
 #include "trace_diff.hpp"
 #include "trace_flags.hpp"
 
@@ -36,6 +37,7 @@ std::string result_json(const GenerateResult& r) {
         "\"timings\":{{\"prompt_ms\":{:.3f},\"generation_ms\":{:.3f},\"prompt_tok_per_s\":{:.3f},\"gen_tok_per_s\":{:.3f}}}",
         json_string(r.text), tokens, r.prompt_tokens, r.completion_tokens, finish_reason_name(r.finish_reason),
         r.prompt_ms, r.generation_ms, pp, tg);
+    if (r.context_full) out += ",\"context_full\":true";
     if (!r.logprobs.empty()) {
         out += ",\"logprobs\":[";
         for (size_t i = 0; i < r.logprobs.size(); ++i) {
@@ -72,12 +74,13 @@ int cmd_run(const Args& args) {
                 "(greedy, --max-tokens steps) and exits 0 when they agree, 1 when they part.");
     std::optional<std::string> prompt;
     GenerationFlags gen;
-    int64_t ctx_size = 0, logprobs = 0;
+    SessionFlags session_flags;
+    int64_t logprobs = 0;
     bool raw = false, json = false;
     flags.add("--prompt", &prompt, "the prompt (required)");
     gen.add_to(flags);
     flags.add("--raw", &raw, "no chat template; special tokens written in the prompt are parsed");
-    flags.add("--ctx-size", &ctx_size, "KV-cache positions (0 = the model's, at most 4096)");
+    session_flags.add_to(flags);
     flags.add("--json", &json, "print one JSON object instead of streaming text");
     flags.add("--logprobs", &logprobs, "with --json: the top K log-probabilities of each step", "K");
     TraceFlags trace_flags;
@@ -89,6 +92,7 @@ int cmd_run(const Args& args) {
     const std::vector<std::string> positional = flags.parse(args);
     if (!prompt) throw UsageError("--prompt is required");
     gen.validate();
+    session_flags.validate();
     trace_flags.validate();
     if (trace_diff) {
         if (positional.size() != 2) throw UsageError("--trace-diff needs two models: MODEL_A MODEL_B");
@@ -106,7 +110,6 @@ int cmd_run(const Args& args) {
         return run_trace_diff(o);
     }
     if (positional.size() > 1) throw UsageError("expected at most one MODEL (two only with --trace-diff)");
-    if (ctx_size < 0) throw UsageError("--ctx-size must be >= 0");
     if (logprobs < 0) throw UsageError("--logprobs must be >= 0");
     const std::string path = positional.empty() ? default_model_path() : positional[0];
 
@@ -119,8 +122,7 @@ int cmd_run(const Args& args) {
     reporter.loaded(*model, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count());
     std::unique_ptr<trace::Recorder> recorder = trace_flags.make_recorder();
     if (model->tokenizer() == nullptr) throw Error(ErrorCode::unsupported, path + ": the model has no tokenizer");
-    SessionParams sp;
-    sp.context_length = ctx_size;
+    SessionParams sp = session_flags.params();
     sp.observer = recorder.get();
     Session session(*model, sp);
 
@@ -142,11 +144,12 @@ int cmd_run(const Args& args) {
         std::fflush(stdout);
         const double pp = r.prompt_ms > 0 ? r.prompt_tokens * 1000.0 / r.prompt_ms : 0.0;
         const double tg = r.generation_ms > 0 ? r.completion_tokens * 1000.0 / r.generation_ms : 0.0;
-        fmt::print(stderr, "[{} prompt tokens at {:.1f} tok/s, {} generated at {:.1f} tok/s, finish: {}, device: {}]\n",
+        fmt::print(stderr, "[{} prompt tokens at {:.1f} tok/s, {} generated at {:.1f} tok/s, finish: {}{}, device: {}]\n",
                    r.prompt_tokens, pp, r.completion_tokens, tg, finish_reason_name(r.finish_reason),
+                   r.context_full ? fmt::format(" (the context of {} positions is full)", session.context_length()) : "",
                    device_name(model->device()));
     }
-    if (recorder) reporter.report(*recorder, *model, 0, sp.kv_cache_type == KVCacheType::f16);
+    if (recorder) reporter.report(*recorder, *model, 0, session.kv_cache_type());
     reporter.finished();
     return 0;
 }

@@ -17,6 +17,7 @@ int cmd_chat(const Args& args);
 int cmd_tokenize(const Args& args);
 int cmd_detokenize(const Args& args);
 int cmd_template(const Args& args);
+int cmd_bench(const Args& args);
 int cmd_import(const Args& args);
 int cmd_export(const Args& args);
 int cmd_quantize(const Args& args);

@@ -24,6 +24,7 @@ constexpr Command kCommands[] = {
     {"tokenize", apr::cli::cmd_tokenize, "print the token ids of a text"},
     {"detokenize", apr::cli::cmd_detokenize, "print the text of token ids"},
     {"template", apr::cli::cmd_template, "render a chat through the model's chat template"},
+    {"bench", apr::cli::cmd_bench, "measure prompt and generation speed, optionally at a cache depth"},
     {"import", apr::cli::cmd_import, "convert GGUF, SafeTensors or a Hugging Face folder into an APR file"},
     {"export", apr::cli::cmd_export, "write an APR file as GGUF or as a Hugging Face folder"},
     {"quantize", apr::cli::cmd_quantize, "quantize a model with llama.cpp's recipes (q4_k_m, q8_0, ...)"},

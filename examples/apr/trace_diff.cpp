@@ -120,7 +120,8 @@ int run_trace_diff(const TraceDiffOptions& o) {
         if (!o.json) out += fmt::format("[TRACE-DIFF] prompt: {} tokens, the same ids in both\n", ids_a.size());
         LayerCapture cap_a, cap_b;
         SessionParams sp;
-        sp.context_length = std::min<int64_t>(4096, static_cast<int64_t>(ids_a.size()) + o.steps + 1);
+        // Each model's own trained context (the cache is paged: only the
+        // positions used cost memory) and its default cache type.
         sp.observer = &cap_a;
         Session sa(*a, sp);
         sp.observer = &cap_b;

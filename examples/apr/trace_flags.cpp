@@ -78,7 +78,7 @@ void TraceReporter::loaded(const Model& model, double load_ms) {
                tok ? tok->vocab_size() : 0, c.context_length, type_text, model.backend_description(), load_ms);
 }
 
-void TraceReporter::report(const trace::Recorder& rec, const Model& model, int turn, bool kv_f16) {
+void TraceReporter::report(const trace::Recorder& rec, const Model& model, int turn, KVCacheType kv_type) {
     const std::string label = turn > 0 ? fmt::format(" turn {}", turn) : "";
     if (flags_.trace) {
         if (turn > 0) fmt::print(stderr, "[TRACE-CACHE]{}\n", label);
@@ -93,7 +93,7 @@ void TraceReporter::report(const trace::Recorder& rec, const Model& model, int t
             peaks_ = trace::cached_peaks(model.threads(), trace::default_peaks_cache());
         }
         if (turn > 0) fmt::print(stderr, "[PROFILE]{}\n", label);
-        fmt::print(stderr, "{}", trace::format_profile(rec, *peaks_, kv_f16));
+        fmt::print(stderr, "{}", trace::format_profile(rec, *peaks_, kv_cache_value_bytes(kv_type)));
     }
     if (flags_.payload) {
         const int64_t tokens = model.tokenizer() ? model.tokenizer()->vocab_size() : model.config().vocab_size;

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "apr/model.hpp"
+#include "apr/session.hpp"
 #include "apr/trace.hpp"
 #include "flags.hpp"
 
@@ -35,14 +36,14 @@ struct TraceFlags {
 };
 
 // Prints what the modes ask for after a generation (a run, or one chat turn:
-// `turn` >= 1 labels it) and writes --trace-output. `kv_f16`: the session's
+// `turn` >= 1 labels it) and writes --trace-output. `kv_type`: the session's
 // KV cache type for the profile's byte counts.
 class TraceReporter {
 public:
     TraceReporter(const TraceFlags& flags, std::string source);
     // --verbose: call right after loading.
     void loaded(const Model& model, double load_ms);
-    void report(const trace::Recorder& rec, const Model& model, int turn, bool kv_f16);
+    void report(const trace::Recorder& rec, const Model& model, int turn, KVCacheType kv_type);
     // --verbose: the total time at the end.
     void finished() const;
     // --trace-payload: errors flagged in the last report.

@@ -57,6 +57,9 @@ struct GenerateResult {
     std::vector<int32_t> tokens;   // generated ids, including the end token when one stopped generation
     std::string text;              // their text without end/control tokens, cut before a stop string
     FinishReason finish_reason = FinishReason::length;
+    // finish_reason is `length` because the session's context is full (the
+    // last token could not be appended), not because of max_tokens.
+    bool context_full = false;
     int64_t prompt_tokens = 0;
     int64_t completion_tokens = 0;  // == tokens.size()
     double prompt_ms = 0;

@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "apr/export.hpp"
@@ -14,13 +16,29 @@
 
 namespace apr {
 
-enum class KVCacheType { f16, f32 };
+// How the KV cache stores keys and values. Bytes per position and layer:
+// 2 * kv_heads * head_dim * {4 (f32), 2 (f16), 34/32 (q8_0)}.
+enum class KVCacheType { f16, f32, q8_0 };
+// "f16", "f32", "q8_0".
+APR_API std::string_view kv_cache_type_name(KVCacheType type) noexcept;
+// Bytes per cached key or value element: 4, 2, 34/32 (scale per 32 values).
+APR_API double kv_cache_value_bytes(KVCacheType type) noexcept;
+// Parses a name as kv_cache_type_name writes it; nullopt for anything else.
+APR_API std::optional<KVCacheType> kv_cache_type_from_name(std::string_view name) noexcept;
+// The cache type a session gets when SessionParams::kv_cache_type is unset:
+// f32 for full-precision weights (every matmul weight F32, F16 or BF16), so
+// log-probabilities follow Hugging Face's float32 reference; f16 for
+// quantized weights, as llama.cpp does.
+APR_API KVCacheType default_kv_cache_type(const Model& model);
 
 struct SessionParams {
-    // KV-cache positions; 0 = the model's trained context, capped at 4096.
+    // KV-cache positions; 0 = the model's trained context (ModelConfig::
+    // context_length). More than the trained context is an error naming both.
+    // Memory is taken in blocks as positions fill, so a long window costs
+    // only what the session holds.
     int64_t context_length = 0;
-    // f16 halves the cache and matches llama.cpp's default numerics.
-    KVCacheType kv_cache_type = KVCacheType::f16;
+    // Unset: default_kv_cache_type(model).
+    std::optional<KVCacheType> kv_cache_type;
     // Most tokens in one forward pass; longer prompts run in several passes.
     int64_t batch_size = 256;
     // Sees every op and layer of every forward pass; not owned; may be null.
@@ -40,12 +58,17 @@ public:
 
     const Model& model() const;
     int64_t context_length() const;
+    KVCacheType kv_cache_type() const;
     // Tokens currently held in the KV cache (the next token's position).
     int64_t position() const;
-    // Forgets everything (position 0).
+    // Forgets everything (position 0) and gives back every cache block.
     void reset();
-    // Keeps the first `length` positions (length <= position()).
+    // Keeps the first `length` positions (length <= position()); cache blocks
+    // past them go back to the model's pool.
     void truncate(int64_t length);
+    // Bytes of KV-cache memory the session holds now: whole blocks of
+    // 256 positions (docs/architecture.md), so it follows position().
+    int64_t kv_cache_bytes() const;
 
     // Appends `tokens` at the next positions and returns the logits that
     // follow the last one (vocab_size floats, valid until the next call).

@@ -203,9 +203,11 @@ struct Profile {
     double ridge = 0;  // FLOP/byte where compute and bandwidth limits meet
     std::vector<ProfilePhase> phases;
 };
-APR_API Profile profile_of(const Recorder& rec, const MachinePeaks& peaks, bool kv_f16 = true);
+// `kv_value_bytes`: bytes per cached key or value element (f32 4, f16 2,
+// q8_0 34/32), for attention's bytes read.
+APR_API Profile profile_of(const Recorder& rec, const MachinePeaks& peaks, double kv_value_bytes = 2.0);
 // --profile: the same as text.
-APR_API std::string format_profile(const Recorder& rec, const MachinePeaks& peaks, bool kv_f16 = true);
+APR_API std::string format_profile(const Recorder& rec, const MachinePeaks& peaks, double kv_value_bytes = 2.0);
 
 // --trace-output: Chrome Trace Event JSON ({"traceEvents": [...],
 // "summary": {...}}); `summary_fields` is spliced into the summary object

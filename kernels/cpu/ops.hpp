@@ -40,23 +40,11 @@ float dot_f32(const float* a, const float* b, int64_t n);
 void axpy_f16(float a, const uint16_t* x, float* y, int64_t n);
 void axpy_f32(float a, const float* x, float* y, int64_t n);
 
-// Attention of one query head over positions 0..n-1 of a KV cache whose rows
-// (one per position) are `stride` elements apart; writes d values to out.
-//
-// f16 cache: llama.cpp's CPU flash-attention numerics, which its default
-// (flash attention on) uses: the query rounded to f16, Q.K as an f16 dot
-// product, an online softmax whose running P.V sum is kept in f16 (rescaled
-// when the maximum grows), divided by the f32 sum at the end. acc16 is d
-// scratch values. Scalar and AVX2 agree to f32 summation-order noise.
-void attend_head_f16(const uint16_t* q16, const uint16_t* k, const uint16_t* v, int64_t stride, int64_t n, int64_t d,
-                     float scale, uint16_t* acc16, float* out, SimdLevel level);
-// f32 cache: scores, softmax (sum in double), P.V, all in f32. scores holds n values.
+// f32 attention of one query head over positions 0..n-1 (rows `stride`
+// floats apart), computed as the paged cache does: blocks of 256 positions
+// (attend_block_f32 at the scalar level) folded in order. scores: at least
+// min(n, 256) floats. The reference the CUDA kernel tests compare against.
 void attend_head_f32(const float* q, const float* k, const float* v, int64_t stride, int64_t n, int64_t d,
                      float scale, float* scores, float* out);
-
-namespace avx2 {
-void attend_head_f16(const uint16_t* q16, const uint16_t* k, const uint16_t* v, int64_t stride, int64_t n, int64_t d,
-                     float scale, uint16_t* acc16, float* out);
-}
 
 }  // namespace apr::cpu

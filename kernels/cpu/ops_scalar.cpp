@@ -118,47 +118,4 @@ void axpy_f32(float a, const float* x, float* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
-namespace {
-void attend_head_f16_scalar(const uint16_t* q16, const uint16_t* k, const uint16_t* v, int64_t stride, int64_t n,
-                            int64_t d, float scale, uint16_t* acc16, float* out) {
-    const float* t = f16_table();
-    std::fill_n(acc16, d, uint16_t{0});
-    float sum = 0.0f;
-    float max = -INFINITY;
-    for (int64_t j = 0; j < n; ++j) {
-        const float s = dot_f16(q16, k + j * stride, d) * scale;
-        float ms = 1.0f;  // rescale of what was summed so far
-        float vs = 1.0f;  // weight of this position
-        if (s > max) {
-            ms = std::exp(max - s);
-            max = s;
-            for (int64_t i = 0; i < d; ++i) acc16[i] = f32_to_f16(t[acc16[i]] * ms);
-        } else {
-            vs = std::exp(s - max);
-        }
-        const uint16_t* vr = v + j * stride;
-        for (int64_t i = 0; i < d; ++i) acc16[i] = f32_to_f16(std::fma(t[vr[i]], vs, t[acc16[i]]));
-        sum = sum * ms + vs;
-    }
-    const float inv = 1.0f / sum;
-    for (int64_t i = 0; i < d; ++i) out[i] = t[acc16[i]] * inv;
-}
-}  // namespace
-
-void attend_head_f16(const uint16_t* q16, const uint16_t* k, const uint16_t* v, int64_t stride, int64_t n, int64_t d,
-                     float scale, uint16_t* acc16, float* out, SimdLevel level) {
-#if defined(__x86_64__)
-    if (level != SimdLevel::scalar) return avx2::attend_head_f16(q16, k, v, stride, n, d, scale, acc16, out);
-#endif
-    attend_head_f16_scalar(q16, k, v, stride, n, d, scale, acc16, out);
-}
-
-void attend_head_f32(const float* q, const float* k, const float* v, int64_t stride, int64_t n, int64_t d,
-                     float scale, float* scores, float* out) {
-    for (int64_t j = 0; j < n; ++j) scores[j] = dot_f32(q, k + j * stride, d) * scale;
-    softmax_row(scores, n);
-    std::fill_n(out, d, 0.0f);
-    for (int64_t j = 0; j < n; ++j) axpy_f32(scores[j], v + j * stride, out, d);
-}
-
 }  // namespace apr::cpu

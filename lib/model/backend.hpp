@@ -18,6 +18,7 @@
 #include "apr/dtype.hpp"
 #include "apr/session.hpp"
 #include "apr/tensor.hpp"
+#include "model/kv_layout.hpp"
 
 namespace apr::model {
 
@@ -43,13 +44,25 @@ public:
     virtual float* data() = 0;
 };
 
-// Keys and values of one sequence for every layer: `capacity` positions of
-// `kv_dim` (= kv_heads * head_dim) values each, f16 or f32.
+// Keys and values of one sequence for every layer, paged: a table of blocks
+// of positions (see kv_layout.hpp for the layout every backend shares).
+// Blocks are taken from the backend's pool as positions fill and given back
+// when the sequence shrinks, so memory follows the positions held.
 class KVCache {
 public:
     virtual ~KVCache() = default;
+    // Most positions the sequence may hold (the session's context length).
     virtual int64_t capacity() const = 0;
-    virtual KVCacheType type() const = 0;
+    virtual const KVLayout& layout() const = 0;
+    KVCacheType type() const { return layout().type; }
+    // Holds blocks for exactly the positions [0, positions): takes missing
+    // blocks from the pool, gives back those past the end. On failure
+    // (apr::Error out_of_memory) the cache is as before.
+    virtual void resize(int64_t positions) = 0;
+    // Positions the held blocks cover (a multiple of the block length).
+    virtual int64_t held_positions() const = 0;
+    // Bytes of backend memory the held blocks take.
+    virtual int64_t bytes() const = 0;
 };
 
 // The rows [first, first + count) of a batch belong to one sequence whose
@@ -126,8 +139,9 @@ public:
     virtual bool supports_matmul(DType type) const = 0;
 
     virtual std::unique_ptr<Buffer> alloc(int64_t floats) = 0;
-    virtual std::unique_ptr<KVCache> make_kv_cache(int64_t layers, int64_t capacity, int64_t kv_dim,
-                                                   KVCacheType type) = 0;
+    // An empty cache (no blocks held) for up to `capacity` positions. Throws
+    // apr::Error(unsupported) for a layout the backend cannot hold.
+    virtual std::unique_ptr<KVCache> make_kv_cache(const KVLayout& layout, int64_t capacity) = 0;
 
     // y[r] = table[ids[r]] (ids already validated against table.rows).
     virtual void get_rows(const Weight& table, const int32_t* ids, int64_t rows, float* y) = 0;
@@ -144,6 +158,7 @@ public:
     // Stores k and v (rows x kv_dim) at their positions in each sequence's
     // cache for `layer`, then computes causal grouped-query attention of q
     // (rows x heads*head_dim) over positions 0..position of its sequence.
+    // Each cache already holds blocks for every position it is given.
     virtual void attention(int layer, const float* q, const float* k, const float* v, const int32_t* positions,
                            std::span<const SeqSlice> seqs, const AttentionShape& shape, float* out) = 0;
     // y = silu(gate) * up, n values.

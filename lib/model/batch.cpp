@@ -76,8 +76,20 @@ std::span<const float> BatchEvaluator::evaluate(std::span<const BatchItem> items
     }
     b.logits.resize(b.logit_rows.size() * static_cast<size_t>(vocab));
     const model::Batch batch{b.tokens, b.positions, b.seqs, b.logit_rows};
-    model::forward(b.m->config, b.m->weights, b.buffers, batch, items[0].session->impl().observer,
-                   b.logits.data());
+    // Cache blocks for every new position (paged: a session holds only what
+    // it has filled); if anything fails, each session gives back what it
+    // took here and keeps its position.
+    size_t grown = 0;
+    try {
+        for (; grown < items.size(); ++grown) {
+            model::SessionImpl& s = items[grown].session->impl();
+            s.cache->resize(s.position + static_cast<int64_t>(items[grown].tokens.size()));
+        }
+        model::forward(b.m->config, b.m->weights, b.buffers, batch, items[0].session->impl().observer, b.logits.data());
+    } catch (...) {
+        for (size_t i = 0; i < grown; ++i) items[i].session->impl().cache->resize(items[i].session->impl().position);
+        throw;
+    }
     for (const BatchItem& it : items) it.session->impl().position += static_cast<int64_t>(it.tokens.size());
     return b.logits;
 }

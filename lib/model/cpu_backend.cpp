@@ -8,12 +8,15 @@
 #include <array>
 #include <cmath>
 #include <deque>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "core/fail.hpp"
 #include "core/half.hpp"
 #include "cpu/ops.hpp"
+#include "model/cpu_attention.hpp"
+#include "model/cpu_kv_cache.hpp"
 #include "model/cpu_kernel_names.hpp"
 #include "model/cpu_matmul.hpp"
 #include "model/weights.hpp"
@@ -29,47 +32,6 @@ public:
 
 private:
     std::unique_ptr<float[]> data_;
-};
-
-// Per layer: capacity x kv_dim keys, then the same for values.
-class HostKVCache final : public KVCache {
-public:
-    HostKVCache(int64_t layers, int64_t capacity, int64_t kv_dim, KVCacheType type)
-        : capacity_(capacity), kv_dim_(kv_dim), type_(type) {
-        const size_t per_layer = static_cast<size_t>(capacity * kv_dim);
-        if (type == KVCacheType::f16) {
-            k16_.resize(static_cast<size_t>(layers) * per_layer);
-            v16_.resize(static_cast<size_t>(layers) * per_layer);
-        } else {
-            k32_.resize(static_cast<size_t>(layers) * per_layer);
-            v32_.resize(static_cast<size_t>(layers) * per_layer);
-        }
-    }
-    int64_t capacity() const override { return capacity_; }
-    KVCacheType type() const override { return type_; }
-    int64_t kv_dim() const { return kv_dim_; }
-
-    size_t offset(int layer, int64_t pos) const {
-        return (static_cast<size_t>(layer) * capacity_ + pos) * kv_dim_;
-    }
-    uint16_t* k16(int layer, int64_t pos) { return k16_.data() + offset(layer, pos); }
-    uint16_t* v16(int layer, int64_t pos) { return v16_.data() + offset(layer, pos); }
-    float* k32(int layer, int64_t pos) { return k32_.data() + offset(layer, pos); }
-    float* v32(int layer, int64_t pos) { return v32_.data() + offset(layer, pos); }
-
-private:
-    int64_t capacity_, kv_dim_;
-    KVCacheType type_;
-    std::vector<uint16_t> k16_, v16_;
-    std::vector<float> k32_, v32_;
-};
-
-// Scratch of one worker thread for attention: grows to the longest context
-// once, then is reused.
-struct AttentionScratch {
-    std::vector<float> scores;     // f32 cache: one score per position
-    std::vector<uint16_t> q16;     // f16 cache: the query rounded to f16
-    std::vector<uint16_t> acc16;   // f16 cache: the running P.V sum
 };
 
 class CpuBackend final : public Backend {
@@ -117,9 +79,11 @@ public:
 
     std::unique_ptr<Buffer> alloc(int64_t floats) override { return std::make_unique<HostBuffer>(floats); }
 
-    std::unique_ptr<KVCache> make_kv_cache(int64_t layers, int64_t capacity, int64_t kv_dim,
-                                           KVCacheType type) override {
-        return std::make_unique<HostKVCache>(layers, capacity, kv_dim, type);
+    std::unique_ptr<KVCache> make_kv_cache(const KVLayout& layout, int64_t capacity) override {
+        if (layout.type == KVCacheType::q8_0 && layout.head_dim % 32 != 0)
+            fail(ErrorCode::unsupported, "a q8_0 KV cache needs a head dimension that is a multiple of 32, not {}",
+                 layout.head_dim);
+        return std::make_unique<HostKVCache>(layout, capacity, pool_for(layout.block_bytes()));
     }
 
     void get_rows(const Weight& table, const int32_t* ids, int64_t rows, float* y) override {
@@ -157,57 +121,7 @@ public:
 
     void attention(int layer, const float* q, const float* k, const float* v, const int32_t* positions,
                    std::span<const SeqSlice> seqs, const AttentionShape& shape, float* out) override {
-        const int64_t hd = shape.head_dim;
-        const int64_t kv_dim = shape.kv_heads * hd;
-        const int64_t q_dim = shape.heads * hd;
-        const int64_t group = shape.heads / shape.kv_heads;
-        const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-        // 1. store this batch's keys and values (rounded to f16 for an f16 cache)
-        for (const SeqSlice& s : seqs) {
-            auto& cache = static_cast<HostKVCache&>(*s.cache);
-            for (int64_t r = s.first; r < s.first + s.count; ++r) {
-                const int64_t pos = positions[r];
-                if (cache.type() == KVCacheType::f16) {
-                    cpu::f32_to_f16_row(k + r * kv_dim, cache.k16(layer, pos), kv_dim);
-                    cpu::f32_to_f16_row(v + r * kv_dim, cache.v16(layer, pos), kv_dim);
-                } else {
-                    std::copy_n(k + r * kv_dim, kv_dim, cache.k32(layer, pos));
-                    std::copy_n(v + r * kv_dim, kv_dim, cache.v32(layer, pos));
-                }
-            }
-        }
-        // 2. one task per (row, head); row r sees positions 0..positions[r].
-        for (const SeqSlice& s : seqs) {
-            auto& cache = static_cast<HostKVCache&>(*s.cache);
-            const bool f16 = cache.type() == KVCacheType::f16;
-            const cpu::SimdLevel level = matmul_.level();
-            const int64_t tasks = s.count * shape.heads;
-            arena_.execute([&] {
-                tbb::parallel_for(tbb::blocked_range<int64_t>(0, tasks), [&](const tbb::blocked_range<int64_t>& range) {
-                    AttentionScratch& scratch = attention_scratch_.local();
-                    for (int64_t task = range.begin(); task < range.end(); ++task) {
-                        const int64_t r = s.first + task / shape.heads;
-                        const int64_t h = task % shape.heads;
-                        const int64_t kvh = h / group;
-                        const int64_t n = positions[r] + 1;
-                        const float* qh = q + r * q_dim + h * hd;
-                        float* o = out + r * q_dim + h * hd;
-                        if (f16) {
-                            scratch.q16.resize(static_cast<size_t>(hd));
-                            scratch.acc16.resize(static_cast<size_t>(hd));
-                            cpu::f32_to_f16_row(qh, scratch.q16.data(), hd);
-                            cpu::attend_head_f16(scratch.q16.data(), cache.k16(layer, 0) + kvh * hd,
-                                                 cache.v16(layer, 0) + kvh * hd, kv_dim, n, hd, scale,
-                                                 scratch.acc16.data(), o, level);
-                        } else {
-                            if (static_cast<int64_t>(scratch.scores.size()) < n) scratch.scores.resize(static_cast<size_t>(n));
-                            cpu::attend_head_f32(qh, cache.k32(layer, 0) + kvh * hd, cache.v32(layer, 0) + kvh * hd,
-                                                 kv_dim, n, hd, scale, scratch.scores.data(), o);
-                        }
-                    }
-                });
-            });
-        }
+        cpu_attention(arena_, threads_, matmul_.level(), layer, q, k, v, positions, seqs, shape, out);
     }
 
     void swiglu(const float* gate, const float* up, int64_t n, float* y) override {
@@ -248,11 +162,20 @@ private:
         });
     }
 
+    // One pool per block size (a model's sessions of one KV type share it).
+    std::shared_ptr<HostBlockPool> pool_for(size_t block_bytes) {
+        std::lock_guard<std::mutex> lock(pools_mutex_);
+        for (const auto& p : pools_)
+            if (p->block_bytes() == block_bytes) return p;
+        return pools_.emplace_back(std::make_shared<HostBlockPool>(block_bytes));
+    }
+
     int threads_;
     tbb::task_arena arena_;
     CpuMatmul matmul_;
     std::deque<std::vector<float>> f32_copies_;  // deque: stable addresses
-    tbb::enumerable_thread_specific<AttentionScratch> attention_scratch_;
+    std::mutex pools_mutex_;
+    std::vector<std::shared_ptr<HostBlockPool>> pools_;
 };
 
 }  // namespace

@@ -102,24 +102,34 @@ private:
     DeviceMemory mem_;
 };
 
-// Per layer: capacity x kv_dim keys, then the same for values (as the CPU's).
+// Per layer: capacity x kv_dim keys, then the same for values. Not paged
+// yet: the whole capacity is allocated up front (the CPU's block layout in
+// kv_layout.hpp is what a paged device cache will follow).
 class DeviceKVCache final : public KVCache {
 public:
-    DeviceKVCache(int64_t layers, int64_t capacity, int64_t kv_dim, KVCacheType type)
-        : capacity_(capacity), type_(type) {
-        const size_t bytes = static_cast<size_t>(layers * capacity * kv_dim) * (type == KVCacheType::f16 ? 2 : 4);
+    DeviceKVCache(const KVLayout& layout, int64_t capacity) : layout_(layout), capacity_(capacity) {
+        if (layout.type == KVCacheType::q8_0)
+            fail(ErrorCode::unsupported, "the CUDA backend has no q8_0 KV cache yet (use --kv-type f16 or f32)");
+        const int64_t kv_dim = layout.kv_heads * layout.head_dim;
+        const size_t bytes =
+            static_cast<size_t>(layout.layers * capacity * kv_dim) * (layout.type == KVCacheType::f16 ? 2 : 4);
         k_.allocate(bytes, "the KV cache (keys)");
         v_.allocate(bytes, "the KV cache (values)");
     }
     int64_t capacity() const override { return capacity_; }
-    KVCacheType type() const override { return type_; }
+    const KVLayout& layout() const override { return layout_; }
+    void resize(int64_t positions) override {
+        if (positions < 0 || positions > capacity_)
+            fail(ErrorCode::internal, "KV cache: resize to {} positions outside 0..{}", positions, capacity_);
+    }
+    int64_t held_positions() const override { return capacity_; }
+    int64_t bytes() const override { return static_cast<int64_t>(k_.bytes() + v_.bytes()); }
     void* k() const { return k_.get(); }
     void* v() const { return v_.get(); }
-    size_t bytes() const { return k_.bytes() + v_.bytes(); }
 
 private:
+    KVLayout layout_;
     int64_t capacity_;
-    KVCacheType type_;
     DeviceMemory k_, v_;
 };
 
@@ -203,9 +213,8 @@ public:
 
     std::unique_ptr<Buffer> alloc(int64_t floats) override { return std::make_unique<DeviceBuffer>(floats); }
 
-    std::unique_ptr<KVCache> make_kv_cache(int64_t layers, int64_t capacity, int64_t kv_dim,
-                                           KVCacheType type) override {
-        return std::make_unique<DeviceKVCache>(layers, capacity, kv_dim, type);
+    std::unique_ptr<KVCache> make_kv_cache(const KVLayout& layout, int64_t capacity) override {
+        return std::make_unique<DeviceKVCache>(layout, capacity);
     }
 
     bool begin_batch(const BatchInfo& b) override {

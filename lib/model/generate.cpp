@@ -33,6 +33,15 @@ GenerateResult generate(Session& session, std::span<const int32_t> prompt, const
     if (params.max_tokens < 0) fail(ErrorCode::invalid_argument, "generate: max_tokens = {} (must be >= 0)", params.max_tokens);
     if (params.logprobs < 0) fail(ErrorCode::invalid_argument, "generate: logprobs = {} (must be >= 0)", params.logprobs);
     if (prompt.empty()) fail(ErrorCode::invalid_argument, "generate: the prompt has no tokens");
+    const auto prompt_tokens = static_cast<int64_t>(prompt.size());
+    if (session.position() + prompt_tokens > session.context_length()) {
+        if (session.position() == 0)
+            fail(ErrorCode::context_overflow, "the prompt has {} tokens but the context size is {} (see --ctx-size)",
+                 prompt_tokens, session.context_length());
+        fail(ErrorCode::context_overflow,
+             "the prompt has {} tokens but only {} of the context size {} are free ({} already in the session)",
+             prompt_tokens, session.context_length() - session.position(), session.context_length(), session.position());
+    }
     const Model& model = session.model();
     std::vector<int32_t> ends = params.stop_token_ids.empty() ? model.end_token_ids() : params.stop_token_ids;
     std::sort(ends.begin(), ends.end());
@@ -118,8 +127,11 @@ GenerateResult generate(Session& session, std::span<const int32_t> prompt, const
         bool finished = true;
         if (is_end || text.stopped()) {
             result.finish_reason = FinishReason::stop;
-        } else if (i + 1 == params.max_tokens || session.position() >= session.context_length()) {
+        } else if (i + 1 == params.max_tokens) {
             result.finish_reason = FinishReason::length;
+        } else if (session.position() >= session.context_length()) {
+            result.finish_reason = FinishReason::length;
+            result.context_full = true;
         } else {
             finished = false;
         }

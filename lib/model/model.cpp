@@ -119,6 +119,7 @@ std::unique_ptr<Model> ModelAssembly::assemble(std::unique_ptr<ModelFile> file, 
         impl->weights = bind_weights(*file, impl->config, *impl->backend, *impl->second_backend, split, layer_progress);
     else
         impl->weights = bind_weights(*file, impl->config, *impl->backend, layer_progress);
+    impl->full_precision_weights = full_precision(impl->weights);
 
     impl->tokenizer = load_tokenizer(*file);
     std::vector<int32_t> ends = impl->config.eos_token_ids;

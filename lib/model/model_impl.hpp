@@ -22,6 +22,8 @@ struct ModelImpl {
     std::unique_ptr<Backend> backend;
     std::unique_ptr<Backend> second_backend;
     ModelWeights weights;
+    // Every matmul weight is F32, F16 or BF16 (picks the default KV cache type).
+    bool full_precision_weights = false;
     std::shared_ptr<const Tokenizer> tokenizer;  // null when the file has none
     std::vector<int32_t> end_token_ids;
 };
@@ -54,6 +56,7 @@ struct SessionImpl {
     // logits of every token (all_logits, tokens x vocab) or of the last one
     // into `logits`, or (argmax given, logits null) the last one's argmax id.
     void run(std::span<const int32_t> tokens, bool all_logits, float* logits, int32_t* argmax = nullptr);
+    void run_batches(std::span<const int32_t> tokens, bool all_logits, float* logits, int64_t vocab, int32_t* argmax);
 };
 
 }  // namespace apr::model

@@ -12,7 +12,8 @@ namespace apr {
 namespace model {
 
 namespace {
-constexpr int64_t kDefaultContextCap = 4096;
+// Only for files that do not say how long a context they were trained for.
+constexpr int64_t kUnknownTrainedContext = 4096;
 
 int64_t resolve_context(const ModelConfig& c, int64_t requested) {
     if (requested < 0) fail(ErrorCode::invalid_argument, "session params: context_length = {} (must be >= 0)", requested);
@@ -25,7 +26,7 @@ int64_t resolve_context(const ModelConfig& c, int64_t requested) {
         fail(ErrorCode::invalid_argument, "context size {} is larger than {} positions", requested,
              std::numeric_limits<int32_t>::max());
     if (requested > 0) return requested;
-    return c.context_length > 0 ? std::min(c.context_length, kDefaultContextCap) : kDefaultContextCap;
+    return c.context_length > 0 ? c.context_length : kUnknownTrainedContext;
 }
 }  // namespace
 
@@ -33,13 +34,26 @@ void SessionImpl::run(std::span<const int32_t> tokens, bool all_logits, float* l
     const int64_t n = static_cast<int64_t>(tokens.size());
     if (n == 0) fail(ErrorCode::invalid_argument, "evaluate: no tokens");
     if (position + n > context_length)
-        fail(ErrorCode::context_overflow, "context overflow: {} tokens in the session + {} new > context length {}",
-             position, n, context_length);
+        fail(ErrorCode::context_overflow,
+             "context overflow: {} new tokens + {} already in the session = {} > context size {}", n, position,
+             position + n, context_length);
     for (int64_t i = 0; i < n; ++i)
         if (tokens[i] < 0 || tokens[i] >= m->config.vocab_size)
             fail(ErrorCode::invalid_argument, "evaluate: token id {} at index {} is outside the vocabulary (0..{})",
                  tokens[i], i, m->config.vocab_size - 1);
     const int64_t vocab = m->config.vocab_size;
+    cache->resize(position + n);  // blocks for every new position; throws before anything changes
+    try {
+        run_batches(tokens, all_logits, logits, vocab, argmax);
+    } catch (...) {
+        cache->resize(position);  // give back the blocks of positions that were not kept
+        throw;
+    }
+}
+
+void SessionImpl::run_batches(std::span<const int32_t> tokens, bool all_logits, float* logits, int64_t vocab,
+                              int32_t* argmax) {
+    const int64_t n = static_cast<int64_t>(tokens.size());
     for (int64_t start = 0; start < n; start += batch_size) {
         const int64_t count = std::min(batch_size, n - start);
         positions.resize(static_cast<size_t>(count));
@@ -60,14 +74,43 @@ void SessionImpl::run(std::span<const int32_t> tokens, bool all_logits, float* l
 
 }  // namespace model
 
+std::string_view kv_cache_type_name(KVCacheType type) noexcept {
+    switch (type) {
+        case KVCacheType::f16: return "f16";
+        case KVCacheType::f32: return "f32";
+        case KVCacheType::q8_0: return "q8_0";
+    }
+    return "unknown";
+}
+
+double kv_cache_value_bytes(KVCacheType type) noexcept {
+    switch (type) {
+        case KVCacheType::f16: return 2.0;
+        case KVCacheType::f32: return 4.0;
+        case KVCacheType::q8_0: return 34.0 / 32.0;
+    }
+    return 0.0;
+}
+
+std::optional<KVCacheType> kv_cache_type_from_name(std::string_view name) noexcept {
+    for (KVCacheType t : {KVCacheType::f16, KVCacheType::f32, KVCacheType::q8_0})
+        if (name == kv_cache_type_name(t)) return t;
+    return std::nullopt;
+}
+
+KVCacheType default_kv_cache_type(const Model& model) {
+    return model.impl().full_precision_weights ? KVCacheType::f32 : KVCacheType::f16;
+}
+
 Session::Session(const Model& model, const SessionParams& params) {
     model::ModelImpl& m = model.impl();
     const int64_t ctx = model::resolve_context(m.config, params.context_length);
     if (params.batch_size <= 0)
         fail(ErrorCode::invalid_argument, "session params: batch_size = {} (must be > 0)", params.batch_size);
     const int64_t batch = std::min(params.batch_size, ctx);
-    auto cache = model::make_kv_cache(m.weights, m.config, ctx, params.kv_cache_type);
-    impl_.reset(new model::SessionImpl{&model, &m, ctx, params.kv_cache_type, batch, params.observer, std::move(cache),
+    const KVCacheType kv_type = params.kv_cache_type.value_or(default_kv_cache_type(model));
+    auto cache = model::make_kv_cache(m.weights, m.config, ctx, kv_type);
+    impl_.reset(new model::SessionImpl{&model, &m, ctx, kv_type, batch, params.observer, std::move(cache),
                                        model::ForwardBuffers(m.weights, m.config, batch), 0, {}, {}, {}});
     impl_->last_logits.resize(static_cast<size_t>(m.config.vocab_size));
     impl_->positions.reserve(static_cast<size_t>(batch));
@@ -78,14 +121,21 @@ Session::~Session() = default;
 
 const Model& Session::model() const { return *impl_->model; }
 int64_t Session::context_length() const { return impl_->context_length; }
+KVCacheType Session::kv_cache_type() const { return impl_->kv_type; }
 int64_t Session::position() const { return impl_->position; }
-void Session::reset() { impl_->position = 0; }
+void Session::reset() {
+    impl_->position = 0;
+    impl_->cache->resize(0);
+}
 
 void Session::truncate(int64_t length) {
     if (length < 0 || length > impl_->position)
         fail(ErrorCode::invalid_argument, "session truncate: length {} outside 0..{}", length, impl_->position);
     impl_->position = length;
+    impl_->cache->resize(length);
 }
+
+int64_t Session::kv_cache_bytes() const { return impl_->cache->bytes(); }
 
 std::span<const float> Session::evaluate(std::span<const int32_t> tokens) {
     impl_->run(tokens, false, impl_->last_logits.data());
@@ -146,7 +196,17 @@ std::vector<float> evaluate_batch(std::span<Session* const> sessions, std::span<
     }
     std::vector<float> logits(static_cast<size_t>(n * m->config.vocab_size));
     const model::Batch batch{tokens, positions, seqs, rows};
-    model::forward(m->config, m->weights, *buffers, batch, first.observer, logits.data());
+    size_t grown = 0;
+    try {
+        for (; grown < sessions.size(); ++grown) {
+            model::SessionImpl& s = sessions[grown]->impl();
+            s.cache->resize(s.position + 1);
+        }
+        model::forward(m->config, m->weights, *buffers, batch, first.observer, logits.data());
+    } catch (...) {
+        for (size_t i = 0; i < grown; ++i) sessions[i]->impl().cache->resize(sessions[i]->impl().position);
+        throw;
+    }
     for (Session* s : sessions) ++s->impl().position;
     return logits;
 }

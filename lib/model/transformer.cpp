@@ -30,14 +30,35 @@ ForwardBuffers::ForwardBuffers(const ModelWeights& w, const ModelConfig& c, int6
     if (w.stages.size() > 1) handoff.resize(static_cast<size_t>(cap * c.hidden_size));
 }
 
-StagedKVCache::StagedKVCache(std::vector<std::unique_ptr<KVCache>> parts) : parts_(std::move(parts)) {}
+StagedKVCache::StagedKVCache(std::vector<std::unique_ptr<KVCache>> parts) : parts_(std::move(parts)) {
+    layout_ = parts_.front()->layout();
+    layout_.layers = 0;
+    for (const auto& p : parts_) layout_.layers += p->layout().layers;
+}
+
+void StagedKVCache::resize(int64_t positions) {
+    const int64_t before = held_positions();
+    size_t done = 0;
+    try {
+        for (; done < parts_.size(); ++done) parts_[done]->resize(positions);
+    } catch (...) {
+        // Back to the blocks held before (shrinking takes no memory).
+        for (size_t i = 0; i < done; ++i) parts_[i]->resize(std::min(before, positions));
+        throw;
+    }
+}
+
+int64_t StagedKVCache::bytes() const {
+    int64_t total = 0;
+    for (const auto& p : parts_) total += p->bytes();
+    return total;
+}
 
 std::unique_ptr<KVCache> make_kv_cache(const ModelWeights& w, const ModelConfig& c, int64_t capacity, KVCacheType type) {
-    const int64_t kv_dim = c.num_kv_heads * c.head_dim;
-    if (w.stages.size() == 1) return w.stages[0].backend->make_kv_cache(c.num_layers, capacity, kv_dim, type);
+    auto layout_of = [&](int64_t layers) { return KVLayout{layers, c.num_kv_heads, c.head_dim, type}; };
+    if (w.stages.size() == 1) return w.stages[0].backend->make_kv_cache(layout_of(c.num_layers), capacity);
     std::vector<std::unique_ptr<KVCache>> parts;
-    for (const Stage& st : w.stages)
-        parts.push_back(st.backend->make_kv_cache(st.end_layer - st.first_layer, capacity, kv_dim, type));
+    for (const Stage& st : w.stages) parts.push_back(st.backend->make_kv_cache(layout_of(st.end_layer - st.first_layer), capacity));
     return std::make_unique<StagedKVCache>(std::move(parts));
 }
 

@@ -38,19 +38,26 @@ struct ForwardBuffers {
     std::vector<float> handoff;  // the hidden state between stages when it passes through the host
 };
 
-// The KV cache of one sequence of a model split into stages: one cache per
-// stage, in its backend's memory, holding that stage's layers (layer i of
-// the model is layer i - first_layer of its stage's cache). SeqSlices of a
-// split model name one of these.
+// The KV cache of one sequence of a model split into stages: one paged
+// cache per stage, in its backend's memory, holding that stage's layers
+// (layer i of the model is layer i - first_layer of its stage's cache). All
+// parts hold blocks for the same positions. SeqSlices of a split model name
+// one of these.
 class StagedKVCache final : public KVCache {
 public:
     explicit StagedKVCache(std::vector<std::unique_ptr<KVCache>> parts);
     int64_t capacity() const override { return parts_.front()->capacity(); }
-    KVCacheType type() const override { return parts_.front()->type(); }
+    // The parts' layout with every stage's layers counted.
+    const KVLayout& layout() const override { return layout_; }
+    // Every part, or (on failure) none: parts already resized go back.
+    void resize(int64_t positions) override;
+    int64_t held_positions() const override { return parts_.front()->held_positions(); }
+    int64_t bytes() const override;
     KVCache* part(size_t stage) const { return parts_[stage].get(); }
 
 private:
     std::vector<std::unique_ptr<KVCache>> parts_;
+    KVLayout layout_;
 };
 
 // A sequence's cache for a model: its backend's own cache, or a

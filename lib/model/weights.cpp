@@ -153,4 +153,13 @@ ModelWeights bind_weights(const ModelFile& file, const ModelConfig& c, Backend& 
     return w;
 }
 
+bool full_precision(const ModelWeights& w) {
+    auto full = [](const Weight& x) { return !x || x.type == DType::F32 || x.type == DType::F16 || x.type == DType::BF16; };
+    if (!full(w.output)) return false;
+    for (const LayerWeights& l : w.layers)
+        for (const Weight* x : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
+            if (!full(*x)) return false;
+    return true;
+}
+
 }  // namespace apr::model

@@ -54,5 +54,7 @@ ModelWeights bind_weights(const ModelFile& file, const ModelConfig& config, Back
 // stage is left out).
 ModelWeights bind_weights(const ModelFile& file, const ModelConfig& config, Backend& first, Backend& second,
                           int64_t split, const std::function<bool(int64_t done, int64_t total)>& progress = {});
+// Whether every matmul weight (the LM head included) is F32, F16 or BF16.
+bool full_precision(const ModelWeights& weights);
 
 }  // namespace apr::model

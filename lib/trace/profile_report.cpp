@@ -69,7 +69,7 @@ Cost cost_of(const OpRecord& op, int64_t kv_dim, double kv_bytes) {
 
 }  // namespace
 
-Profile profile_of(const Recorder& rec, const MachinePeaks& peaks, bool kv_f16) {
+Profile profile_of(const Recorder& rec, const MachinePeaks& peaks, double kv_value_bytes) {
     Profile out;
     out.peaks = peaks;
     const double ridge = out.ridge = peaks.gflops / std::max(peaks.bandwidth_gbs, 1e-9);
@@ -79,7 +79,7 @@ Profile profile_of(const Recorder& rec, const MachinePeaks& peaks, bool kv_f16) 
             kv_dim = op.weight_rows;
             break;
         }
-    const double kv_bytes = kv_f16 ? 2 : 4;
+    const double kv_bytes = kv_value_bytes;
 
     for (GenerationPhase phase : {GenerationPhase::prompt, GenerationPhase::decode}) {
         const int64_t tokens = rec.phase_tokens(phase);
@@ -158,8 +158,8 @@ Profile profile_of(const Recorder& rec, const MachinePeaks& peaks, bool kv_f16) 
     return out;
 }
 
-std::string format_profile(const Recorder& rec, const MachinePeaks& peaks, bool kv_f16) {
-    const Profile profile = profile_of(rec, peaks, kv_f16);
+std::string format_profile(const Recorder& rec, const MachinePeaks& peaks, double kv_value_bytes) {
+    const Profile profile = profile_of(rec, peaks, kv_value_bytes);
     std::string out = fmt::format(
         "[PROFILE] machine: {}, {} threads: {:.1f} GB/s read bandwidth, {:.1f} GFLOP/s f32 FMA (measured{}); ridge "
         "point {:.1f} FLOP/byte\n",

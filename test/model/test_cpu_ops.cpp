@@ -1,5 +1,5 @@
 // The forward pass's CPU row ops (kernels/cpu/ops.hpp) against plain double
-// references, and the AVX2 attention against the scalar one.
+// references (attention: test_attention_kernels.cpp).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -59,41 +59,5 @@ TEST_CASE("rmsnorm, swiglu and NEOX rope match double references") {
         const double a = 5.0 * inv_freq[i];
         CHECK(adjacent[2 * i] == Approx(x[2 * i] * std::cos(a) - x[2 * i + 1] * std::sin(a)).margin(1e-5));
         CHECK(adjacent[2 * i + 1] == Approx(x[2 * i] * std::sin(a) + x[2 * i + 1] * std::cos(a)).margin(1e-5));
-    }
-}
-
-TEST_CASE("attention of one head: f32 cache equals softmax(qK^T * scale) V, f16 cache close to it") {
-    const int64_t d = 64, n = 37, stride = 3 * d;  // rows of a cache with 3 KV heads; use head 1
-    const auto q = random_values(d, 4);
-    const auto k = random_values(n * stride, 5);
-    const auto v = random_values(n * stride, 6);
-    const float scale = 1.0f / 8.0f;
-    std::vector<double> p(n), want(d, 0.0);
-    double max = -1e30, sum = 0;
-    for (int64_t j = 0; j < n; ++j) {
-        double s = 0;
-        for (int64_t i = 0; i < d; ++i) s += double(q[i]) * k[j * stride + d + i];
-        p[j] = s * scale;
-        max = std::max(max, p[j]);
-    }
-    for (auto& x : p) sum += (x = std::exp(x - max));
-    for (int64_t j = 0; j < n; ++j)
-        for (int64_t i = 0; i < d; ++i) want[i] += p[j] / sum * v[j * stride + d + i];
-
-    std::vector<float> scores(n), out(d);
-    cpu::attend_head_f32(q.data(), k.data() + d, v.data() + d, stride, n, d, scale, scores.data(), out.data());
-    for (int64_t i = 0; i < d; ++i) CHECK(out[i] == Approx(want[i]).margin(1e-5));
-
-    const auto q16 = to_f16(q), k16 = to_f16(k), v16 = to_f16(v);
-    std::vector<uint16_t> acc(d);
-    std::vector<float> scalar(d), simd(d);
-    cpu::attend_head_f16(q16.data(), k16.data() + d, v16.data() + d, stride, n, d, scale, acc.data(), scalar.data(),
-                         cpu::SimdLevel::scalar);
-    for (int64_t i = 0; i < d; ++i) CHECK(scalar[i] == Approx(want[i]).margin(3e-3));  // f16 accumulator
-    if (cpu::simd_level_supported(cpu::SimdLevel::avx2)) {
-        cpu::attend_head_f16(q16.data(), k16.data() + d, v16.data() + d, stride, n, d, scale, acc.data(), simd.data(),
-                             cpu::SimdLevel::avx2);
-        // Same algorithm; only the Q.K summation order differs.
-        for (int64_t i = 0; i < d; ++i) CHECK(simd[i] == Approx(scalar[i]).margin(2e-3));
     }
 }

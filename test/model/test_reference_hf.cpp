@@ -3,11 +3,16 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
 
 #include "apr/generate.hpp"
 #include "apr/model.hpp"
 #include "apr/session.hpp"
 #include "reference_cases.hpp"
+#include "support/prerequisites.hpp"
 
 using namespace apr;
 
@@ -39,10 +44,12 @@ void check_greedy(Session& session, const test::HfCase& c, int index) {
     CHECK(r.tokens == c.greedy_ids);
 }
 
-void check_model(const std::filesystem::path& path, KVCacheType kv) {
+// kv unset: the default cache type, f32 for these full-precision models.
+void check_model(const std::filesystem::path& path, std::optional<KVCacheType> kv = std::nullopt) {
     auto model = Model::load(path, ModelParams{});
     SessionParams sp;
     sp.kv_cache_type = kv;
+    if (!kv) CHECK(Session(*model).kv_cache_type() == KVCacheType::f32);
     Session session(*model, sp);
     // reference_hf.json holds 10 prompts (7 chat, 3 raw code): an empty or
     // shortened list must fail, not pass by comparing nothing.
@@ -58,14 +65,61 @@ void check_model(const std::filesystem::path& path, KVCacheType kv) {
 
 }  // namespace
 
+// Default session parameters: full-precision weights get an f32 KV cache
+// (an f16 cache would move log-probs by up to ~5e-3; the greedy tokens stay
+// the same), so a new user's first run matches transformers.
 TEST_CASE("HF directory (bf16 SafeTensors): top-10 log-probs and greedy tokens match transformers") {
-    check_model(test::fixtures_dir() / "nano", KVCacheType::f32);
+    check_model(test::fixtures_dir() / "nano");
 }
 
 TEST_CASE("nano-f16.gguf: top-10 log-probs and greedy tokens match transformers") {
-    // f32 KV cache: the comparison is with an f32 computation (an f16 cache
-    // moves log-probs by up to ~5e-3; the greedy tokens stay the same).
-    check_model(test::fixtures_dir() / "nano" / "gguf" / "nano-f16.gguf", KVCacheType::f32);
+    check_model(test::fixtures_dir() / "nano" / "gguf" / "nano-f16.gguf");
+}
+
+namespace {
+std::string shell_quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+// `apr run MODEL --raw --json --logprobs 10` with default flags otherwise.
+void check_cli(const std::filesystem::path& path) {
+    APR_REQUIRE_CLI(cli);
+    for (size_t i = 0; i < cases().size(); ++i) {
+        const test::HfCase& c = cases()[i];
+        INFO("case " << i << ": " << c.prompt_text);
+        const std::string command = cli.string() + " run " + shell_quote(path.string()) + " --raw --json --logprobs 10" +
+                                    " --max-tokens " + std::to_string(c.greedy_ids.size()) + " --prompt " +
+                                    shell_quote(c.prompt_text) + " 2>/dev/null";
+        FILE* pipe = popen(command.c_str(), "r");
+        REQUIRE(pipe != nullptr);
+        std::string out;
+        std::array<char, 4096> buf;
+        size_t n;
+        while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
+        REQUIRE(pclose(pipe) == 0);
+        simdjson::dom::parser parser;
+        simdjson::dom::element doc = parser.parse(simdjson::padded_string(out));
+        CHECK(int64_t(doc["prompt_tokens"]) == static_cast<int64_t>(c.prompt_ids.size()));
+        std::vector<int32_t> tokens;
+        for (int64_t id : doc["tokens"].get_array()) tokens.push_back(static_cast<int32_t>(id));
+        CHECK(tokens == c.greedy_ids);
+        const std::vector<double> ref = test::log_softmax(c.last_logits);
+        std::vector<int32_t> top_ids;
+        for (simdjson::dom::element t : doc["logprobs"].at(0)["top_logprobs"].get_array()) {
+            const int64_t id = t["id"];
+            top_ids.push_back(static_cast<int32_t>(id));
+            CHECK(std::abs(double(t["logprob"]) - ref[static_cast<size_t>(id)]) < 1e-3);
+        }
+        CHECK(top_ids == c.top10_ids);
+    }
+}
+}  // namespace
+
+TEST_CASE("apr run --json --logprobs 10 with default flags matches transformers (HF directory and nano-f16.gguf)") {
+    check_cli(test::fixtures_dir() / "nano");
+    check_cli(test::fixtures_dir() / "nano" / "gguf" / "nano-f16.gguf");
 }
 
 namespace {

@@ -139,8 +139,8 @@ Json layer_trace_json(const trace::Recorder& rec) {
     return t;
 }
 
-Json profile_json(const trace::Recorder& rec, const trace::MachinePeaks& peaks, bool kv_f16) {
-    const trace::Profile profile = trace::profile_of(rec, peaks, kv_f16);
+Json profile_json(const trace::Recorder& rec, const trace::MachinePeaks& peaks, double kv_value_bytes) {
+    const trace::Profile profile = trace::profile_of(rec, peaks, kv_value_bytes);
     Json machine = Json::object();
     machine.set("cpu", peaks.cpu).set("threads", static_cast<int64_t>(peaks.threads));
     machine.set("bandwidth_gbs", round3(peaks.bandwidth_gbs)).set("gflops", round3(peaks.gflops));
@@ -169,7 +169,7 @@ Json profile_json(const trace::Recorder& rec, const trace::MachinePeaks& peaks, 
     }
     Json out = Json::object();
     out.set("machine", std::move(machine)).set("ridge_flop_per_byte", profile.ridge).set("phases", std::move(phases));
-    out.set("text", trace::format_profile(rec, peaks, kv_f16));
+    out.set("text", trace::format_profile(rec, peaks, kv_value_bytes));
     return out;
 }
 
@@ -179,8 +179,7 @@ void add_trace_fields(Service& service, const TraceAsk& ask, const std::vector<s
     if (rec == nullptr) return;
     if (ask.layer) out.set("trace", layer_trace_json(*rec));
     if (ask.profile)
-        out.set("profile", profile_json(*rec, service.peaks(),
-                                        service.options().session.kv_cache_type == KVCacheType::f16));
+        out.set("profile", profile_json(*rec, service.peaks(), kv_cache_value_bytes(service.options().session.kv_cache_type.value_or(KVCacheType::f16))));
 }
 
 void log_trace(Service& service, const std::vector<std::shared_ptr<Sequence>>& seqs, const TraceFigures& f) {

@@ -55,7 +55,7 @@ Json trace_headers_json(const TraceFigures& f);
 // "text": the table as apr run --trace-level layer prints it}
 Json layer_trace_json(const trace::Recorder& rec);
 // {"machine": {...}, "ridge_flop_per_byte", "phases": [...], "text"}
-Json profile_json(const trace::Recorder& rec, const trace::MachinePeaks& peaks, bool kv_f16);
+Json profile_json(const trace::Recorder& rec, const trace::MachinePeaks& peaks, double kv_value_bytes);
 
 // Adds to the response body `out` (or a last stream event) what the request
 // asked for, and fills request_log()'s trace parts for the server's modes.
