@@ -1,7 +1,13 @@
 // End-to-end speed: load a model, process a prompt of N tokens (pp) and
 // generate M tokens greedily (tg), and print both rates, like llama-bench.
 //
-//   bench_generate MODEL [--pp N] [--tg M] [--threads T] [--reps R] [--device cpu|cuda|auto]
+//   bench_generate MODEL [--pp N] [--tg M] [--threads T] [--reps R] [--device cpu|cuda|auto] [--trace-cost 1]
+//
+// --trace-cost 1: each repetition runs twice, without an observer and with a
+// trace::Recorder attached (what `apr run --trace` records), in alternating
+// order (ABBA, so a machine slowing down or speeding up during the run does
+// not favour one side), and prints the traced/untraced time ratio of each
+// repetition and their median (docs/tracing.md, "Cost of tracing").
 //
 // The prompt is N copies of a fixed token run so it needs no tokenizer;
 // generation ignores end tokens so it always runs M steps.
@@ -22,6 +28,7 @@
 #include "apr/model.hpp"
 #include "apr/sampling.hpp"
 #include "apr/session.hpp"
+#include "apr/trace.hpp"
 
 namespace {
 
@@ -33,11 +40,12 @@ double now_ms() {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        fmt::print(stderr, "usage: bench_generate MODEL [--pp N] [--tg M] [--threads T] [--reps R] [--device cpu|cuda|auto]\n");
+        fmt::print(stderr, "usage: bench_generate MODEL [--pp N] [--tg M] [--threads T] [--reps R] [--device cpu|cuda|auto] [--trace-cost 1]\n");
         return 2;
     }
     int64_t pp = 128, tg = 64, reps = 1;
     int threads = 0;
+    bool trace_cost = false;
     apr::Device device = apr::Device::cpu;
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
@@ -57,6 +65,7 @@ int main(int argc, char** argv) {
         else if (flag == "--tg") tg = value;
         else if (flag == "--threads") threads = static_cast<int>(value);
         else if (flag == "--reps") reps = std::max(1LL, value);
+        else if (flag == "--trace-cost") trace_cost = value != 0;
         else {
             fmt::print(stderr, "bench_generate: unknown flag {}\n", flag);
             return 2;
@@ -82,6 +91,52 @@ int main(int argc, char** argv) {
         std::vector<int32_t> prompt(static_cast<size_t>(pp));
         for (int64_t i = 0; i < pp; ++i) prompt[static_cast<size_t>(i)] = static_cast<int32_t>((i * 7 + 11) % std::min<int64_t>(vocab, 1000));
         apr::Sampler greedy(apr::SamplingParams{});
+        if (trace_cost) {
+            apr::trace::Recorder rec;
+            // One run: the prompt, then tg greedy steps; returns {pp ms, tg ms}.
+            auto run = [&](bool traced) {
+                session.reset();
+                rec.clear();
+                session.set_observer(traced ? &rec : nullptr);
+                double t0 = now_ms();
+                std::span<const float> logits = session.evaluate(prompt);
+                const double pp_ms = now_ms() - t0;
+                t0 = now_ms();
+                for (int64_t i = 0; i < tg; ++i) {
+                    const int32_t id = greedy.sample(logits);
+                    logits = session.evaluate(std::span<const int32_t>(&id, 1));
+                }
+                const double tg_ms = now_ms() - t0;
+                session.set_observer(nullptr);
+                return std::pair<double, double>{pp_ms, tg_ms};
+            };
+            std::vector<double> pp_ratio, tg_ratio;
+            for (int64_t r = 0; r < reps; ++r) {
+                std::pair<double, double> plain, traced;
+                if (r % 2 == 0) {
+                    plain = run(false);
+                    traced = run(true);
+                } else {
+                    traced = run(true);
+                    plain = run(false);
+                }
+                pp_ratio.push_back(traced.first / plain.first);
+                tg_ratio.push_back(traced.second / plain.second);
+                fmt::print("rep {}: pp{} {:.1f} ms plain, {:.1f} ms traced ({:+.1f}%); tg{} {:.1f} ms plain, {:.1f} ms traced "
+                           "({:+.1f}%)\n",
+                           r, pp, plain.first, traced.first, 100 * (pp_ratio.back() - 1), tg, plain.second,
+                           traced.second, 100 * (tg_ratio.back() - 1));
+            }
+            auto median = [](std::vector<double> v) {
+                std::sort(v.begin(), v.end());
+                const size_t n = v.size();
+                return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+            };
+            fmt::print("model {}, device {}, threads {}\n", argv[1], apr::device_name(model->device()), model->threads());
+            fmt::print("trace cost (median traced/plain time - 1 over {} reps): pp{} {:+.1f}%, tg{} {:+.1f}%\n", reps, pp,
+                       100 * (median(pp_ratio) - 1), tg, 100 * (median(tg_ratio) - 1));
+            return 0;
+        }
         double best_pp = 0, best_tg = 0;
         for (int64_t r = 0; r < reps; ++r) {
             session.reset();

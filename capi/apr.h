@@ -373,9 +373,18 @@ typedef struct apr_op_event {
     int32_t layer;            /* -1 outside the transformer blocks */
     const char* name;         /* weight or op name, name_len bytes (not NUL-terminated) */
     size_t name_len;
-    const float* output;      /* rows x cols, row-major, host memory */
+    const float* output;      /* rows x cols, row-major, host memory; NULL on a device backend unless
+                                 apr_observer.wants_outputs */
     int64_t rows;             /* tokens in the batch */
     int64_t cols;
+    /* Tracing fields (present when struct_size covers them): */
+    const char* weight_type;  /* the weight's stored type ("Q4_K", ...: matmul, lm_head, embed; "F32" otherwise);
+                                 NUL-terminated, static storage */
+    int64_t weight_rows;      /* the weight's shape, out x in (0 where the op has no weight) */
+    int64_t weight_cols;
+    const char* kernel;       /* the kernel that ran ("avx2 Q4_K x Q8_K"), kernel_len bytes; static storage */
+    size_t kernel_len;
+    double ms;                /* the op's time: host clock on the CPU, device events on a GPU */
 } apr_op_event;
 
 typedef struct apr_layer_event {
@@ -388,12 +397,56 @@ typedef struct apr_layer_event {
     const int32_t* positions; /* position of each row of the batch (for the final norm: of the whole batch) */
 } apr_layer_event;
 
-/* Function pointers plus user data; either pointer may be NULL. */
+/* One forward pass: a prompt batch or a decode step (or a batched step of
+ * several sessions, reported to the first session's observer). */
+typedef struct apr_batch_event {
+    size_t struct_size;       /* sizeof(apr_batch_event) as libapr knows it */
+    int64_t rows;             /* tokens in the pass */
+    const int32_t* positions; /* position of each row */
+    int64_t sequences;        /* sessions in the pass (1 for one session) */
+    int64_t layers;           /* transformer blocks the pass runs */
+    double ms;                /* the pass's time (in on_batch_end; 0 in on_batch_begin) */
+} apr_batch_event;
+
+/* Phases of a generation (apr_observer.on_phase). */
+enum apr_generation_phase {
+    APR_PHASE_PROMPT = 0,     /* the forward passes that read the prompt */
+    APR_PHASE_DECODE = 1      /* one pass per generated token */
+};
+
+typedef struct apr_tokenize_event {
+    size_t struct_size;       /* sizeof(apr_tokenize_event) as libapr knows it */
+    size_t text_bytes;        /* the prompt text's length */
+    int64_t tokens;           /* the ids it became */
+    double ms;
+} apr_tokenize_event;
+
+typedef struct apr_sample_event {
+    size_t struct_size;       /* sizeof(apr_sample_event) as libapr knows it */
+    int64_t step;             /* 0 for the first generated token */
+    int32_t token;            /* the chosen id */
+    const float* logits;      /* the vocab raw logits it was chosen from (host memory) */
+    int64_t vocab;
+    double ms;                /* time in the sampler */
+} apr_sample_event;
+
+/* Function pointers plus user data; any pointer may be NULL. The fields
+ * after user_data came with the tracing events: a caller compiled against
+ * the header without them passes its smaller struct_size and gets on_op and
+ * on_layer as before. */
 typedef struct apr_observer {
     size_t struct_size;       /* sizeof(apr_observer) */
     void (*on_op)(const apr_op_event* event, void* user_data);
     void (*on_layer)(const apr_layer_event* event, void* user_data);
     void* user_data;
+    void (*on_batch_begin)(const apr_batch_event* event, void* user_data);
+    void (*on_batch_end)(const apr_batch_event* event, void* user_data);
+    void (*on_phase)(int32_t phase, void* user_data);  /* an apr_generation_phase, before its passes */
+    void (*on_tokenize)(const apr_tokenize_event* event, void* user_data);
+    void (*on_sample)(const apr_sample_event* event, void* user_data);
+    /* Nonzero: op outputs and hidden states are copied to host memory even
+     * on a device backend (slow; for activation statistics). */
+    int32_t wants_outputs;
 } apr_observer;
 
 /* Sets (observer != NULL, copied) or removes (NULL) the session's observer.

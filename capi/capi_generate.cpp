@@ -1,6 +1,7 @@
 // C ABI: generation (text or token prompts) with streaming callbacks,
 // cancellation, log-probabilities and the result struct.
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -179,7 +180,12 @@ apr_status run_generate(apr_session* session, const char* text, const int32_t* p
         apr_session& s = *session;
         std::vector<int32_t> ids;
         if (prompt == nullptr) {
+            const auto start = std::chrono::steady_clock::now();
             ids = apr::model::encode_prompt(*s.model, text, g.parse_special, s.session->position() == 0);
+            if (apr::Observer* observer = s.session->observer(); observer != nullptr)
+                observer->on_tokenize(apr::TokenizeEvent{
+                    std::strlen(text), static_cast<int64_t>(ids.size()),
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count()});
         } else {
             ids.assign(prompt, prompt + prompt_len);
         }

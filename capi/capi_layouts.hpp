@@ -39,7 +39,9 @@ APR_CAPI_LAYOUT(apr_session_params, F(apr_session_params, struct_size), F(apr_se
                 F(apr_session_params, kv_type));
 
 APR_CAPI_LAYOUT(apr_observer, F(apr_observer, struct_size), F(apr_observer, on_op), F(apr_observer, on_layer),
-                F(apr_observer, user_data));
+                F(apr_observer, user_data), F(apr_observer, on_batch_begin), F(apr_observer, on_batch_end),
+                F(apr_observer, on_phase), F(apr_observer, on_tokenize), F(apr_observer, on_sample),
+                F(apr_observer, wants_outputs));
 
 APR_CAPI_LAYOUT(apr_generate_params, F(apr_generate_params, struct_size), F(apr_generate_params, max_tokens),
                 F(apr_generate_params, temperature), F(apr_generate_params, top_k), F(apr_generate_params, top_p),
@@ -69,5 +71,6 @@ static_assert(offsetof(apr_model_params, device) >= 16, "apr_model_params grew i
 static_assert(offsetof(apr_session_params, kv_type) >= 32, "apr_session_params grew inside its first layout");
 static_assert(offsetof(apr_generate_params, stop_token_ids) >= 120, "apr_generate_params grew inside its first layout");
 static_assert(offsetof(apr_generate_result, text_len) >= 64, "apr_generate_result grew inside its first layout");
+static_assert(offsetof(apr_observer, on_batch_begin) >= 32, "apr_observer grew inside its first layout");
 
 }  // namespace apr::capi

@@ -33,8 +33,45 @@ public:
         ev.output = e.output;
         ev.rows = e.rows;
         ev.cols = e.cols;
+        ev.weight_type = apr::dtype_name(e.weight_type).data();  // string literals
+        ev.weight_rows = e.weight_rows;
+        ev.weight_cols = e.weight_cols;
+        ev.kernel = e.kernel.data();
+        ev.kernel_len = e.kernel.size();
+        ev.ms = e.ms;
         c_.on_op(&ev, c_.user_data);
     }
+    void on_batch_begin(const apr::BatchEvent& e) override {
+        if (c_.on_batch_begin != nullptr) c_.on_batch_begin(batch_event(e, 0), c_.user_data);
+    }
+    void on_batch_end(const apr::BatchEvent& e) override {
+        if (c_.on_batch_end != nullptr) c_.on_batch_end(batch_event(e, e.ms), c_.user_data);
+    }
+    void on_phase(apr::GenerationPhase phase) override {
+        if (c_.on_phase != nullptr)
+            c_.on_phase(phase == apr::GenerationPhase::prompt ? APR_PHASE_PROMPT : APR_PHASE_DECODE, c_.user_data);
+    }
+    void on_tokenize(const apr::TokenizeEvent& e) override {
+        if (c_.on_tokenize == nullptr) return;
+        apr_tokenize_event ev{};
+        ev.struct_size = sizeof(ev);
+        ev.text_bytes = e.text_bytes;
+        ev.tokens = e.tokens;
+        ev.ms = e.ms;
+        c_.on_tokenize(&ev, c_.user_data);
+    }
+    void on_sample(const apr::SampleEvent& e) override {
+        if (c_.on_sample == nullptr) return;
+        apr_sample_event ev{};
+        ev.struct_size = sizeof(ev);
+        ev.step = e.step;
+        ev.token = e.token;
+        ev.logits = e.logits;
+        ev.vocab = e.vocab;
+        ev.ms = e.ms;
+        c_.on_sample(&ev, c_.user_data);
+    }
+    bool wants_outputs() const override { return c_.wants_outputs != 0; }
     void on_layer(const apr::LayerEvent& e) override {
         if (c_.on_layer == nullptr) return;
         apr_layer_event ev{};
@@ -49,7 +86,18 @@ public:
     }
 
 private:
+    const apr_batch_event* batch_event(const apr::BatchEvent& e, double ms) {
+        batch_ = apr_batch_event{};
+        batch_.struct_size = sizeof(batch_);
+        batch_.rows = e.rows;
+        batch_.positions = e.positions;
+        batch_.sequences = e.sequences;
+        batch_.layers = e.layers;
+        batch_.ms = ms;
+        return &batch_;
+    }
     apr_observer c_;
+    apr_batch_event batch_{};
 };
 
 }  // namespace apr::capi

@@ -28,6 +28,7 @@
 #include "apr/session.hpp"
 #include "apr/version.hpp"
 #include "commands.hpp"
+#include "device_flags.hpp"
 #include "flags.hpp"
 #include "json_text.hpp"
 #include "session_flags.hpp"
@@ -125,7 +126,9 @@ void bench_depth(Session& session, TokenStream& ids, int64_t depth, int64_t prom
         if (gen_tokens > 0) {
             const std::vector<int32_t> gen = ids.take(gen_tokens);
             const auto start = std::chrono::steady_clock::now();
-            for (int32_t id : gen) session.evaluate(std::span<const int32_t>(&id, 1));
+            // As greedy decoding runs a step: only the argmax id comes back (on a
+            // GPU the logits stay on the device).
+            for (int32_t id : gen) session.evaluate_greedy(std::span<const int32_t>(&id, 1));
             tg->tok_s.push_back(static_cast<double>(gen_tokens) / seconds_since(start));
             session.truncate(depth);
         }
@@ -153,6 +156,7 @@ int cmd_bench(const Args& args) {
     bool json = false;
     std::optional<double> min_tok_s;
     SessionFlags session_flags;
+    DeviceFlags device_flags;
     flags.add("--prompt-tokens", &prompt_tokens, "prompt tokens evaluated in one call per depth (0 = skip)");
     flags.add("--gen-tokens", &gen_tokens, "tokens generated one at a time per depth (0 = skip)");
     flags.add("--depth", &depth_text, "tokens already in the cache, comma separated", "D[,D...]");
@@ -161,6 +165,7 @@ int cmd_bench(const Args& args) {
     flags.add("--assert-min-tok-s", &min_tok_s, "exit with status 3 if any test's median tok/s is below X");
     flags.add("--threads", &threads, "CPU threads (0 = all)");
     session_flags.add_to(flags);
+    add_device_flags(flags, &device_flags);
     const std::vector<std::string> positional = flags.parse(args);
     if (positional.size() > 1) throw UsageError("expected at most one MODEL");
     if (prompt_tokens < 0) throw UsageError("--prompt-tokens must be >= 0");
@@ -176,6 +181,7 @@ int cmd_bench(const Args& args) {
 
     ModelParams mp;
     mp.threads = static_cast<int>(threads);
+    apply_device_flags(device_flags, mp);
     auto model = Model::load(path, mp);
     Session session(*model, session_flags.params());
     for (int64_t d : depths) {

@@ -14,6 +14,7 @@
 #include "device_flags.hpp"
 #include "flags.hpp"
 #include "serve/http_server.hpp"
+#include "trace_flags.hpp"
 
 namespace apr::cli {
 
@@ -51,7 +52,10 @@ int cmd_serve(const Args& args) {
     flags.add("--body-limit", &body_limit, "largest request body in bytes (413 beyond)", "BYTES");
     flags.add("--timeout", &timeout, "seconds a client may take to send a request or read a response", "S");
     flags.add("--log-format", &log_format, "one line per request: text or json", "FORMAT");
+    TraceFlags trace;
+    trace.add_serve_modes_to(flags);
     const std::vector<std::string> positional = flags.parse(args);
+    trace.validate();
     if (positional.size() > 1) throw UsageError("expected at most one MODEL");
     if (port < 0 || port > 65535) throw UsageError("--port must be 0..65535");
     if (parallel < 1 || parallel > 256) throw UsageError("--parallel must be 1..256");
@@ -95,6 +99,9 @@ int cmd_serve(const Args& args) {
     o.body_limit = body_limit;
     o.timeout_s = timeout;
     o.log_format = log_format;
+    o.trace = trace.trace;
+    o.trace_layer = trace.level.has_value();
+    o.profile = trace.profile;
     o.session.context_length = ctx_size;
     o.seed = seed;
     o.max_tokens = max_tokens;

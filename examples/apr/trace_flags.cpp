@@ -22,6 +22,12 @@ void TraceFlags::add_to(Flags& flags) {
     flags.add("--verbose", &verbose, "the load report (source, sizes, weight types, backend) and timings");
 }
 
+void TraceFlags::add_serve_modes_to(Flags& flags) {
+    flags.add("--trace", &trace, "log each completion's timing: queue, prompt and generation ms, tokens, tok/s");
+    flags.add("--trace-level", &level, "'layer': log each completion's per-layer time table", "LEVEL");
+    flags.add("--profile", &profile, "return the roofline analysis (a \"profile\" field) with every completion");
+}
+
 void TraceFlags::validate() const {
     if (level && *level != "layer") throw UsageError(fmt::format("--trace-level expects 'layer', got '{}'", *level));
     if (output && output->empty()) throw UsageError("--trace-output needs a FILE");

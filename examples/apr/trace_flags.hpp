@@ -26,6 +26,8 @@ struct TraceFlags {
     std::optional<std::string> output;  // Chrome trace JSON file
 
     void add_to(Flags& flags);
+    // apr serve's modes: --trace, --trace-level layer and --profile only.
+    void add_serve_modes_to(Flags& flags);
     void validate() const;  // UsageError for an unknown --trace-level
     // Whether any mode needs a recording of the forward passes.
     bool recording() const { return trace || profile || payload || level || output; }

@@ -176,11 +176,37 @@ APR_API MachinePeaks cached_peaks(int threads, const std::filesystem::path& cach
 // $XDG_CACHE_HOME/apr/machine_peaks.json (default ~/.cache/apr/...).
 APR_API std::filesystem::path default_peaks_cache();
 
-// --profile: per op class bytes moved and FLOPs per token, achieved GB/s and
-// GFLOP/s against the peaks, memory- vs compute-bound shares, the
-// bottleneck and a recommendation; for the prompt and for decode.
+// The roofline of a recording: per op class bytes moved and FLOPs per
+// token, achieved GB/s and GFLOP/s against the peaks, memory- vs
+// compute-bound shares, the bottleneck and a recommendation; for the prompt
+// and for decode. Shares are fractions (0..1).
+struct ProfileClass {
+    std::string_view name;  // "FFN projections (gate, up, down)", ...
+    double ms_per_token = 0, share = 0, mb_per_token = 0, mflop_per_token = 0;
+    double intensity = 0;   // FLOP per byte
+    double gbs = 0, bandwidth_share = 0, gflops = 0, compute_share = 0;
+    bool memory_bound = true;
+};
+struct ProfilePhase {
+    GenerationPhase phase;
+    int64_t tokens = 0;
+    double ms_per_token = 0, mb_per_token = 0, mflop_per_token = 0;
+    double memory_share = 0, compute_share = 0;  // of the ops' time
+    std::vector<ProfileClass> classes;
+    std::string_view bottleneck;
+    double bottleneck_share = 0, bottleneck_peak_share = 0;
+    bool bottleneck_memory_bound = true;
+    std::string recommendation;
+};
+struct Profile {
+    MachinePeaks peaks;
+    double ridge = 0;  // FLOP/byte where compute and bandwidth limits meet
+    std::vector<ProfilePhase> phases;
+};
 // `kv_value_bytes`: bytes per cached key or value element (f32 4, f16 2,
 // q8_0 34/32), for attention's bytes read.
+APR_API Profile profile_of(const Recorder& rec, const MachinePeaks& peaks, double kv_value_bytes = 2.0);
+// --profile: the same as text.
 APR_API std::string format_profile(const Recorder& rec, const MachinePeaks& peaks, double kv_value_bytes = 2.0);
 
 // --trace-output: Chrome Trace Event JSON ({"traceEvents": [...],

@@ -65,6 +65,16 @@ public:
     DeviceMemory(const DeviceMemory&) = delete;
     DeviceMemory& operator=(const DeviceMemory&) = delete;
     DeviceMemory(DeviceMemory&& o) noexcept : p_(o.p_), bytes_(o.bytes_) { o.p_ = nullptr; o.bytes_ = 0; }
+    DeviceMemory& operator=(DeviceMemory&& o) noexcept {
+        if (this != &o) {
+            reset();
+            p_ = o.p_;
+            bytes_ = o.bytes_;
+            o.p_ = nullptr;
+            o.bytes_ = 0;
+        }
+        return *this;
+    }
 
     void allocate(size_t bytes, std::string_view what) {
         reset();
@@ -102,27 +112,48 @@ private:
     DeviceMemory mem_;
 };
 
-// Per layer: capacity x kv_dim keys, then the same for values. Not paged
-// yet: the whole capacity is allocated up front (the CPU's block layout in
-// kv_layout.hpp is what a paged device cache will follow).
+// Per layer: `held` positions x kv_dim keys, then the same for values (the
+// kernels address (layer * held + pos) * kv_dim). Not paged like the CPU's
+// cache (kv_layout.hpp) yet, but memory follows the positions used: resize
+// grows the cache to the next power of two of at least 256 positions (at
+// most the capacity) and copies what it holds, on the backend's stream, so a
+// session with the model's whole trained window costs what it fills, not the
+// window up front. It keeps its memory when truncated or reset (regrowing
+// costs a copy and new recorded steps).
 class DeviceKVCache final : public KVCache {
 public:
-    DeviceKVCache(const KVLayout& layout, int64_t capacity) : layout_(layout), capacity_(capacity) {
+    DeviceKVCache(const KVLayout& layout, int64_t capacity, cudaStream_t stream)
+        : layout_(layout), capacity_(capacity), stream_(stream) {
         if (layout.type == KVCacheType::q8_0)
             fail(ErrorCode::unsupported, "the CUDA backend has no q8_0 KV cache yet (use --kv-type f16 or f32)");
-        const int64_t kv_dim = layout.kv_heads * layout.head_dim;
-        const size_t bytes =
-            static_cast<size_t>(layout.layers * capacity * kv_dim) * (layout.type == KVCacheType::f16 ? 2 : 4);
-        k_.allocate(bytes, "the KV cache (keys)");
-        v_.allocate(bytes, "the KV cache (values)");
     }
     int64_t capacity() const override { return capacity_; }
     const KVLayout& layout() const override { return layout_; }
     void resize(int64_t positions) override {
         if (positions < 0 || positions > capacity_)
             fail(ErrorCode::internal, "KV cache: resize to {} positions outside 0..{}", positions, capacity_);
+        if (positions <= held_) return;
+        int64_t want = std::max<int64_t>(256, held_ * 2);
+        while (want < positions) want *= 2;
+        want = std::min(want, capacity_);
+        const size_t row = static_cast<size_t>(layout_.kv_heads * layout_.head_dim) * (layout_.type == KVCacheType::f16 ? 2 : 4);
+        const size_t layers = static_cast<size_t>(layout_.layers);
+        // Both allocations first: out of memory leaves the cache as it was.
+        DeviceMemory k(layers * static_cast<size_t>(want) * row, "the KV cache (keys)");
+        DeviceMemory v(layers * static_cast<size_t>(want) * row, "the KV cache (values)");
+        if (held_ > 0) {
+            const size_t old_bytes = static_cast<size_t>(held_) * row, new_bytes = static_cast<size_t>(want) * row;
+            check(cudaMemcpy2DAsync(k.get(), new_bytes, k_.get(), old_bytes, old_bytes, layers, cudaMemcpyDeviceToDevice,
+                                    stream_), "growing the KV cache");
+            check(cudaMemcpy2DAsync(v.get(), new_bytes, v_.get(), old_bytes, old_bytes, layers, cudaMemcpyDeviceToDevice,
+                                    stream_), "growing the KV cache");
+            check(cudaStreamSynchronize(stream_), "growing the KV cache");  // the old memory is free to go
+        }
+        k_ = std::move(k);
+        v_ = std::move(v);
+        held_ = want;
     }
-    int64_t held_positions() const override { return capacity_; }
+    int64_t held_positions() const override { return held_; }
     int64_t bytes() const override { return static_cast<int64_t>(k_.bytes() + v_.bytes()); }
     void* k() const { return k_.get(); }
     void* v() const { return v_.get(); }
@@ -130,6 +161,8 @@ public:
 private:
     KVLayout layout_;
     int64_t capacity_;
+    cudaStream_t stream_;
+    int64_t held_ = 0;
     DeviceMemory k_, v_;
 };
 
@@ -214,7 +247,7 @@ public:
     std::unique_ptr<Buffer> alloc(int64_t floats) override { return std::make_unique<DeviceBuffer>(floats); }
 
     std::unique_ptr<KVCache> make_kv_cache(const KVLayout& layout, int64_t capacity) override {
-        return std::make_unique<DeviceKVCache>(layout, capacity);
+        return std::make_unique<DeviceKVCache>(layout, capacity, stream_);
     }
 
     bool begin_batch(const BatchInfo& b) override {
@@ -247,7 +280,7 @@ public:
             for (int64_t r = s.first; r < s.first + s.count; ++r) {
                 kb[r] = cache.k();
                 vb[r] = cache.v();
-                caps[r] = static_cast<int32_t>(cache.capacity());
+                caps[r] = static_cast<int32_t>(cache.held_positions());
             }
         }
         check(cudaMemcpyAsync(batch_.get(), pinned_, bytes, cudaMemcpyHostToDevice, stream_), "batch upload");
@@ -585,7 +618,7 @@ private:
             for (int64_t r = s.first; r < s.first + s.count; ++r) {
                 row_k_[static_cast<size_t>(r)] = cache.k();
                 row_v_[static_cast<size_t>(r)] = cache.v();
-                row_cap_[static_cast<size_t>(r)] = static_cast<int32_t>(cache.capacity());
+                row_cap_[static_cast<size_t>(r)] = static_cast<int32_t>(cache.held_positions());
             }
         }
         return {static_cast<void* const*>(row_k_stage_.upload(row_k_.data(), rows * sizeof(void*), stream_)),

@@ -69,13 +69,10 @@ Cost cost_of(const OpRecord& op, int64_t kv_dim, double kv_bytes) {
 
 }  // namespace
 
-std::string format_profile(const Recorder& rec, const MachinePeaks& peaks, double kv_value_bytes) {
-    std::string out = fmt::format(
-        "[PROFILE] machine: {}, {} threads: {:.1f} GB/s read bandwidth, {:.1f} GFLOP/s f32 FMA (measured{}); ridge "
-        "point {:.1f} FLOP/byte\n",
-        peaks.cpu, peaks.threads, peaks.bandwidth_gbs, peaks.gflops, peaks.from_cache ? ", cached" : " now",
-        peaks.gflops / std::max(peaks.bandwidth_gbs, 1e-9));
-    const double ridge = peaks.gflops / std::max(peaks.bandwidth_gbs, 1e-9);
+Profile profile_of(const Recorder& rec, const MachinePeaks& peaks, double kv_value_bytes) {
+    Profile out;
+    out.peaks = peaks;
+    const double ridge = out.ridge = peaks.gflops / std::max(peaks.bandwidth_gbs, 1e-9);
     int64_t kv_dim = 0;
     for (const OpRecord& op : rec.ops())
         if (op.op == OpKind::matmul && op.name.find("attn_k.") != std::string_view::npos) {
@@ -106,53 +103,84 @@ std::string format_profile(const Recorder& rec, const MachinePeaks& peaks, doubl
             all_flops += c.flops;
         }
         const double per = static_cast<double>(tokens);
-        out += fmt::format("[PROFILE] {}: {} tokens, {:.3f} ms of ops per token, {:.2f} MB and {:.2f} MFLOP per token\n",
-                           phase == GenerationPhase::prompt ? "prompt" : "generation", tokens, all_ms / per,
-                           all_bytes / per / 1e6, all_flops / per / 1e6);
-        out += "op class                              | ms/token | share | MB/token | MFLOP/token | FLOP/B |   GB/s | %BW  | GFLOP/s | %FLOP | bound\n";
+        ProfilePhase ph;
+        ph.phase = phase;
+        ph.tokens = tokens;
+        ph.ms_per_token = all_ms / per;
+        ph.mb_per_token = all_bytes / per / 1e6;
+        ph.mflop_per_token = all_flops / per / 1e6;
         double memory_ms = 0, compute_ms = 0;
         int worst = 0;
         for (int k = 0; k < class_count; ++k) {
             const Cost& c = costs[static_cast<size_t>(k)];
             if (c.ms <= 0 && c.bytes <= 0) continue;
             if (c.ms > costs[static_cast<size_t>(worst)].ms) worst = k;
-            const double intensity = c.bytes > 0 ? c.flops / c.bytes : 0;
-            const bool memory_bound = intensity < ridge;
-            (memory_bound ? memory_ms : compute_ms) += c.ms;
-            const double gbs = c.ms > 0 ? c.bytes / (c.ms * 1e-3) / 1e9 : 0;
-            const double gflops = c.ms > 0 ? c.flops / (c.ms * 1e-3) / 1e9 : 0;
-            out += fmt::format("{:<37} | {:>8.4f} | {:>4.1f}% | {:>8.3f} | {:>11.3f} | {:>6.2f} | {:>6.1f} | {:>3.0f}% | {:>7.1f} | {:>4.0f}% | {}\n",
-                               kClassNames[static_cast<size_t>(k)], c.ms / per, all_ms > 0 ? 100 * c.ms / all_ms : 0,
-                               c.bytes / per / 1e6, c.flops / per / 1e6, intensity, gbs,
-                               100 * gbs / std::max(peaks.bandwidth_gbs, 1e-9), gflops,
-                               100 * gflops / std::max(peaks.gflops, 1e-9), memory_bound ? "memory" : "compute");
+            ProfileClass pc;
+            pc.name = kClassNames[static_cast<size_t>(k)];
+            pc.intensity = c.bytes > 0 ? c.flops / c.bytes : 0;
+            pc.memory_bound = pc.intensity < ridge;
+            (pc.memory_bound ? memory_ms : compute_ms) += c.ms;
+            pc.gbs = c.ms > 0 ? c.bytes / (c.ms * 1e-3) / 1e9 : 0;
+            pc.gflops = c.ms > 0 ? c.flops / (c.ms * 1e-3) / 1e9 : 0;
+            pc.ms_per_token = c.ms / per;
+            pc.share = all_ms > 0 ? c.ms / all_ms : 0;
+            pc.mb_per_token = c.bytes / per / 1e6;
+            pc.mflop_per_token = c.flops / per / 1e6;
+            pc.bandwidth_share = pc.gbs / std::max(peaks.bandwidth_gbs, 1e-9);
+            pc.compute_share = pc.gflops / std::max(peaks.gflops, 1e-9);
+            ph.classes.push_back(pc);
         }
         const Cost& w = costs[static_cast<size_t>(worst)];
         const double w_gbs = w.ms > 0 ? w.bytes / (w.ms * 1e-3) / 1e9 : 0;
         const double w_gflops = w.ms > 0 ? w.flops / (w.ms * 1e-3) / 1e9 : 0;
-        const bool w_memory = (w.bytes > 0 ? w.flops / w.bytes : 0) < ridge;
-        out += fmt::format("[PROFILE] {:.0f}% of the time in memory-bound ops, {:.0f}% in compute-bound ops\n",
-                           all_ms > 0 ? 100 * memory_ms / all_ms : 0, all_ms > 0 ? 100 * compute_ms / all_ms : 0);
-        out += fmt::format("[PROFILE] bottleneck: {} ({:.0f}% of the time, {}-bound at {:.0f}% of the {} peak)\n",
-                           kClassNames[static_cast<size_t>(worst)], all_ms > 0 ? 100 * w.ms / all_ms : 0,
-                           w_memory ? "memory" : "compute",
-                           w_memory ? 100 * w_gbs / std::max(peaks.bandwidth_gbs, 1e-9)
-                                    : 100 * w_gflops / std::max(peaks.gflops, 1e-9),
-                           w_memory ? "bandwidth" : "compute");
-        std::string advice;
+        ph.memory_share = all_ms > 0 ? memory_ms / all_ms : 0;
+        ph.compute_share = all_ms > 0 ? compute_ms / all_ms : 0;
+        ph.bottleneck = kClassNames[static_cast<size_t>(worst)];
+        ph.bottleneck_share = all_ms > 0 ? w.ms / all_ms : 0;
+        ph.bottleneck_memory_bound = (w.bytes > 0 ? w.flops / w.bytes : 0) < ridge;
+        ph.bottleneck_peak_share = ph.bottleneck_memory_bound ? w_gbs / std::max(peaks.bandwidth_gbs, 1e-9)
+                                                              : w_gflops / std::max(peaks.gflops, 1e-9);
         if (worst == attention)
-            advice = "attention over the KV cache dominates: shorter contexts, or an f16 / q8_0 KV cache (--kv-type), "
-                     "move fewer bytes";
-        else if (w_memory && w_gbs < 0.6 * peaks.bandwidth_gbs)
-            advice = fmt::format("the kernels reach {:.0f}% of the measured bandwidth: more threads (--threads) or "
-                                 "faster kernels would help before the memory limit does",
-                                 100 * w_gbs / std::max(peaks.bandwidth_gbs, 1e-9));
-        else if (w_memory)
-            advice = "near the bandwidth ceiling: fewer bytes per weight (a smaller quantization such as Q4_K) or a "
-                     "GPU is the lever; batching requests (apr serve --parallel) shares each weight read";
+            ph.recommendation = "attention over the KV cache dominates: shorter contexts, or an f16 / q8_0 KV cache "
+                                "(--kv-type), move fewer bytes";
+        else if (ph.bottleneck_memory_bound && w_gbs < 0.6 * peaks.bandwidth_gbs)
+            ph.recommendation = fmt::format("the kernels reach {:.0f}% of the measured bandwidth: more threads "
+                                            "(--threads) or faster kernels would help before the memory limit does",
+                                            100 * ph.bottleneck_peak_share);
+        else if (ph.bottleneck_memory_bound)
+            ph.recommendation = "near the bandwidth ceiling: fewer bytes per weight (a smaller quantization such as "
+                                "Q4_K) or a GPU is the lever; batching requests (apr serve --parallel) shares each "
+                                "weight read";
         else
-            advice = "compute-bound: larger SIMD (AVX-512), more threads or a GPU help; bigger batches will not";
-        out += "[PROFILE] recommendation: " + advice + "\n";
+            ph.recommendation = "compute-bound: larger SIMD (AVX-512), more threads or a GPU help; bigger batches will not";
+        out.phases.push_back(std::move(ph));
+    }
+    return out;
+}
+
+std::string format_profile(const Recorder& rec, const MachinePeaks& peaks, double kv_value_bytes) {
+    const Profile profile = profile_of(rec, peaks, kv_value_bytes);
+    std::string out = fmt::format(
+        "[PROFILE] machine: {}, {} threads: {:.1f} GB/s read bandwidth, {:.1f} GFLOP/s f32 FMA (measured{}); ridge "
+        "point {:.1f} FLOP/byte\n",
+        peaks.cpu, peaks.threads, peaks.bandwidth_gbs, peaks.gflops, peaks.from_cache ? ", cached" : " now",
+        profile.ridge);
+    for (const ProfilePhase& ph : profile.phases) {
+        out += fmt::format("[PROFILE] {}: {} tokens, {:.3f} ms of ops per token, {:.2f} MB and {:.2f} MFLOP per token\n",
+                           ph.phase == GenerationPhase::prompt ? "prompt" : "generation", ph.tokens, ph.ms_per_token,
+                           ph.mb_per_token, ph.mflop_per_token);
+        out += "op class                              | ms/token | share | MB/token | MFLOP/token | FLOP/B |   GB/s | %BW  | GFLOP/s | %FLOP | bound\n";
+        for (const ProfileClass& c : ph.classes)
+            out += fmt::format("{:<37} | {:>8.4f} | {:>4.1f}% | {:>8.3f} | {:>11.3f} | {:>6.2f} | {:>6.1f} | {:>3.0f}% | {:>7.1f} | {:>4.0f}% | {}\n",
+                               c.name, c.ms_per_token, 100 * c.share, c.mb_per_token, c.mflop_per_token, c.intensity,
+                               c.gbs, 100 * c.bandwidth_share, c.gflops, 100 * c.compute_share,
+                               c.memory_bound ? "memory" : "compute");
+        out += fmt::format("[PROFILE] {:.0f}% of the time in memory-bound ops, {:.0f}% in compute-bound ops\n",
+                           100 * ph.memory_share, 100 * ph.compute_share);
+        out += fmt::format("[PROFILE] bottleneck: {} ({:.0f}% of the time, {}-bound at {:.0f}% of the {} peak)\n",
+                           ph.bottleneck, 100 * ph.bottleneck_share, ph.bottleneck_memory_bound ? "memory" : "compute",
+                           100 * ph.bottleneck_peak_share, ph.bottleneck_memory_bound ? "bandwidth" : "compute");
+        out += "[PROFILE] recommendation: " + ph.recommendation + "\n";
     }
     if (rec.passes().empty()) out += "[PROFILE] no forward pass was run\n";
     return out;

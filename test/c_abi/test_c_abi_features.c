@@ -371,6 +371,11 @@ static void test_sessions(apr_model* model) {
 /* ---- observer -------------------------------------------------------------------- */
 struct seen {
     long ops, matmuls, blocks, finals, bad;
+    /* the tracing events */
+    long begins, ends, prompt_phases, decode_phases, tokenizes, samples, bad_trace, open_batch;
+    int32_t phase;
+    double pass_ops_ms, worst_gap;  /* op time inside the open pass; the largest ops-vs-pass mismatch */
+    int64_t tokenized, last_sample_step;
 };
 static void obs_op(const apr_op_event* e, void* u) {
     struct seen* s = (struct seen*)u;
@@ -379,6 +384,52 @@ static void obs_op(const apr_op_event* e, void* u) {
     if (e->name == NULL || e->rows <= 0 || e->cols <= 0 || e->output == NULL ||
         strcmp(apr_op_kind_name(e->op), "unknown") == 0)
         ++s->bad;
+    /* The tracing fields: a kernel name, a time, and for a matmul the weight's type and shape. */
+    if (e->struct_size < sizeof(apr_op_event) || e->kernel == NULL || e->kernel_len == 0 || e->ms < 0 ||
+        e->weight_type == NULL || !s->open_batch)
+        ++s->bad_trace;
+    /* A matmul's output columns are its weight's rows (out x in). */
+    if (e->op == APR_OP_MATMUL && (strlen(e->weight_type) < 2 || e->weight_rows != e->cols || e->weight_cols <= 0))
+        ++s->bad_trace;
+    s->pass_ops_ms += e->ms;
+}
+static void obs_batch_begin(const apr_batch_event* e, void* u) {
+    struct seen* s = (struct seen*)u;
+    ++s->begins;
+    if (s->open_batch || e->rows <= 0 || e->positions == NULL || e->layers != 4 || e->sequences != 1 || e->ms != 0)
+        ++s->bad_trace;
+    /* A decode step is one token; the prompt comes in the prompt phase. */
+    if ((s->phase == APR_PHASE_DECODE) != (e->rows == 1 && s->begins > 1)) ++s->bad_trace;
+    s->open_batch = 1;
+    s->pass_ops_ms = 0;
+}
+static void obs_batch_end(const apr_batch_event* e, void* u) {
+    struct seen* s = (struct seen*)u;
+    ++s->ends;
+    if (!s->open_batch || e->ms <= 0) ++s->bad_trace;
+    /* The ops are timed inside the pass: their sum cannot exceed it (1 ms slack for clock reads). */
+    if (s->pass_ops_ms - e->ms > s->worst_gap) s->worst_gap = s->pass_ops_ms - e->ms;
+    s->open_batch = 0;
+}
+static void obs_phase(int32_t phase, void* u) {
+    struct seen* s = (struct seen*)u;
+    s->phase = phase;
+    if (phase == APR_PHASE_PROMPT) ++s->prompt_phases;
+    else if (phase == APR_PHASE_DECODE) ++s->decode_phases;
+    else ++s->bad_trace;
+}
+static void obs_tokenize(const apr_tokenize_event* e, void* u) {
+    struct seen* s = (struct seen*)u;
+    ++s->tokenizes;
+    s->tokenized = e->tokens;
+    if (e->text_bytes != 3 || e->tokens <= 0 || e->ms < 0) ++s->bad_trace;
+}
+static void obs_sample(const apr_sample_event* e, void* u) {
+    struct seen* s = (struct seen*)u;
+    if (e->step != s->samples || e->logits == NULL || e->vocab <= 0 || e->token < 0 || e->token >= e->vocab ||
+        e->ms < 0)
+        ++s->bad_trace;
+    ++s->samples;
 }
 static void obs_layer(const apr_layer_event* e, void* u) {
     struct seen* s = (struct seen*)u;
@@ -398,12 +449,28 @@ static void test_observer(apr_model* model) {
     obs.on_op = obs_op;
     obs.on_layer = obs_layer;
     obs.user_data = &seen;
+    obs.on_batch_begin = obs_batch_begin;
+    obs.on_batch_end = obs_batch_end;
+    obs.on_phase = obs_phase;
+    obs.on_tokenize = obs_tokenize;
+    obs.on_sample = obs_sample;
     check(apr_session_create(model, NULL, &s) == APR_OK && apr_session_set_observer(s, &obs) == APR_OK,
           "an observer on a session");
     check(apr_generate(s, "def", &gp, NULL, NULL, NULL) == APR_OK, "generate with the observer");
     /* 3 tokens: the prompt pass and two single-token passes */
     check(seen.blocks == 3 * 4 && seen.finals == 3 && seen.matmuls > 0 && seen.bad == 0,
           "the observer sees 4 blocks and the final norm per forward pass, and every op");
+    if (seen.bad_trace != 0 || seen.begins != 3 || seen.ends != 3 || seen.prompt_phases != 1 ||
+        seen.decode_phases != 1 || seen.tokenizes != 1 || seen.samples != 3 || seen.worst_gap > 1.0)
+        printf("# passes %ld/%ld, phases %ld/%ld, tokenize %ld (%lld ids), samples %ld, bad %ld, ops over pass by %.3f ms\n",
+               seen.begins, seen.ends, seen.prompt_phases, seen.decode_phases, seen.tokenizes,
+               (long long)seen.tokenized, seen.samples, seen.bad_trace, seen.worst_gap);
+    check(seen.begins == 3 && seen.ends == 3 && seen.prompt_phases == 1 && seen.decode_phases == 1,
+          "on_batch_begin/end per forward pass (4 layers, its rows and positions, the pass time) and on_phase");
+    check(seen.tokenizes == 1 && seen.tokenized > 0 && seen.samples == 3,
+          "on_tokenize for the prompt and on_sample for each generated token (its step, id and logits)");
+    check(seen.bad_trace == 0 && seen.worst_gap <= 1.0,
+          "op events carry a kernel, a weight type and shape and a time; the ops of a pass fit in its time");
     check(apr_session_set_observer(s, NULL) == APR_OK, "remove it");
     seen.ops = 0;
     check(apr_generate(s, " x", &gp, NULL, NULL, NULL) == APR_OK && seen.ops == 0, "no events after removing it");

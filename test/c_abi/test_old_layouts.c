@@ -51,6 +51,19 @@ typedef struct v1_generate_result {
     int32_t* tokens;
 } v1_generate_result;
 
+/* The observer before the tracing events (on_batch_begin ... wants_outputs). */
+typedef struct v1_observer {
+    size_t struct_size;
+    void (*on_op)(const apr_op_event* event, void* user_data);
+    void (*on_layer)(const apr_layer_event* event, void* user_data);
+    void* user_data;
+} v1_observer;
+
+static void count_op(const apr_op_event* e, void* u) {
+    (void)e;
+    ++*(long*)u;
+}
+
 /* Each struct is followed by canary bytes libapr must never touch. */
 #define CANARY 0x5A
 #define WITH_CANARY(T) \
@@ -124,6 +137,27 @@ int main(void) {
     apr_generate_result_clear((apr_generate_result*)&gr.s);
     check(gr.s.text == NULL && gr.s.tokens == NULL && canary_intact(gr.canary),
           "apr_generate_result_clear frees the old result's arrays only");
+
+    /* The canary after the old observer reads as non-NULL callbacks: libapr
+     * must not take them for on_batch_begin and the rest. */
+    {
+        WITH_CANARY(v1_observer) ob;
+        long ops = 0;
+        memset(&ob, CANARY, sizeof(ob));
+        ob.s.struct_size = sizeof(ob.s);
+        ob.s.on_op = count_op;
+        ob.s.on_layer = NULL;
+        ob.s.user_data = &ops;
+        check(sizeof(v1_observer) == 32 && sizeof(apr_observer) > 32, "the first observer layout has 32 bytes");
+        check(session != NULL && apr_session_set_observer(session, (const apr_observer*)&ob.s) == APR_OK,
+              "apr_session_set_observer takes the old observer");
+        gp.s.max_tokens = 2;
+        check(session != NULL &&
+                  apr_generate(session, " x", (const apr_generate_params*)&gp.s, NULL, NULL, NULL) == APR_OK &&
+                  ops > 0,
+              "its on_op sees the ops and nothing past it is called");
+        apr_session_set_observer(session, NULL);
+    }
 
     apr_session_free(session);
     apr_model_free(model);

@@ -2,28 +2,16 @@
 // (npm packages pinned in clients/package.json, installed into
 // clients/node_modules by scripts/install-deps.sh or on first run here).
 // Prints TAP: one line per case. Usage: node clients.mjs (APR_CLI = the apr binary).
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bail, npmCi, serverBase } from './serve_harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const clientsDir = join(here, 'clients');
-const ci = !!process.env.CI && !['0', 'false'].includes(process.env.CI.toLowerCase());
-
-function bail(why) {
-  // Outside CI a missing prerequisite is a loud skip; under CI it fails.
-  console.error(`*** ${ci ? 'FAILED' : 'SKIPPED'}: ${why}`);
-  console.log(ci ? `not ok 1 - ${why}\n1..1` : `1..0 # SKIP ${why}`);
-  process.exit(ci ? 1 : 0);
-}
-
 if (!existsSync(join(clientsDir, 'node_modules', 'openai')) || !existsSync(join(clientsDir, 'node_modules', 'ollama'))) {
-  try {
-    execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--prefix', clientsDir], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 240000 });
-  } catch (e) {
-    bail(`cannot install the npm clients into ${clientsDir}/node_modules (npm ci: ${e.message}); run scripts/install-deps.sh`);
-  }
+  npmCi(clientsDir, 'the npm clients');
 }
 const { default: OpenAI } = await import(join(clientsDir, 'node_modules', 'openai', 'index.mjs'));
 const { Ollama } = await import(join(clientsDir, 'node_modules', 'ollama', 'dist', 'index.mjs'));
@@ -36,22 +24,7 @@ const KEY = 'client-test-key';
 // ---- the server ------------------------------------------------------------
 const server = spawn(cli, ['serve', model, '--port', '0', '--threads', '2', '--parallel', '2', '--alias', 'nano', '--api-key', KEY],
   { stdio: ['ignore', 'ignore', 'pipe'] });
-let log = '';
-const port = await new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error('no listening line within 60 s:\n' + log)), 60000);
-  server.stderr.on('data', (d) => {
-    log += d;
-    const m = log.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
-    if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-  });
-  server.on('exit', (code) => reject(new Error(`apr serve exited (${code}):\n${log}`)));
-}).catch((e) => bail(e.message));
-const base = `http://127.0.0.1:${port}`;
-for (let i = 0; i < 600; ++i) {
-  const ok = await fetch(`${base}/health`).then((r) => r.status === 200, () => false);
-  if (ok) break;
-  await new Promise((r) => setTimeout(r, 50));
-}
+const { base } = await serverBase(server);
 
 const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: KEY, maxRetries: 0, timeout: 60000 });
 const ollama = new Ollama({ host: base, headers: { Authorization: `Bearer ${KEY}` } });

@@ -5,32 +5,20 @@
 // under CI=true it fails. Prints TAP: one line per case.
 // Usage: node web_page.mjs (APR_CLI = the apr binary; APR_WEB_SCREENSHOT=FILE
 // also writes a screenshot of a real conversation, as docs/chat-page.png was made).
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bail, npmCi, serverBase } from './serve_harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const clientsDir = join(here, 'clients');
-const ci = !!process.env.CI && !['0', 'false'].includes(process.env.CI.toLowerCase());
-
-function bail(why) {
-  // Outside CI a missing prerequisite is a loud skip; under CI it fails.
-  console.error(`*** ${ci ? 'FAILED' : 'SKIPPED'}: ${why}`);
-  console.log(ci ? `not ok 1 - ${why}\n1..1` : `1..0 # SKIP ${why}`);
-  process.exit(ci ? 1 : 0);
-}
-
 if (process.env.APR_CHROMIUM && !existsSync(process.env.APR_CHROMIUM)) bail(`APR_CHROMIUM=${process.env.APR_CHROMIUM} does not exist`);
 const browserPath = [process.env.APR_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']
   .find((p) => p && existsSync(p));
 if (!browserPath) bail('no Chromium to drive (install Debian\'s chromium: scripts/install-deps.sh, or set APR_CHROMIUM)');
 if (!existsSync(join(clientsDir, 'node_modules', 'playwright-core'))) {
-  try {
-    execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--prefix', clientsDir], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 240000 });
-  } catch (e) {
-    bail(`cannot install playwright-core into ${clientsDir}/node_modules (npm ci: ${e.message}); run scripts/install-deps.sh`);
-  }
+  npmCi(clientsDir, 'playwright-core');
 }
 const { chromium } = await import(join(clientsDir, 'node_modules', 'playwright-core', 'index.mjs'));
 
@@ -43,22 +31,7 @@ const FOUR = 'What is 2+2? Answer with just the number.';
 // ---- the server: greedy by default, so the page's requests without sampling fields are deterministic ----
 const server = spawn(cli, ['serve', model, '--port', '0', '--threads', '2', '--parallel', '2', '--alias', 'nano',
   '--api-key', KEY, '--temperature', '0', '--max-tokens', '200'], { stdio: ['ignore', 'ignore', 'pipe'] });
-let log = '';
-const port = await new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error('no listening line within 60 s:\n' + log)), 60000);
-  server.stderr.on('data', (d) => {
-    log += d;
-    const m = log.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
-    if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-  });
-  server.on('exit', (code) => reject(new Error(`apr serve exited (${code}):\n${log}`)));
-}).catch((e) => bail(e.message));
-const base = `http://127.0.0.1:${port}`;
-for (let i = 0; i < 600; ++i) {
-  const ok = await fetch(`${base}/health`).then((r) => r.status === 200, () => false);
-  if (ok) break;
-  await new Promise((r) => setTimeout(r, 50));
-}
+const { base, serverLog } = await serverBase(server);
 const busySlots = async () => (await fetch(`${base}/health`).then((r) => r.json())).busy_slots;
 
 let browser;
@@ -438,5 +411,5 @@ console.log(`1..${n}`);
 await browser.close();
 server.kill('SIGTERM');
 await new Promise((r) => server.on('exit', r));
-if (failed) console.error(log.split('\n').slice(-30).join('\n'));
+if (failed) console.error(serverLog().split('\n').slice(-30).join('\n'));
 process.exit(failed ? 1 : 0);

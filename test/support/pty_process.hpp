@@ -7,7 +7,9 @@
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -78,6 +80,25 @@ public:
             if (left.count() <= 0 || !read_some(static_cast<int>(left.count()))) return false;
         }
         return true;
+    }
+
+    // Waits until the program has switched the terminal out of canonical
+    // mode (a line editor reading keys). Keys sent before that are processed
+    // by the terminal's own line discipline (echoed, ^D taken as end of
+    // file), and may be lost when the editor switches modes, so a test sends
+    // keys only once this returns true.
+    bool wait_until_raw(double seconds = 30) {
+        const int slave = open(ptsname(fd_), O_RDWR | O_NOCTTY);
+        if (slave < 0) return false;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+        bool raw = false;
+        while (!raw && std::chrono::steady_clock::now() < deadline) {
+            termios t {};
+            raw = tcgetattr(slave, &t) == 0 && (t.c_lflag & ICANON) == 0;
+            if (!raw) read_some(5);
+        }
+        close(slave);
+        return raw;
     }
 
     // Waits for the program to exit; returns its exit status (-1 on timeout).

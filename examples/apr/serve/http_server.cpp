@@ -78,7 +78,8 @@ int run_server(const ServeOptions& options) {
     });
 
     svr.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
-        request_log() = RequestLog{Clock::now(), 0, 0};
+        request_log() = RequestLog{};
+        request_log().start = Clock::now();
         if (!options.cors_origin.empty()) {
             res.set_header("Access-Control-Allow-Origin", options.cors_origin);
             res.set_header("Vary", "Origin");
@@ -143,10 +144,18 @@ int run_server(const ServeOptions& options) {
             j.set("time", rfc3339_now()).set("method", req.method).set("path", req.path).set("status", res.status);
             j.set("prompt_tokens", log.prompt_tokens).set("completion_tokens", log.completion_tokens);
             j.set("ms", std::round(ms * 1000) / 1000).set("remote", req.remote_addr);
+            if (!log.trace_json.empty()) j.set("trace", Json::parse(log.trace_json));
+            if (!log.layer_table.empty()) j.set("layer_table", log.layer_table);
             line = j.dump();
         } else {
             line = fmt::format("{} {} {} {} prompt={} completion={} {:.1f}ms", rfc3339_now(), req.method, req.path,
                                res.status, log.prompt_tokens, log.completion_tokens, ms);
+        }
+        // Trace modes: the timing line and the layer table after the request's line.
+        if (options.log_format != "json") {
+            if (!log.trace_line.empty()) line += "\n" + log.trace_line;
+            if (!log.layer_table.empty()) line += "\n" + log.layer_table;
+            while (!line.empty() && line.back() == '\n') line.pop_back();
         }
         fmt::print(stderr, "{}\n", line);
     });

@@ -9,6 +9,7 @@
 #include "apr/version.hpp"
 #include "serve/api.hpp"
 #include "serve/fields.hpp"
+#include "serve/request_trace.hpp"
 #include "serve/tool_calls.hpp"
 
 namespace apr::serve {
@@ -26,6 +27,7 @@ struct OllamaParams {
     bool stream = true;
     int64_t num_ctx = 0;
     std::optional<int64_t> num_predict;
+    TraceAsk trace;
 };
 
 OllamaParams parse_common(Service& service, const Json& body) {
@@ -93,7 +95,8 @@ struct Stream {
     std::string model;
     bool chat, tools;
     Clock::time_point start;
-    std::vector<int32_t> context;  // /api/generate returns prompt + answer ids
+    std::vector<int32_t> context;
+    TraceAsk trace;  // /api/generate returns prompt + answer ids
 };
 
 Json message_json(const std::string& text, const std::vector<ToolCall>& calls) {
@@ -106,7 +109,7 @@ Json message_json(const std::string& text, const std::vector<ToolCall>& calls) {
 void respond(Service& service, httplib::Response& res, OllamaParams& p, bool chat, bool tools) {
     auto seqs = service.submit(p.gen, 1);
     auto st = std::make_shared<Stream>(Stream{&service, seqs[0], service.options().alias, chat, tools,
-                                              request_log().start, p.gen.prompt});
+                                              request_log().start, p.gen.prompt, p.trace});
     if (!p.stream) {
         const ChoiceResult r = service.collect(seqs)[0];
         std::vector<ToolCall> calls;
@@ -121,6 +124,10 @@ void respond(Service& service, httplib::Response& res, OllamaParams& p, bool cha
         if (chat) out.set("message", message_json(text, calls));
         else out.set("response", text);
         final_fields(out, *st->seq, r.finish, st->start);
+        const TraceFigures figures = trace_figures(seqs, service.model().config().num_layers);
+        set_trace_headers(res, figures);
+        add_trace_fields(service, p.trace, seqs, out);
+        log_trace(service, seqs, figures);
         if (!chat) {
             Json ctx = Json::array();
             for (int32_t t : p.gen.prompt) ctx.push(t);
@@ -162,6 +169,13 @@ void respond(Service& service, httplib::Response& res, OllamaParams& p, bool cha
                     Json ctx = Json::array();
                     for (int32_t t : st->context) ctx.push(t);
                     out.set("context", std::move(ctx));
+                }
+                // The last line carries the trace: the headers went out first.
+                const TraceFigures figures = trace_figures({st->seq}, st->service->model().config().num_layers);
+                log_trace(*st->service, {st->seq}, figures);
+                if (st->trace.record()) {
+                    out.set("trace_headers", trace_headers_json(figures));
+                    add_trace_fields(*st->service, st->trace, {st->seq}, out);
                 }
                 return send(out);
             });
@@ -228,6 +242,8 @@ void ollama_chat(Service& service, const httplib::Request& req, httplib::Respons
     }
     p.gen.prompt = service.prompt_tokens(prompt, p.num_ctx);
     p.gen.max_tokens = service.max_tokens_for(p.num_predict, p.gen.prompt.size(), p.num_ctx);
+    p.trace = trace_ask(service.options(), req);
+    p.gen.record_trace = trace_records(service.options(), p.trace);
     respond(service, res, p, true, !tools.empty());
 }
 
@@ -257,6 +273,8 @@ void ollama_generate(Service& service, const httplib::Request& req, httplib::Res
     }
     p.gen.prompt = service.prompt_tokens(text, p.num_ctx);
     p.gen.max_tokens = service.max_tokens_for(p.num_predict, p.gen.prompt.size(), p.num_ctx);
+    p.trace = trace_ask(service.options(), req);
+    p.gen.record_trace = trace_records(service.options(), p.trace);
     respond(service, res, p, false, false);
 }
 

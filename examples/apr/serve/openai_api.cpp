@@ -8,6 +8,7 @@
 
 #include "serve/api.hpp"
 #include "serve/fields.hpp"
+#include "serve/request_trace.hpp"
 #include "serve/tool_calls.hpp"
 
 namespace apr::serve {
@@ -34,6 +35,7 @@ struct OpenAiParams {
     bool stream = false;
     bool include_usage = false;
     std::optional<int64_t> max_tokens;
+    TraceAsk trace;
 };
 
 OpenAiParams parse_common(Service& service, const Json& body, bool chat) {
@@ -178,6 +180,7 @@ struct Stream {
     std::string id, model;
     int64_t created;
     bool chat, include_usage, tools;
+    TraceAsk trace;
 };
 
 void stream_response(httplib::Response& res, std::shared_ptr<Stream> st) {
@@ -266,6 +269,16 @@ void stream_response(httplib::Response& res, std::shared_ptr<Stream> st) {
                 c.set("timings", timings_json(st->seqs));
                 if (!send(c)) return false;
             }
+            // The trace figures and fields, since the headers went out first.
+            const TraceFigures figures = trace_figures(st->seqs, service.model().config().num_layers);
+            log_trace(service, st->seqs, figures);
+            if (st->trace.record()) {
+                Json c = Json::object();
+                c.set("id", st->id).set("object", "trace").set("created", st->created).set("model", st->model);
+                c.set("choices", Json::array()).set("trace_headers", trace_headers_json(figures));
+                add_trace_fields(service, st->trace, st->seqs, c);
+                if (!send(c)) return false;
+            }
             const std::string done = "data: [DONE]\n\n";
             if (!sink.write(done.data(), done.size())) return false;
             sink.done();
@@ -314,7 +327,7 @@ void respond(Service& service, httplib::Response& res, OpenAiParams& p, bool cha
     const std::string model = service.options().alias;
     auto seqs = service.submit(p.gen, p.n);
     auto st = std::make_shared<Stream>(Stream{&service, seqs, random_id(chat ? "chatcmpl-" : "cmpl-"), model, unix_time(),
-                                              chat, p.include_usage, tools});
+                                              chat, p.include_usage, tools, p.trace});
     if (p.stream) {
         stream_response(res, st);
         return;
@@ -358,6 +371,10 @@ void respond(Service& service, httplib::Response& res, OpenAiParams& p, bool cha
     out.set("id", st->id).set("object", chat ? "chat.completion" : "text_completion").set("created", st->created);
     out.set("model", model).set("system_fingerprint", "libapr");
     out.set("choices", std::move(choices)).set("usage", usage_json(prompt, cached, completion));
+    const TraceFigures figures = trace_figures(seqs, service.model().config().num_layers);
+    set_trace_headers(res, figures);
+    add_trace_fields(service, p.trace, seqs, out);
+    log_trace(service, seqs, figures);
     res.set_content(out.dump(), "application/json");
 }
 
@@ -379,6 +396,8 @@ void openai_chat_completions(Service& service, const httplib::Request& req, http
     }
     p.gen.prompt = service.prompt_tokens(prompt);
     p.gen.max_tokens = service.max_tokens_for(p.max_tokens, p.gen.prompt.size());
+    p.trace = trace_ask(service.options(), req);
+    p.gen.record_trace = trace_records(service.options(), p.trace);
     respond(service, res, p, true, !tools.empty());
 }
 
@@ -407,6 +426,8 @@ void openai_completions(Service& service, const httplib::Request& req, httplib::
         bad_field("prompt", "expected a string, a list of one string, or a list of token ids");
     }
     p.gen.max_tokens = service.max_tokens_for(p.max_tokens ? p.max_tokens : std::optional<int64_t>(16), p.gen.prompt.size());
+    p.trace = trace_ask(service.options(), req);
+    p.gen.record_trace = trace_records(service.options(), p.trace);
     respond(service, res, p, false, false);
 }
 

@@ -25,6 +25,25 @@ void Sequence::push(GenEvent event) {
     cv_.notify_all();
 }
 
+// One batched step's events go to the recorder of every traced sequence in
+// the step (the evaluator reports to the first item's session's observer).
+class Scheduler::StepFanout : public Observer {
+public:
+    std::vector<trace::Recorder*> targets;
+    void on_op(const OpEvent& e) override {
+        for (trace::Recorder* r : targets) r->on_op(e);
+    }
+    void on_layer(const LayerEvent& e) override {
+        for (trace::Recorder* r : targets) r->on_layer(e);
+    }
+    void on_batch_begin(const BatchEvent& e) override {
+        for (trace::Recorder* r : targets) r->on_batch_begin(e);
+    }
+    void on_batch_end(const BatchEvent& e) override {
+        for (trace::Recorder* r : targets) r->on_batch_end(e);
+    }
+};
+
 struct Scheduler::Slot {
     Slot(const Model& model, const SessionParams& params) : session(model, params) {}
     Session session;
@@ -39,7 +58,7 @@ struct Scheduler::Slot {
 
 Scheduler::Scheduler(const Model& model, const SchedulerParams& params, Metrics* metrics)
     : model_(model), params_(params), metrics_(metrics), evaluator_(model, std::max<int64_t>(params.batch_tokens, params.slots)),
-      end_ids_(model.end_token_ids()) {
+      fanout_(std::make_unique<StepFanout>()), end_ids_(model.end_token_ids()) {
     if (params.slots < 1) throw Error(ErrorCode::invalid_argument, "scheduler: slots must be >= 1");
     for (int64_t i = 0; i < params.slots; ++i) slots_.push_back(std::make_unique<Slot>(model, params.session));
     context_length_ = slots_[0]->session.context_length();
@@ -201,12 +220,31 @@ void Scheduler::step() {
     }
     if (items.empty()) return;
 
+    // Traced sequences hear this step (prompt chunk or decode row); without
+    // any, no observer is attached and the step runs untimed per op.
+    fanout_->targets.clear();
+    for (Slot* slot : owners)
+        if (trace::Recorder* r = slot->seq->recorder.get()) {
+            r->on_phase(slot->pending < 0 ? GenerationPhase::prompt : GenerationPhase::decode);
+            fanout_->targets.push_back(r);
+        }
+    Session& first = *items[0].session;
+    if (!fanout_->targets.empty()) first.set_observer(fanout_.get());
     std::span<const float> logits;
+    const Clock::time_point step_start = Clock::now();
     try {
         logits = evaluator_.evaluate(items);
     } catch (const std::exception& e) {
+        first.set_observer(nullptr);
         for (Slot* slot : owners) finish(*slot, FinishReason::stop, e.what());
         return;
+    }
+    first.set_observer(nullptr);
+    const double step_ms = std::chrono::duration<double, std::milli>(Clock::now() - step_start).count();
+    for (Slot* slot : owners) {
+        Sequence& seq = *slot->seq;
+        (slot->pending < 0 ? seq.prompt_step_ms : seq.decode_step_ms) += step_ms;
+        ++(slot->pending < 0 ? seq.prompt_steps : seq.decode_steps);
     }
     const size_t vocab = static_cast<size_t>(model_.config().vocab_size);
     size_t row = 0;
@@ -223,7 +261,12 @@ void Scheduler::step() {
             continue;
         }
         GenEvent ev;
+        const Clock::time_point sample_start = Clock::now();
         ev.id = slot.sampler->sample(row_logits);
+        if (seq.recorder)
+            seq.recorder->on_sample(SampleEvent{seq.completion_tokens, ev.id, row_logits.data(),
+                                                static_cast<int64_t>(vocab),
+                                                std::chrono::duration<double, std::milli>(Clock::now() - sample_start).count()});
         if (req.logprobs)
             ev.logprobs = StepLogprobs{ev.id, logprob_of(row_logits, ev.id), top_logprobs(row_logits, req.top_logprobs)};
         slot.sampler->accept(ev.id);

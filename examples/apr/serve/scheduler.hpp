@@ -27,6 +27,7 @@
 #include "apr/model.hpp"
 #include "apr/sampling.hpp"
 #include "apr/session.hpp"
+#include "apr/trace.hpp"
 
 namespace apr::serve {
 
@@ -39,6 +40,9 @@ struct GenRequest {
     std::vector<std::string> stop;
     bool logprobs = false;
     int64_t top_logprobs = 0;
+    // Record the ops of the steps this request takes part in (a serve trace
+    // mode or the request's X-Trace-Level / X-Profile header).
+    bool record_trace = false;
 };
 
 // What the scheduler hands back, in order: tokens, then one final event.
@@ -58,7 +62,8 @@ using Clock = std::chrono::steady_clock;
 // cancel) and the scheduler (writes events).
 class Sequence {
 public:
-    explicit Sequence(GenRequest r) : request(std::move(r)) {}
+    explicit Sequence(GenRequest r)
+        : request(std::move(r)), recorder(request.record_trace ? std::make_unique<trace::Recorder>() : nullptr) {}
     const GenRequest request;
 
     // Waits up to `timeout` for the next event; false on timeout.
@@ -71,6 +76,13 @@ public:
     // Filled by the scheduler; read after the final event.
     int64_t prompt_tokens = 0, cached_tokens = 0, completion_tokens = 0;
     Clock::time_point queued_at = Clock::now(), started_at{}, first_token_at{}, finished_at{};
+    // The forward-pass time of the steps the sequence took part in, reading
+    // its prompt and generating (always measured: two clock reads per step),
+    // and with request.record_trace those steps' events. A step's time is
+    // shared by every sequence in it.
+    double prompt_step_ms = 0, decode_step_ms = 0;
+    int64_t prompt_steps = 0, decode_steps = 0;
+    const std::unique_ptr<trace::Recorder> recorder;
 
     void push(GenEvent event);
 
@@ -105,6 +117,7 @@ public:
 
 private:
     struct Slot;
+    class StepFanout;
     void loop();
     void assign_waiting();
     void step();
@@ -116,6 +129,7 @@ private:
     int64_t context_length_ = 0;
     std::vector<std::unique_ptr<Slot>> slots_;
     BatchEvaluator evaluator_;
+    std::unique_ptr<StepFanout> fanout_;  // hands a step's events to its traced sequences' recorders
     std::vector<int32_t> end_ids_;
 
     mutable std::mutex mutex_;

@@ -33,6 +33,11 @@ void Service::load() {
     ready_.store(true);
 }
 
+const trace::MachinePeaks& Service::peaks() {
+    std::call_once(peaks_once_, [this] { peaks_ = trace::cached_peaks(model_->threads(), trace::default_peaks_cache()); });
+    return peaks_;
+}
+
 void Service::shutdown(std::chrono::milliseconds grace) {
     if (scheduler_) scheduler_->shutdown(grace);
 }

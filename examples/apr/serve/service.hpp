@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "apr/sampling.hpp"
 #include "apr/session.hpp"
 #include "apr/tokenizer.hpp"
+#include "apr/trace.hpp"
 #include "serve/api_error.hpp"
 #include "serve/metrics.hpp"
 #include "serve/scheduler.hpp"
@@ -45,6 +47,12 @@ struct ServeOptions {
     SamplingParams sampling;
     int64_t seed = -1;       // -1: a fresh seed per request
     int64_t max_tokens = -1; // -1: until the context is full
+    // Trace modes (docs/tracing.md): --trace logs each completion's timing,
+    // --trace-level layer its layer table, --profile returns the roofline
+    // with every completion.
+    bool trace = false;
+    bool trace_layer = false;
+    bool profile = false;
 };
 
 // The text of one finished choice.
@@ -71,6 +79,9 @@ public:
     Scheduler& scheduler() { return *scheduler_; }
     Metrics& metrics() { return metrics_; }
     double load_ms() const { return load_ms_; }
+    // The machine's measured peaks for the roofline: measured (about half a
+    // second) on the first profiled request, or read from the user's cache.
+    const trace::MachinePeaks& peaks();
 
     // An omitted model means the served one; another name is 404 (ApiError).
     void check_model(const std::optional<std::string>& name, bool ollama) const;
@@ -107,6 +118,8 @@ private:
     std::atomic<bool> ready_{false};
     std::atomic<uint64_t> seed_counter_;
     double load_ms_ = 0;
+    std::once_flag peaks_once_;
+    trace::MachinePeaks peaks_;
 };
 
 // Per-request facts for the access log (set by handlers on the worker thread).
@@ -114,6 +127,10 @@ struct RequestLog {
     Clock::time_point start;
     int64_t prompt_tokens = 0;
     int64_t completion_tokens = 0;
+    // With a trace mode: what the log line adds (serve/request_trace.hpp).
+    std::string trace_line;    // --trace: queue, prompt and generation times, tok/s
+    std::string trace_json;    // the same for --log-format json (a JSON object's text)
+    std::string layer_table;   // --trace-level layer
 };
 RequestLog& request_log();
 
