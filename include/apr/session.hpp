@@ -66,6 +66,14 @@ public:
     // Keeps the first `length` positions (length <= position()); cache blocks
     // past them go back to the model's pool.
     void truncate(int64_t length);
+    // Makes this session hold the first `length` positions of `other` (a
+    // session of the same model and KV-cache type, length <= its position()),
+    // as if it had evaluated the same tokens: their keys and values are
+    // copied, bit for bit what evaluating them would give. What it held
+    // before is dropped. Returns false, leaving the session unchanged, where
+    // the backend cannot copy caches (GPU or split models: evaluate the
+    // tokens instead). A server uses it to reuse a prefix another slot holds.
+    bool copy_prefix_from(const Session& other, int64_t length);
     // Bytes of KV-cache memory the session holds now: whole blocks of
     // 256 positions (docs/architecture.md), so it follows position().
     int64_t kv_cache_bytes() const;

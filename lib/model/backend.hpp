@@ -63,6 +63,16 @@ public:
     virtual int64_t held_positions() const = 0;
     // Bytes of backend memory the held blocks take.
     virtual int64_t bytes() const = 0;
+    // Makes this cache hold positions [0, positions) of `src` (a cache of the
+    // same backend and layout): the keys and values are copied, not
+    // recomputed (they depend only on the tokens up to each position, so
+    // they are the same bits). Returns false, changing nothing, where the
+    // backend cannot copy (the default: GPU and split caches evaluate instead).
+    virtual bool copy_prefix_from(const KVCache& src, int64_t positions) {
+        (void)src;
+        (void)positions;
+        return false;
+    }
 };
 
 // The rows [first, first + count) of a batch belong to one sequence whose

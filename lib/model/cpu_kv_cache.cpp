@@ -1,6 +1,7 @@
 #include "model/cpu_kv_cache.hpp"
 
 #include <sys/mman.h>
+#include <cstring>
 #include <unistd.h>
 
 #include "core/fail.hpp"
@@ -56,6 +57,31 @@ void HostKVCache::resize(int64_t positions) {
         pool_->release(blocks_.back());
         blocks_.pop_back();
     }
+}
+
+bool HostKVCache::copy_prefix_from(const KVCache& src, int64_t positions) {
+    const auto* from = dynamic_cast<const HostKVCache*>(&src);
+    if (from == nullptr) return false;
+    const KVLayout& a = layout_;
+    const KVLayout& b = from->layout_;
+    if (a.layers != b.layers || a.kv_heads != b.kv_heads || a.head_dim != b.head_dim || a.type != b.type ||
+        a.block_positions != b.block_positions || from->pool_->block_bytes() != pool_->block_bytes())
+        return false;
+    if (positions < 0 || positions > from->held_positions() || positions > capacity_)
+        fail(ErrorCode::internal, "KV cache: copy of {} positions from a cache holding {} (capacity {})", positions,
+             from->held_positions(), capacity_);
+    resize(positions);  // may throw out_of_memory: nothing copied yet
+    const int64_t B = a.block_positions;
+    const int64_t full = positions / B, rest = positions % B;
+    for (int64_t blk = 0; blk < full; ++blk)
+        std::memcpy(blocks_[static_cast<size_t>(blk)], from->blocks_[static_cast<size_t>(blk)], pool_->block_bytes());
+    if (rest > 0) {
+        const size_t rows = static_cast<size_t>(rest) * a.row_bytes();
+        for (int64_t layer = 0; layer < a.layers; ++layer)
+            for (int kv = 0; kv < 2; ++kv)
+                for (int64_t h = 0; h < a.kv_heads; ++h) std::memcpy(slab(full, layer, kv, h), from->slab(full, layer, kv, h), rows);
+    }
+    return true;
 }
 
 }  // namespace apr::model

@@ -45,6 +45,9 @@ public:
     void resize(int64_t positions) override;
     int64_t held_positions() const override { return static_cast<int64_t>(blocks_.size()) * layout_.block_positions; }
     int64_t bytes() const override { return static_cast<int64_t>(blocks_.size() * pool_->block_bytes()); }
+    // Whole blocks are copied; of a partly covered last block only the rows
+    // below `positions` of each slab.
+    bool copy_prefix_from(const KVCache& src, int64_t positions) override;
 
     // The slab of keys (kv = 0) or values (kv = 1) of `head` in `layer` in block b.
     std::byte* slab(int64_t block, int64_t layer, int kv, int64_t head) const {

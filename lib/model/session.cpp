@@ -135,6 +135,23 @@ void Session::truncate(int64_t length) {
     impl_->cache->resize(length);
 }
 
+bool Session::copy_prefix_from(const Session& other, int64_t length) {
+    if (other.impl_->m != impl_->m) fail(ErrorCode::invalid_argument, "session copy_prefix_from: the other session runs another model");
+    if (other.impl_->kv_type != impl_->kv_type)
+        fail(ErrorCode::invalid_argument, "session copy_prefix_from: KV-cache types differ ({} vs {})",
+             kv_cache_type_name(other.impl_->kv_type), kv_cache_type_name(impl_->kv_type));
+    if (length < 0 || length > other.impl_->position || length > impl_->context_length)
+        fail(ErrorCode::invalid_argument, "session copy_prefix_from: length {} outside 0..{}", length,
+             std::min(other.impl_->position, impl_->context_length));
+    if (&other == this) {
+        truncate(length);
+        return true;
+    }
+    if (!impl_->cache->copy_prefix_from(*other.impl_->cache, length)) return false;
+    impl_->position = length;
+    return true;
+}
+
 int64_t Session::kv_cache_bytes() const { return impl_->cache->bytes(); }
 
 std::span<const float> Session::evaluate(std::span<const int32_t> tokens) {

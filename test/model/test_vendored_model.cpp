@@ -236,3 +236,33 @@ TEST_CASE("evaluate_batch decodes several sessions in one pass, each as if alone
     CHECK_THROWS_AS(evaluate_batch(both, std::span(next, 1)), Error);
     CHECK(a2.position() == a1.position());
 }
+
+TEST_CASE("copy_prefix_from: a session given another's first positions computes what evaluating them gives, bit for bit") {
+    auto model = Model::load(kModel);
+    std::vector<int32_t> ids(300);
+    for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>((i * 7919 + 13) % 2000);
+    for (const KVCacheType type : {KVCacheType::f16, KVCacheType::f32, KVCacheType::q8_0}) {
+        INFO("kv type " << kv_cache_type_name(type));
+        SessionParams params;
+        params.kv_cache_type = type;
+        Session donor(*model, params), fresh(*model, params), copy(*model, params);
+        donor.evaluate(ids);  // 300 positions: one whole block and a partial one
+        for (const int64_t length : {int64_t{290}, int64_t{256}, int64_t{40}}) {
+            INFO("prefix " << length);
+            const std::span<const int32_t> rest(ids.data() + length, ids.size() - static_cast<size_t>(length));
+            fresh.reset();
+            fresh.evaluate(std::span<const int32_t>(ids.data(), static_cast<size_t>(length)));
+            const auto w = fresh.evaluate(rest);
+            const std::vector<float> expected(w.begin(), w.end());
+            copy.evaluate(std::span<const int32_t>(ids.data(), 5));  // something else held before is dropped
+            REQUIRE(copy.copy_prefix_from(donor, length));
+            CHECK(copy.position() == length);
+            const auto got = copy.evaluate(rest);
+            int64_t differ = 0;
+            for (size_t i = 0; i < expected.size(); ++i) differ += got[i] != expected[i];
+            CHECK(differ == 0);
+            copy.reset();
+        }
+        CHECK_THROWS_AS(copy.copy_prefix_from(donor, 301), Error);
+    }
+}

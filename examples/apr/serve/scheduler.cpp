@@ -141,8 +141,28 @@ void Scheduler::assign_waiting() {
         if (best == nullptr) return;
         waiting_.pop_front();
         const std::vector<int32_t>& prompt = seq->request.prompt;
+        // Another slot (busy or free) may hold a longer prefix of the prompt
+        // (a shared system prompt, the same question asked again): its keys
+        // and values are copied instead of recomputed, the same bits.
+        Slot* donor = nullptr;
+        size_t donor_lcp = best_lcp;
+        for (auto& slot : slots_) {
+            if (slot.get() == best) continue;
+            const size_t lcp = std::min(common_prefix(slot->cached, seq->request.prompt),
+                                        static_cast<size_t>(slot->session.position()));
+            if (lcp > donor_lcp) {
+                donor = slot.get();
+                donor_lcp = lcp;
+            }
+        }
         // At least the prompt's last token is evaluated: its logits start generation.
-        const size_t reuse = std::min(best_lcp, prompt.size() - 1);
+        size_t reuse = std::min(best_lcp, prompt.size() - 1);
+        const size_t donor_reuse = std::min(donor_lcp, prompt.size() - 1);
+        if (donor != nullptr && donor_reuse > reuse &&
+            best->session.copy_prefix_from(donor->session, static_cast<int64_t>(donor_reuse))) {
+            best->cached.assign(prompt.begin(), prompt.begin() + static_cast<std::ptrdiff_t>(donor_reuse));
+            reuse = donor_reuse;
+        }
         best->session.truncate(static_cast<int64_t>(reuse));  // blocks past `reuse` go back to the pool
         best->cached.resize(reuse);
         best->prompt_pos = reuse;
