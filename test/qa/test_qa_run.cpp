@@ -151,6 +151,7 @@ TEST_CASE("qa_run --class all --matrix --tracing-tests: every CPU cell passes, G
     // The table ends with the totals line.
     CHECK(o.out.find("Class A " + std::to_string(q.class_a) + "/60, Class B " + std::to_string(q.class_b) +
                      "/40, Tracing " + std::to_string(q.tracing) + "/45") != std::string::npos);
+    std::filesystem::remove_all(temp_dir());
 }
 
 TEST_CASE("qa_run: a model with one layer's weights zeroed fails its cells") {
@@ -173,6 +174,7 @@ TEST_CASE("qa_run: a model with one layer's weights zeroed fails its cells") {
     }
     CHECK(q.class_a < 30);
     CHECK(o.out.find("FAIL") != std::string::npos);
+    std::filesystem::remove_all(temp_dir());
 }
 
 TEST_CASE("qa_run: bad flags are usage errors that name the flag") {
@@ -200,6 +202,7 @@ TEST_CASE("qa_run: bad flags are usage errors that name the flag") {
     const Output help = run(qa_run() + " --help");
     CHECK(help.status == 0);
     CHECK(help.out.find("--tracing-tests") != std::string::npos);
+    std::filesystem::remove_all(temp_dir());
 }
 
 TEST_CASE("apr qa runs the same code: the no-mode tracing cells through the subcommand") {
@@ -217,4 +220,5 @@ TEST_CASE("apr qa runs the same code: the no-mode tracing cells through the subc
     }
     CHECK(q.tracing == 9);
     CHECK(run(cli.string() + " qa --class nope").status == 2);
+    std::filesystem::remove_all(temp_dir());
 }
