@@ -226,8 +226,8 @@ TEST_CASE("apr qa runs the same code: the no-mode tracing cells through the subc
 TEST_CASE("qa_run --with-ollama without llama.cpp or Ollama: parity skipped, naming what was looked for") {
     REQUIRE(!qa_run().empty());
     const auto json = temp_dir() / "parity.json";
-    // Nothing to find: no APR_LLAMA_* paths, a PATH without llama.cpp, an Ollama address nothing listens on.
-    const Output o = run("env -u APR_LLAMA_SIMPLE -u APR_LLAMA_BENCH -u APR_OLLAMA_MODEL PATH=/usr/bin:/bin "
+    // Nothing to find: no APR_LLAMA_* paths, a PATH with nothing on it, an Ollama address nothing listens on.
+    const Output o = run("env -u APR_LLAMA_SIMPLE -u APR_LLAMA_BENCH -u APR_OLLAMA_MODEL PATH=/nonexistent "
                          "OLLAMA_HOST=127.0.0.1:9 " + qa_run() + " --class quantized --backend cpu --format gguf "
                          "--with-ollama --threads 2 --json " + json.string());
     INFO("stdout:\n" << o.out << "\nstderr:\n" << o.err);
