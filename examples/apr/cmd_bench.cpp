@@ -1,23 +1,36 @@
-// apr bench [MODEL] [--prompt-tokens N] [--gen-tokens N] [--depth D[,D...]]:
-// prompt-processing and generation speed, like llama-bench (-p, -n, -d).
+// apr bench [MODEL] [--prompt-tokens N] [--gen-tokens N] [--depth D[,D...]]
+//           [--repetitions R] [--json] [--assert-min-tok-s X]:
+// prompt-processing and generation speed, like llama-bench (-p, -n, -d, -r, -o json).
 // For each depth D the session is first filled with D tokens (not timed);
-// then N prompt tokens are evaluated in one call (timed: ppN @ dD), the
-// cache is cut back to D, and M tokens are evaluated one at a time (timed:
-// tgM @ dD). The token ids are seeded pseudo-random ids, as llama-bench
-// uses; speed does not depend on them.
+// then, R times: N prompt tokens are evaluated in one call (timed: ppN @ dD)
+// and the cache is cut back to D; M tokens are evaluated one at a time
+// (timed: tgM @ dD) and the cache is cut back to D again. Each test reports
+// the median of its R rates and their spread (standard deviation, min, max).
+// One untimed warm-up token runs first, as llama-bench's warm-up run does,
+// so the first repetition does not pay for page faults and cold caches.
+// The token ids are seeded pseudo-random ids, as llama-bench uses; speed
+// does not depend on them.
+//
+// --assert-min-tok-s X makes the command a check for users' CI: exit status
+// 3 (and a line on stderr naming the test) when any test's median is below X.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "apr/error.hpp"
 #include "apr/model.hpp"
 #include "apr/session.hpp"
+#include "apr/version.hpp"
 #include "commands.hpp"
 #include "device_flags.hpp"
 #include "flags.hpp"
+#include "json_text.hpp"
 #include "session_flags.hpp"
 
 namespace apr::cli {
@@ -65,47 +78,91 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-struct DepthResult {
-    double prompt_tok_s = 0;  // 0 when no prompt tokens were asked for
-    double gen_tok_s = 0;
+// One test (ppN or tgN at one depth) and its R rates.
+struct TestResult {
+    std::string kind;  // "pp" or "tg"
+    int64_t tokens = 0;
+    int64_t depth = 0;
+    std::vector<double> tok_s;
+
+    std::string name() const { return fmt::format("{}{} @ d{}", kind, tokens, depth); }
+    double median() const {
+        std::vector<double> v = tok_s;
+        std::sort(v.begin(), v.end());
+        const size_t n = v.size();
+        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    }
+    double mean() const {
+        double s = 0;
+        for (double x : tok_s) s += x;
+        return s / static_cast<double>(tok_s.size());
+    }
+    // Sample standard deviation (0 for one repetition), as llama-bench's "±".
+    double stddev() const {
+        if (tok_s.size() < 2) return 0;
+        const double m = mean();
+        double s = 0;
+        for (double x : tok_s) s += (x - m) * (x - m);
+        return std::sqrt(s / static_cast<double>(tok_s.size() - 1));
+    }
+    double min() const { return *std::min_element(tok_s.begin(), tok_s.end()); }
+    double max() const { return *std::max_element(tok_s.begin(), tok_s.end()); }
 };
 
-DepthResult bench_depth(Session& session, TokenStream& ids, int64_t depth, int64_t prompt_tokens, int64_t gen_tokens) {
-    DepthResult r;
+// The pp and tg tests at one depth, `reps` times each (pp and tg of one
+// repetition back to back, so a busy machine slows both alike).
+void bench_depth(Session& session, TokenStream& ids, int64_t depth, int64_t prompt_tokens, int64_t gen_tokens,
+                 int64_t reps, TestResult* pp, TestResult* tg) {
     session.reset();
     if (depth > 0) session.evaluate(ids.take(depth));
-    if (prompt_tokens > 0) {
-        const std::vector<int32_t> prompt = ids.take(prompt_tokens);
-        const auto start = std::chrono::steady_clock::now();
-        session.evaluate(prompt);
-        r.prompt_tok_s = static_cast<double>(prompt_tokens) / seconds_since(start);
-        session.truncate(depth);
+    for (int64_t r = 0; r < reps; ++r) {
+        if (prompt_tokens > 0) {
+            const std::vector<int32_t> prompt = ids.take(prompt_tokens);
+            const auto start = std::chrono::steady_clock::now();
+            session.evaluate(prompt);
+            pp->tok_s.push_back(static_cast<double>(prompt_tokens) / seconds_since(start));
+            session.truncate(depth);
+        }
+        if (gen_tokens > 0) {
+            const std::vector<int32_t> gen = ids.take(gen_tokens);
+            const auto start = std::chrono::steady_clock::now();
+            // As greedy decoding runs a step: only the argmax id comes back (on a
+            // GPU the logits stay on the device).
+            for (int32_t id : gen) session.evaluate_greedy(std::span<const int32_t>(&id, 1));
+            tg->tok_s.push_back(static_cast<double>(gen_tokens) / seconds_since(start));
+            session.truncate(depth);
+        }
     }
-    if (gen_tokens > 0) {
-        const std::vector<int32_t> gen = ids.take(gen_tokens);
-        const auto start = std::chrono::steady_clock::now();
-        // As greedy decoding runs a step: only the argmax id comes back (on a
-        // GPU the logits stay on the device).
-        for (int32_t id : gen) session.evaluate_greedy(std::span<const int32_t>(&id, 1));
-        r.gen_tok_s = static_cast<double>(gen_tokens) / seconds_since(start);
-    }
-    return r;
+}
+
+std::string json_array(const std::vector<double>& v) {
+    std::string out = "[";
+    for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + json_number(v[i]);
+    return out + "]";
 }
 
 }  // namespace
 
 int cmd_bench(const Args& args) {
-    Flags flags("apr bench", "[MODEL] [--prompt-tokens N] [--gen-tokens N] [--depth D[,D...]] [options]",
+    Flags flags("apr bench",
+                "[MODEL] [--prompt-tokens N] [--gen-tokens N] [--depth D[,D...]] [--repetitions R] [--json]\n"
+                "       [--assert-min-tok-s X] [options]",
                 "Measure prompt processing (ppN) and generation (tgN) speed in tokens per second, with D tokens\n"
-                "already in the KV cache for each --depth (like llama-bench -p, -n, -d). MODEL defaults to the\n"
-                "bundled model.");
-    int64_t prompt_tokens = 512, gen_tokens = 128, threads = 0;
+                "already in the KV cache for each --depth (like llama-bench -p, -n, -d, -r). Each test runs R\n"
+                "times; the median and the spread are reported. --assert-min-tok-s exits with status 3 when a\n"
+                "test's median is below the floor (for CI). MODEL defaults to the bundled model.");
+    int64_t prompt_tokens = 512, gen_tokens = 128, threads = 0, repetitions = 3;
     std::string depth_text = "0";
+    bool json = false;
+    std::optional<double> min_tok_s;
     SessionFlags session_flags;
     DeviceFlags device_flags;
     flags.add("--prompt-tokens", &prompt_tokens, "prompt tokens evaluated in one call per depth (0 = skip)");
     flags.add("--gen-tokens", &gen_tokens, "tokens generated one at a time per depth (0 = skip)");
     flags.add("--depth", &depth_text, "tokens already in the cache, comma separated", "D[,D...]");
+    flags.add("--repetitions", &repetitions, "runs of each test; the median and spread are reported", "R");
+    flags.add("--json", &json, "print one JSON object instead of the table");
+    flags.add("--assert-min-tok-s", &min_tok_s, "exit with status 3 if any test's median tok/s is below X");
     flags.add("--threads", &threads, "CPU threads (0 = all)");
     session_flags.add_to(flags);
     add_device_flags(flags, &device_flags);
@@ -114,6 +171,9 @@ int cmd_bench(const Args& args) {
     if (prompt_tokens < 0) throw UsageError("--prompt-tokens must be >= 0");
     if (gen_tokens < 0) throw UsageError("--gen-tokens must be >= 0");
     if (prompt_tokens == 0 && gen_tokens == 0) throw UsageError("nothing to measure: --prompt-tokens and --gen-tokens are 0");
+    if (repetitions < 1 || repetitions > 1000) throw UsageError("--repetitions must be 1..1000");
+    if (min_tok_s && !(*min_tok_s > 0 && std::isfinite(*min_tok_s)))
+        throw UsageError("--assert-min-tok-s must be a positive number of tokens per second");
     if (threads < 0 || threads > 4096) throw UsageError("--threads must be 0..4096");
     session_flags.validate();
     const std::vector<int64_t> depths = parse_depths(depth_text);
@@ -130,16 +190,60 @@ int cmd_bench(const Args& args) {
             throw UsageError(fmt::format("--depth {} + {} tokens needs {} positions but the context size is {} (see --ctx-size)",
                                          d, std::max(prompt_tokens, gen_tokens), needed, session.context_length()));
     }
-    fmt::print("model {}\nthreads {}, kv cache {}, context {}\n\n", path, model->threads(),
-               kv_cache_type_name(session.kv_cache_type()), session.context_length());
-    fmt::print("| {:<18} | {:>10} |\n|{:-<20}|{:->12}|\n", "test", "tok/s", "", ":");
+    if (!json) {
+        fmt::print("model {}\nthreads {}, kv cache {}, context {}, {} repetition{}\n\n", path, model->threads(),
+                   kv_cache_type_name(session.kv_cache_type()), session.context_length(), repetitions,
+                   repetitions == 1 ? "" : "s");
+        fmt::print("| {:<18} | {:>18} |\n|{:-<20}|{:->20}|\n", "test", "tok/s", "", ":");
+    }
     TokenStream ids(model->config().vocab_size);
+    {
+        // Warm-up (untimed): one token, like llama-bench's warm-up run.
+        const std::vector<int32_t> one = ids.take(1);
+        session.evaluate(one);
+        session.reset();
+    }
+    std::vector<TestResult> results;
     for (int64_t d : depths) {
-        const DepthResult r = bench_depth(session, ids, d, prompt_tokens, gen_tokens);
-        if (prompt_tokens > 0)
-            fmt::print("| {:<18} | {:>10.2f} |\n", fmt::format("pp{} @ d{}", prompt_tokens, d), r.prompt_tok_s);
-        if (gen_tokens > 0) fmt::print("| {:<18} | {:>10.2f} |\n", fmt::format("tg{} @ d{}", gen_tokens, d), r.gen_tok_s);
+        TestResult pp{"pp", prompt_tokens, d, {}}, tg{"tg", gen_tokens, d, {}};
+        bench_depth(session, ids, d, prompt_tokens, gen_tokens, repetitions, &pp, &tg);
+        for (TestResult* t : {&pp, &tg}) {
+            if (t->tokens == 0) continue;
+            if (!json) {
+                fmt::print("| {:<18} | {:>18} |\n", t->name(), fmt::format("{:.2f} ± {:.2f}", t->median(), t->stddev()));
+                std::fflush(stdout);
+            }
+            results.push_back(*t);
+        }
+    }
+    if (json) {
+        std::string out = "{\n";
+        out += fmt::format("  \"model\": {},\n  \"build\": {},\n  \"threads\": {},\n  \"kv_cache\": {},\n  \"context\": {},\n"
+                           "  \"repetitions\": {},\n  \"results\": [",
+                           json_string(path), json_string(build_info()), model->threads(),
+                           json_string(kv_cache_type_name(session.kv_cache_type())), session.context_length(), repetitions);
+        for (size_t i = 0; i < results.size(); ++i) {
+            const TestResult& t = results[i];
+            out += fmt::format(
+                "{}\n    {{\"test\": {}, \"kind\": \"{}\", \"tokens\": {}, \"depth\": {}, \"tok_s_median\": {}, "
+                "\"tok_s_mean\": {}, \"tok_s_stddev\": {}, \"tok_s_min\": {}, \"tok_s_max\": {}, \"tok_s\": {}}}",
+                i ? "," : "", json_string(t.name()), t.kind, t.tokens, t.depth, json_number(t.median()),
+                json_number(t.mean()), json_number(t.stddev()), json_number(t.min()), json_number(t.max()),
+                json_array(t.tok_s));
+        }
+        out += "\n  ]\n}\n";
+        fmt::print("{}", out);
         std::fflush(stdout);
+    }
+    if (min_tok_s) {
+        int below = 0;
+        for (const TestResult& t : results)
+            if (t.median() < *min_tok_s) {
+                fmt::print(stderr, "apr bench: {}: median {:.2f} tok/s is below --assert-min-tok-s {}\n", t.name(),
+                           t.median(), *min_tok_s);
+                ++below;
+            }
+        if (below > 0) return 3;
     }
     return 0;
 }

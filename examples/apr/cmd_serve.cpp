@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "device_flags.hpp"
 #include "flags.hpp"
+#include "session_flags.hpp"
 #include "serve/http_server.hpp"
 #include "trace_flags.hpp"
 
@@ -25,10 +26,11 @@ int cmd_serve(const Args& args) {
                 "Requests share the model through --parallel slots batched together. See docs/serve.md.");
     serve::ServeOptions o;
     std::optional<std::string> alias, api_key, cors;
-    int64_t port = 8080, parallel = 4, queue = 64, batch = 256, threads = 0, ctx_size = 0, body_limit = 8 << 20,
+    int64_t port = 8080, parallel = 4, queue = 64, batch = 256, threads = 0, body_limit = 8 << 20,
             timeout = 30, seed = -1, max_tokens = -1, top_k = 40;
+    SessionFlags session_flags;
     double temperature = 0.8, top_p = 0.95, min_p = 0.05, repeat_penalty = 1.0;
-    std::string host = "127.0.0.1", log_format = "text", kv_type = "f16";
+    std::string host = "127.0.0.1", log_format = "text";
     flags.add("--host", &host, "address to listen on (0.0.0.0 for every interface)", "ADDR");
     flags.add("--port", &port, "TCP port (0 = any free port, printed at start)", "PORT");
     flags.add("--parallel", &parallel, "slots: sequences generated together in one batch");
@@ -36,8 +38,7 @@ int cmd_serve(const Args& args) {
     flags.add("--alias", &alias, "model name clients use (default: the file or folder name without extension)", "NAME");
     flags.add("--api-key", &api_key, "require Authorization: Bearer KEY on every endpoint but /health (or APR_API_KEY)", "KEY");
     flags.add("--cors", &cors, "allow browser requests from this origin (e.g. http://localhost:3000 or *)", "ORIGIN");
-    flags.add("--ctx-size", &ctx_size, "KV-cache positions per slot (0 = the model's, at most 4096)");
-    flags.add("--kv-type", &kv_type, "KV-cache element type: f16 or f32", "TYPE");
+    session_flags.add_to(flags, "per slot");
     flags.add("--batch", &batch, "most tokens in one forward pass (decode rows + prompt chunks)");
     flags.add("--threads", &threads, "CPU threads (0 = all)");
     DeviceFlags device;
@@ -62,15 +63,12 @@ int cmd_serve(const Args& args) {
     if (queue < 0 || queue > 100000) throw UsageError("--queue must be 0..100000");
     if (batch < 1 || batch > 65536) throw UsageError("--batch must be 1..65536");
     if (threads < 0 || threads > 4096) throw UsageError("--threads must be 0..4096");
-    if (ctx_size < 0) throw UsageError("--ctx-size must be >= 0");
+    session_flags.validate();
     if (body_limit < 1024) throw UsageError("--body-limit must be >= 1024");
     if (timeout < 1 || timeout > 3600) throw UsageError("--timeout must be 1..3600");
     if (seed < -1) throw UsageError("--seed must be >= -1");
     if (max_tokens < -1) throw UsageError("--max-tokens must be >= -1");
     if (log_format != "text" && log_format != "json") throw UsageError("--log-format must be text or json");
-    if (kv_type == "f16") o.session.kv_cache_type = KVCacheType::f16;
-    else if (kv_type == "f32") o.session.kv_cache_type = KVCacheType::f32;
-    else throw UsageError("--kv-type must be f16 or f32");
 
     o.model_path = positional.empty() ? default_model_path() : positional[0];
     const bool hub_uri = o.model_path.rfind("hf://", 0) == 0;  // downloaded (or taken from the cache) by Model::load
@@ -102,7 +100,7 @@ int cmd_serve(const Args& args) {
     o.trace = trace.trace;
     o.trace_layer = trace.level.has_value();
     o.profile = trace.profile;
-    o.session.context_length = ctx_size;
+    o.session = session_flags.params();
     o.seed = seed;
     o.max_tokens = max_tokens;
     o.sampling.temperature = temperature;

@@ -25,6 +25,7 @@ int cmd_serve(const Args& args);
 int cmd_download(const Args& args);
 int cmd_list(const Args& args);
 int cmd_rm(const Args& args);
+int cmd_qa(const Args& args);
 
 // The model used when a command is given no MODEL: the small model vendored
 // in the source tree (or installed beside the binary).

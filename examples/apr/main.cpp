@@ -33,6 +33,7 @@ constexpr Command kCommands[] = {
     {"pull", apr::cli::cmd_download, "the same as download"},
     {"list", apr::cli::cmd_list, "list the cached models with their sizes"},
     {"rm", apr::cli::cmd_rm, "remove a model from the cache"},
+    {"qa", apr::cli::cmd_qa, "the QA matrix: formats x backends x tracing modes, 145 points (docs/qa.md)"},
 };
 
 void print_overview() {

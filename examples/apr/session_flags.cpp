@@ -4,9 +4,11 @@
 
 namespace apr::cli {
 
-void SessionFlags::add_to(Flags& flags) {
+void SessionFlags::add_to(Flags& flags, const std::string& per) {
     flags.add("--ctx-size", &ctx_size,
-              "KV-cache positions (0 = the model's trained context; more is an error). Memory grows with use");
+              fmt::format("KV-cache positions{} (0 = the model's trained context; more is an error). Memory grows "
+                          "with use, in blocks of 256 positions",
+                          per.empty() ? "" : " " + per));
     flags.add("--kv-type", &kv_type,
               "KV-cache type: f32, f16, q8_0, or auto (f32 for F32/F16/BF16 weights, f16 for quantized)", "TYPE");
 }

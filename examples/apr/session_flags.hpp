@@ -1,5 +1,5 @@
 // The flags every model-running command shares for its session: context size
-// and KV-cache type. Declared once here so run, chat, serve and bench spell
+// and KV-cache type (run, chat, bench, serve). Declared once here so run, chat, serve and bench spell
 // and check them the same way.
 //
 //   SessionFlags session_flags;
@@ -21,8 +21,9 @@ struct SessionFlags {
     int64_t ctx_size = 0;      // 0 = the model's trained context
     std::string kv_type = "auto";  // auto | f32 | f16 | q8_0
 
-    // Declares --ctx-size and --kv-type on `flags`.
-    void add_to(Flags& flags);
+    // Declares --ctx-size and --kv-type on `flags`. `per`: what one context
+    // belongs to in the help text ("per slot" for the server), or empty.
+    void add_to(Flags& flags, const std::string& per = "");
     // Throws UsageError for a negative --ctx-size or an unknown --kv-type.
     void validate() const;
     // The session parameters these flags ask for (validate() first).

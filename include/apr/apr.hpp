@@ -9,6 +9,7 @@
 #include "apr/batch.hpp"
 #include "apr/chat_template.hpp"
 #include "apr/convert.hpp"
+#include "apr/device.hpp"
 #include "apr/dtype.hpp"
 #include "apr/error.hpp"
 #include "apr/export.hpp"

@@ -105,6 +105,23 @@ AttentionPartial attend_block_f16(const uint16_t* q16, const uint16_t* k, const 
     return attend_block_f16_scalar(q16, k, v, stride, n, d, scale, acc16, acc);
 }
 
+void attend_block_f16_group(const uint16_t* q16, int64_t heads, const uint16_t* k, const uint16_t* v, int64_t stride,
+                            int64_t n, int64_t d, float scale, float* qf, uint16_t* acc16, float* acc,
+                            AttentionPartial* parts, SimdLevel level) {
+#if defined(__x86_64__)
+    if (use_avx2(level) && d % 16 == 0) {
+        for (int64_t h0 = 0; h0 < heads; h0 += kMaxGroupHeads) {
+            const int64_t hn = std::min(kMaxGroupHeads, heads - h0);
+            avx2::attend_block_f16_group(q16 + h0 * d, hn, k, v, stride, n, d, scale, qf, acc16, acc + h0 * d, parts + h0);
+        }
+        return;
+    }
+#endif
+    (void)qf;
+    for (int64_t h = 0; h < heads; ++h)
+        parts[h] = attend_block_f16(q16 + h * d, k, v, stride, n, d, scale, acc16, acc + h * d, level);
+}
+
 AttentionPartial attend_block_q8_0(const void* q8, const void* k, const void* v, int64_t stride, int64_t n,
                                    int64_t d, float scale, float* scores, float* vrow, float* acc, SimdLevel level) {
     constexpr size_t kBlockBytes = 34;  // sizeof(quant::BlockQ8_0)

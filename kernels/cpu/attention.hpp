@@ -45,6 +45,16 @@ AttentionPartial attend_block_f32(const float* q, const float* k, const float* v
 AttentionPartial attend_block_f16(const uint16_t* q16, const uint16_t* k, const uint16_t* v, int64_t stride,
                                   int64_t n, int64_t d, float scale, uint16_t* acc16, float* acc, SimdLevel level);
 
+// attend_block_f16 for `heads` query heads that share these keys and values
+// (one GQA group): q16 holds heads rows of d values; acc receives heads rows
+// and parts one partial per head, each bit for bit what attend_block_f16
+// gives for that head alone. Keys and values are read and converted once for
+// the whole group. Scratch: qf heads * d floats, acc16 heads * d values.
+constexpr int64_t kMaxGroupHeads = 8;
+void attend_block_f16_group(const uint16_t* q16, int64_t heads, const uint16_t* k, const uint16_t* v, int64_t stride,
+                            int64_t n, int64_t d, float scale, float* qf, uint16_t* acc16, float* acc,
+                            AttentionPartial* parts, SimdLevel level);
+
 // q8_0 keys and values (34-byte blocks of 32 values; d a multiple of 32):
 // the query quantized to q8_0, Q.K as llama.cpp's q8_0 x q8_0 dot product,
 // values dequantized to f32, per-block softmax as attend_block_f32.
@@ -60,6 +70,9 @@ AttentionPartial attend_block_f32(const float* q, const float* k, const float* v
                                   float scale, float* scores, float* acc);
 AttentionPartial attend_block_f16(const uint16_t* q16, const uint16_t* k, const uint16_t* v, int64_t stride,
                                   int64_t n, int64_t d, float scale, uint16_t* acc16, float* acc);
+void attend_block_f16_group(const uint16_t* q16, int64_t heads, const uint16_t* k, const uint16_t* v, int64_t stride,
+                            int64_t n, int64_t d, float scale, float* qf, uint16_t* acc16, float* acc,
+                            AttentionPartial* parts);
 float dot_f32(const float* a, const float* b, int64_t n);
 void axpy_f32(float a, const float* x, float* y, int64_t n);
 }  // namespace avx2

@@ -177,4 +177,65 @@ AttentionPartial attend_block_f16(const uint16_t* q16, const uint16_t* k, const 
     return {max, sum};
 }
 
+
+// The heads of one GQA group over one block, each bit for bit what
+// attend_block_f16 computes for it alone: per head the same Q.K
+// accumulation order (two eight-lane sums over 16-value steps, then one
+// horizontal sum), the same scalar exp and the same f16 rounding of the P.V
+// sum after every position. What is shared: each key and value row is
+// converted from f16 once for all heads instead of once per head, and the
+// query is converted once per block instead of once per position.
+// heads <= kMaxGroupHeads, d a multiple of 16.
+void attend_block_f16_group(const uint16_t* q16, int64_t heads, const uint16_t* k, const uint16_t* v, int64_t stride,
+                            int64_t n, int64_t d, float scale, float* qf, uint16_t* acc16, float* acc,
+                            AttentionPartial* parts) {
+    for (int64_t i = 0; i < heads * d; ++i) {
+        acc16[i] = 0;
+        qf[i] = f16_to_f32(q16[i]);  // exact: every f16 is an f32
+    }
+    float sum[kMaxGroupHeads], max[kMaxGroupHeads], s[kMaxGroupHeads];
+    for (int64_t h = 0; h < heads; ++h) {
+        sum[h] = 0.0f;
+        max[h] = -INFINITY;
+    }
+    for (int64_t j = 0; j < n; ++j) {
+        const uint16_t* kr = k + j * stride;
+        __m256 a0[kMaxGroupHeads], a1[kMaxGroupHeads];
+        for (int64_t h = 0; h < heads; ++h) a0[h] = a1[h] = _mm256_setzero_ps();
+        for (int64_t i = 0; i < d; i += 16) {
+            const __m256 k0 = load_f16(kr + i), k1 = load_f16(kr + i + 8);
+            for (int64_t h = 0; h < heads; ++h) {
+                a0[h] = _mm256_fmadd_ps(_mm256_loadu_ps(qf + h * d + i), k0, a0[h]);
+                a1[h] = _mm256_fmadd_ps(_mm256_loadu_ps(qf + h * d + i + 8), k1, a1[h]);
+            }
+        }
+        float w[kMaxGroupHeads];
+        for (int64_t h = 0; h < heads; ++h) {
+            s[h] = hsum(_mm256_add_ps(a0[h], a1[h])) * scale;
+            float ms = 1.0f, vs = 1.0f;
+            if (s[h] > max[h]) {
+                ms = std::exp(max[h] - s[h]);
+                max[h] = s[h];
+                const __m256 m = _mm256_set1_ps(ms);
+                uint16_t* ah = acc16 + h * d;
+                for (int64_t i = 0; i < d; i += 8) store_f16(ah + i, _mm256_mul_ps(load_f16(ah + i), m));
+            } else {
+                vs = std::exp(s[h] - max[h]);
+            }
+            w[h] = vs;
+            sum[h] = sum[h] * ms + vs;
+        }
+        const uint16_t* vr = v + j * stride;
+        for (int64_t i = 0; i < d; i += 8) {
+            const __m256 vv = load_f16(vr + i);
+            for (int64_t h = 0; h < heads; ++h) {
+                uint16_t* ah = acc16 + h * d + i;
+                store_f16(ah, _mm256_fmadd_ps(vv, _mm256_set1_ps(w[h]), load_f16(ah)));
+            }
+        }
+    }
+    for (int64_t i = 0; i < heads * d; ++i) acc[i] = f16_to_f32(acc16[i]);
+    for (int64_t h = 0; h < heads; ++h) parts[h] = {max[h], sum[h]};
+}
+
 }  // namespace apr::cpu::avx2

@@ -26,21 +26,26 @@ struct Unit {
     int64_t first_part; // split path: index of its first (block) partial
 };
 
-// Per-thread scratch, grown once to the largest head and block.
+// Per-thread scratch, grown once to the largest GQA group of heads and block.
 struct Scratch {
-    std::vector<float> scores, vrow, acc;
+    std::vector<float> scores, vrow, acc, qf;
     std::vector<uint16_t> q16, acc16;
     std::vector<std::byte> q8;
-    void fit(int64_t d, int64_t block) {
-        const auto ud = static_cast<size_t>(d), ub = static_cast<size_t>(block);
+    std::vector<cpu::AttentionPartial> parts;
+    void fit(int64_t d, int64_t block, int64_t group) {
+        const auto ud = static_cast<size_t>(d), ub = static_cast<size_t>(block), ug = static_cast<size_t>(group);
         if (scores.size() < ub) scores.resize(ub);
         if (vrow.size() < ud) {
             vrow.resize(ud);
-            acc.resize(ud);
-            q16.resize(ud);
-            acc16.resize(ud);
             q8.resize(ud / 32 * 34 + 34);
         }
+        if (acc.size() < ud * ug) {
+            acc.resize(ud * ug);
+            qf.resize(ud * ug);
+            q16.resize(ud * ug);
+            acc16.resize(ud * ug);
+        }
+        if (parts.size() < ug) parts.resize(ug);
     }
 };
 
@@ -76,6 +81,24 @@ public:
         return {-INFINITY, 0.0f};
     }
 
+    // The partials of all query heads of kv_head (its GQA group) over block
+    // b: acc receives group * hd floats, parts group partials. An f16 cache
+    // converts each key and value row once for the whole group; every head's
+    // bits are those of block() for it alone.
+    void block_group(Scratch& s, const HostKVCache& cache, int64_t row, int64_t kv_head, int64_t b, int64_t n,
+                     float* acc, cpu::AttentionPartial* parts) const {
+        if (cache.layout().type == KVCacheType::f16) {
+            const float* qg = q_ + row * q_dim_ + kv_head * group_ * hd_;
+            cpu::f32_to_f16_row(qg, s.q16.data(), group_ * hd_);
+            cpu::attend_block_f16_group(s.q16.data(), group_, reinterpret_cast<const uint16_t*>(cache.slab(b, layer_, 0, kv_head)),
+                                        reinterpret_cast<const uint16_t*>(cache.slab(b, layer_, 1, kv_head)), hd_, n, hd_,
+                                        scale_, s.qf.data(), s.acc16.data(), acc, parts, level_);
+            return;
+        }
+        for (int64_t g = 0; g < group_; ++g)
+            parts[g] = block(s, cache, row, kv_head, kv_head * group_ + g, b, n, acc + g * hd_);
+    }
+
     // Positions of block b that a unit sees.
     static int64_t block_count(const Unit& u, int64_t b, int64_t block_positions) {
         return std::min(block_positions, u.n - b * block_positions);
@@ -88,11 +111,10 @@ public:
         std::vector<cpu::AttentionPartial> parts(static_cast<size_t>(group_), cpu::AttentionPartial{-INFINITY, 0.0f});
         for (int64_t b = 0; b < u.blocks; ++b) {
             const int64_t n = block_count(u, b, B);
-            for (int64_t g = 0; g < group_; ++g) {
-                const int64_t h = u.kv_head * group_ + g;
-                const cpu::AttentionPartial p = block(s, *u.cache, u.row, u.kv_head, h, b, n, s.acc.data());
-                cpu::fold_partial(parts[static_cast<size_t>(g)], state.data() + g * hd_, p, s.acc.data(), hd_);
-            }
+            block_group(s, *u.cache, u.row, u.kv_head, b, n, s.acc.data(), s.parts.data());
+            for (int64_t g = 0; g < group_; ++g)
+                cpu::fold_partial(parts[static_cast<size_t>(g)], state.data() + g * hd_, s.parts[static_cast<size_t>(g)],
+                                  s.acc.data() + g * hd_, hd_);
         }
         for (int64_t g = 0; g < group_; ++g) {
             const int64_t h = u.kv_head * group_ + g;
@@ -178,7 +200,7 @@ void cpu_attention(tbb::task_arena& arena, int threads, cpu::SimdLevel level, in
         arena.execute([&] {
             tbb::parallel_for(tbb::blocked_range<int64_t>(0, unit_count), [&](const tbb::blocked_range<int64_t>& range) {
                 Scratch& s = scratch().local();
-                s.fit(hd, kKVBlockPositions);
+                s.fit(hd, kKVBlockPositions, group);
                 thread_local std::vector<float> state;
                 for (int64_t i = range.begin(); i < range.end(); ++i) attn.run_unit(s, units[static_cast<size_t>(i)], out, state);
             });
@@ -206,16 +228,13 @@ void cpu_attention(tbb::task_arena& arena, int threads, cpu::SimdLevel level, in
     arena.execute([&] {
         tbb::parallel_for(tbb::blocked_range<int64_t>(0, parts), [&](const tbb::blocked_range<int64_t>& range) {
             Scratch& s = scratch().local();
-            s.fit(hd, kKVBlockPositions);
+            s.fit(hd, kKVBlockPositions, group);
             for (int64_t p = range.begin(); p < range.end(); ++p) {
                 const Unit& u = units[static_cast<size_t>(unit_of[p])];
                 const int64_t b = p - u.first_part;
                 const int64_t n = Attention::block_count(u, b, u.cache->layout().block_positions);
-                for (int64_t g = 0; g < group; ++g) {
-                    const size_t slot = static_cast<size_t>(p * group + g);
-                    state_base[slot] =
-                        attn.block(s, *u.cache, u.row, u.kv_head, u.kv_head * group + g, b, n, acc_base + slot * hd);
-                }
+                const size_t slot = static_cast<size_t>(p * group);
+                attn.block_group(s, *u.cache, u.row, u.kv_head, b, n, acc_base + slot * hd, state_base + slot);
             }
         });
         tbb::parallel_for(tbb::blocked_range<int64_t>(0, unit_count), [&](const tbb::blocked_range<int64_t>& range) {

@@ -138,3 +138,34 @@ TEST_CASE("folding: an empty partial changes nothing, one block alone finishes t
     CHECK(out[0] == Approx(1.5f));
     CHECK(out[1] == Approx(2.0f));
 }
+
+TEST_CASE("f16 cache: a GQA group's heads in one pass give each head's bits of attend_block_f16") {
+    // heads 6 and d 128 as Qwen2.5-1.5B; 10 heads > kMaxGroupHeads takes two passes; d 80 is not a multiple of 16.
+    for (const auto& [heads, d] : {std::pair<int64_t, int64_t>{6, 128}, {10, 64}, {2, 80}, {1, 64}}) {
+        const int64_t n = 256, stride = 2 * d;
+        std::vector<float> q = random_values(static_cast<size_t>(heads * d), 7);
+        for (float& x : q) x *= 4.0f;  // scores that grow past the running maximum now and then
+        std::vector<uint16_t> q16(q.size()), k16(static_cast<size_t>(n * stride)), v16(k16.size());
+        cpu::f32_to_f16_row(q.data(), q16.data(), heads * d);
+        const auto k = random_values(k16.size(), 8), v = random_values(v16.size(), 9);
+        cpu::f32_to_f16_row(k.data(), k16.data(), static_cast<int64_t>(k16.size()));
+        cpu::f32_to_f16_row(v.data(), v16.data(), static_cast<int64_t>(v16.size()));
+        for (cpu::SimdLevel level : levels())
+            for (const int64_t count : {n, int64_t{37}}) {
+                INFO(cpu::simd_level_name(level) << ": heads " << heads << ", d " << d << ", positions " << count);
+                std::vector<float> qf(q.size()), acc(q.size()), one(static_cast<size_t>(d));
+                std::vector<uint16_t> acc16(q.size());
+                std::vector<cpu::AttentionPartial> parts(static_cast<size_t>(heads));
+                cpu::attend_block_f16_group(q16.data(), heads, k16.data() + d, v16.data() + d, stride, count, d, 0.125f,
+                                            qf.data(), acc16.data(), acc.data(), parts.data(), level);
+                int64_t differ = 0;
+                for (int64_t h = 0; h < heads; ++h) {
+                    const cpu::AttentionPartial p = cpu::attend_block_f16(q16.data() + h * d, k16.data() + d, v16.data() + d, stride,
+                                                                          count, d, 0.125f, acc16.data(), one.data(), level);
+                    if (p.max != parts[static_cast<size_t>(h)].max || p.sum != parts[static_cast<size_t>(h)].sum) ++differ;
+                    for (int64_t i = 0; i < d; ++i) differ += one[static_cast<size_t>(i)] != acc[static_cast<size_t>(h * d + i)];
+                }
+                CHECK(differ == 0);
+            }
+    }
+}

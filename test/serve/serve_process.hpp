@@ -77,6 +77,7 @@ public:
     ServeProcess& operator=(const ServeProcess&) = delete;
 
     int port() const { return port_; }
+    pid_t pid() const { return pid_; }
     httplib::Client client(int timeout_s = 60) const {
         httplib::Client c("127.0.0.1", port_);
         c.set_read_timeout(timeout_s, 0);

@@ -212,7 +212,9 @@ int run_server(const ServeOptions& options) {
         const bool ready = service.ready();
         res.set_content(service.metrics().render(ready ? service.scheduler().queue_depth() : 0,
                                                  ready ? service.scheduler().busy_slots() : 0,
-                                                 ready ? service.scheduler().slots() : 0),
+                                                 ready ? service.scheduler().slots() : 0,
+                                                 ready ? service.scheduler().kv_cache_bytes() : 0,
+                                                 ready ? service.scheduler().kv_cache_positions() : 0),
                         "text/plain; version=0.0.4");
     });
 
@@ -246,8 +248,11 @@ int run_server(const ServeOptions& options) {
     int code = 0;
     try {
         service.load();
-        fmt::print(stderr, "apr serve: serving '{}' with {} slot(s) of {} tokens on http://{}:{}\n", options.alias,
-                   options.parallel, service.scheduler().context_length(), options.host, port);
+        fmt::print(stderr,
+                   "apr serve: serving '{}' with {} slot(s) of {} tokens ({} KV cache, taken in blocks as they fill) "
+                   "on http://{}:{}\n",
+                   options.alias, options.parallel, service.scheduler().context_length(),
+                   kv_cache_type_name(service.scheduler().kv_cache_type()), options.host, port);
     } catch (const std::exception& e) {
         fmt::print(stderr, "apr serve: error: {}\n", e.what());
         code = 1;

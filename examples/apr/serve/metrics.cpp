@@ -39,7 +39,8 @@ void Metrics::token_latency(double s) {
     per_token_.observe(s);
 }
 
-std::string Metrics::render(int64_t queue_depth, int64_t busy_slots, int64_t slots) const {
+std::string Metrics::render(int64_t queue_depth, int64_t busy_slots, int64_t slots, int64_t kv_cache_bytes,
+                            int64_t kv_cache_positions) const {
     std::lock_guard lock(mutex_);
     std::string out;
     out += "# HELP apr_requests_total HTTP requests by endpoint and status.\n# TYPE apr_requests_total counter\n";
@@ -60,6 +61,12 @@ std::string Metrics::render(int64_t queue_depth, int64_t busy_slots, int64_t slo
     out += fmt::format("# HELP apr_busy_slots Slots generating now.\n# TYPE apr_busy_slots gauge\napr_busy_slots {}\n",
                        busy_slots);
     out += fmt::format("# HELP apr_slots Slots (--parallel).\n# TYPE apr_slots gauge\napr_slots {}\n", slots);
+    out += fmt::format("# HELP apr_kv_cache_bytes KV-cache memory the slots hold (whole blocks of 256 positions).\n"
+                       "# TYPE apr_kv_cache_bytes gauge\napr_kv_cache_bytes {}\n",
+                       kv_cache_bytes);
+    out += fmt::format("# HELP apr_kv_cache_positions Positions the slots' KV caches hold (kept for prefix reuse).\n"
+                       "# TYPE apr_kv_cache_positions gauge\napr_kv_cache_positions {}\n",
+                       kv_cache_positions);
     ttft_.render(out, "apr_time_to_first_token_seconds", "Time from request to its first generated token.");
     per_token_.render(out, "apr_token_latency_seconds", "Time between consecutive generated tokens of a sequence.");
     return out;

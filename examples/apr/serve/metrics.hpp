@@ -1,6 +1,6 @@
 // Prometheus metrics of the server: requests by endpoint and status,
 // prompt/generated token counters, time-to-first-token and per-token latency
-// histograms. Gauges (queue depth, busy slots) are read from the scheduler
+// histograms. Gauges (queue depth, busy slots, KV-cache memory) are read from the scheduler
 // when /metrics is rendered. Thread-safe.
 #pragma once
 
@@ -31,7 +31,10 @@ public:
     void tokens(int64_t prompt, int64_t cached, int64_t generated);
     void time_to_first_token(double seconds);
     void token_latency(double seconds);
-    std::string render(int64_t queue_depth, int64_t busy_slots, int64_t slots) const;
+    // `kv_cache_bytes` / `kv_cache_positions`: what the slots' paged KV
+    // caches hold now (Scheduler::kv_cache_bytes).
+    std::string render(int64_t queue_depth, int64_t busy_slots, int64_t slots, int64_t kv_cache_bytes = 0,
+                       int64_t kv_cache_positions = 0) const;
 
 private:
     mutable std::mutex mutex_;

@@ -62,6 +62,7 @@ Scheduler::Scheduler(const Model& model, const SchedulerParams& params, Metrics*
     if (params.slots < 1) throw Error(ErrorCode::invalid_argument, "scheduler: slots must be >= 1");
     for (int64_t i = 0; i < params.slots; ++i) slots_.push_back(std::make_unique<Slot>(model, params.session));
     context_length_ = slots_[0]->session.context_length();
+    kv_type_ = slots_[0]->session.kv_cache_type();
     std::sort(end_ids_.begin(), end_ids_.end());
     thread_ = std::thread([this] { loop(); });
 }
@@ -142,7 +143,7 @@ void Scheduler::assign_waiting() {
         const std::vector<int32_t>& prompt = seq->request.prompt;
         // At least the prompt's last token is evaluated: its logits start generation.
         const size_t reuse = std::min(best_lcp, prompt.size() - 1);
-        best->session.truncate(static_cast<int64_t>(reuse));
+        best->session.truncate(static_cast<int64_t>(reuse));  // blocks past `reuse` go back to the pool
         best->cached.resize(reuse);
         best->prompt_pos = reuse;
         best->sampler.emplace(seq->request.sampling);
@@ -193,7 +194,18 @@ void Scheduler::loop() {
         for (auto& slot : slots_)
             if (slot->seq && slot->seq->cancelled()) finish(*slot, FinishReason::cancelled);
         step();
+        update_kv_gauges();
     }
+}
+
+void Scheduler::update_kv_gauges() {
+    int64_t bytes = 0, positions = 0;
+    for (const auto& slot : slots_) {
+        bytes += slot->session.kv_cache_bytes();
+        positions += slot->session.position();
+    }
+    kv_bytes_.store(bytes);
+    kv_positions_.store(positions);
 }
 
 void Scheduler::step() {

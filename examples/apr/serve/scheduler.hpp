@@ -111,6 +111,12 @@ public:
     int64_t context_length() const { return context_length_; }
     int64_t slots() const { return static_cast<int64_t>(slots_.size()); }
     int64_t busy_slots() const { return busy_.load(); }
+    // KV-cache bytes and positions all slots hold now (each slot keeps its
+    // cache after a request, for prefix reuse; paged, so a slot costs only
+    // the blocks its positions fill). Updated by the scheduler thread.
+    int64_t kv_cache_bytes() const { return kv_bytes_.load(); }
+    int64_t kv_cache_positions() const { return kv_positions_.load(); }
+    KVCacheType kv_cache_type() const { return kv_type_; }
     int64_t queue_depth() const;
     // Stops taking requests; in-flight ones are cancelled after `grace`.
     void shutdown(std::chrono::milliseconds grace);
@@ -122,6 +128,7 @@ private:
     void assign_waiting();
     void step();
     void finish(Slot& slot, FinishReason reason, const std::string& error = {});
+    void update_kv_gauges();
 
     const Model& model_;
     SchedulerParams params_;
@@ -137,6 +144,8 @@ private:
     std::deque<std::shared_ptr<Sequence>> waiting_;
     bool stopping_ = false;
     std::atomic<int64_t> busy_{0};
+    std::atomic<int64_t> kv_bytes_{0}, kv_positions_{0};
+    KVCacheType kv_type_ = KVCacheType::f16;
     std::thread thread_;
 };
 

@@ -42,6 +42,25 @@ inline __m256i spread_u8(const uint8_t* p) {
 
 constexpr int kMaxTok = 4;
 
+// A group block spans 19 (Q4_K) or 27 (Q6_K) cache lines, and the kernels
+// read each in two or three interleaved streams (scales, low bits, high
+// bits) jumping back and forth inside it. The hardware prefetcher does not
+// follow that from DRAM: a one-token Q6_K product streamed 4.9 GB/s on one
+// core against 16 GB/s from cache. Asking for the lines of the block two
+// ahead brings it to 9.4 GB/s (Q4_K: 8.9 -> ~10.5), as fast as or faster
+// than the file layout's kernels; a block is 1-2 us of work on one core, so
+// two blocks ahead covers the DRAM latency without evicting the current one.
+constexpr int64_t kPrefetchBlocks = 2;
+// The block `ahead` blocks after p: in a matrix that is the next group's
+// when p is near the end of its group (groups are contiguous), and past the
+// matrix for the last group, which is harmless since a prefetch is a hint
+// that never faults (the address is formed as an integer for that reason).
+template <typename Block>
+inline void prefetch_ahead(const Block* p, int64_t ahead) {
+    const uintptr_t base = reinterpret_cast<uintptr_t>(p) + static_cast<uintptr_t>(ahead) * sizeof(Block);
+    for (size_t line = 0; line < sizeof(Block); line += 64) _mm_prefetch(reinterpret_cast<const char*>(base + line), _MM_HINT_T0);
+}
+
 // Q4_K: per set, 8 chunks of int16 sums: each lane <= 2 * 15 * 128, so 8 of
 // them stay below 32768.
 template <int NT>
@@ -52,6 +71,7 @@ void q4_K_group(const BlockQ4_Kx8* w, int64_t blocks, const std::byte* act, size
     for (int t = 0; t < NT; ++t) accf[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < blocks; ++b) {
         const BlockQ4_Kx8& g = w[b];
+        prefetch_ahead(w + b, kPrefetchBlocks);
         const BlockQ8_K* a[NT];
         for (int t = 0; t < NT; ++t) a[t] = reinterpret_cast<const BlockQ8_K*>(act + t * act_row_bytes) + b;
         __m256i isum[NT];
@@ -105,6 +125,7 @@ void q6_K_group(const BlockQ6_Kx8* w, int64_t blocks, const std::byte* act, size
     for (int t = 0; t < NT; ++t) accf[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < blocks; ++b) {
         const BlockQ6_Kx8& g = w[b];
+        prefetch_ahead(w + b, kPrefetchBlocks);
         const BlockQ8_K* a[NT];
         for (int t = 0; t < NT; ++t) a[t] = reinterpret_cast<const BlockQ8_K*>(act + t * act_row_bytes) + b;
         __m256i isum[NT];
