@@ -93,7 +93,15 @@ void TraceReporter::report(const trace::Recorder& rec, const Model& model, int t
             peaks_ = trace::cached_peaks(model.threads(), trace::default_peaks_cache());
         }
         if (turn > 0) fmt::print(stderr, "[PROFILE]{}\n", label);
-        fmt::print(stderr, "{}", trace::format_profile(rec, *peaks_, kv_cache_value_bytes(kv_type)));
+        const double kv_bytes = kv_cache_value_bytes(kv_type);
+        fmt::print(stderr, "{}", trace::format_profile(rec, *peaks_, kv_bytes));
+        // A stale peak (measured on a busy machine) heals itself: the cache
+        // keeps the most this machine was seen to stream.
+        const trace::MachinePeaks raised = trace::raised_peaks(trace::profile_of(rec, *peaks_, kv_bytes), *peaks_);
+        if (raised.bandwidth_gbs > peaks_->bandwidth_gbs) {
+            trace::store_peaks(raised, trace::default_peaks_cache());
+            peaks_ = raised;
+        }
     }
     if (flags_.payload) {
         const int64_t tokens = model.tokenizer() ? model.tokenizer()->vocab_size() : model.config().vocab_size;

@@ -10,6 +10,7 @@
 #include <span>
 
 #include "apr/chat_template.hpp"
+#include "apr/device.hpp"
 #include "apr/generate.hpp"
 #include "apr/model.hpp"
 #include "apr/session.hpp"
@@ -27,6 +28,13 @@ std::filesystem::path find_tool(const char* env, const char* name) {
     return find_on_path(name);
 }
 
+// The side both engines run on: the GPU with `--backend cuda` (libapr on
+// CUDA, llama.cpp with every layer offloaded), else the CPU for both
+// (llama.cpp with -ngl 0, so a CUDA build of it does not use the GPU).
+bool on_gpu(const QaOptions& o) { return o.backends.count("cpu") == 0; }
+std::string ngl(const QaOptions& o) { return on_gpu(o) ? "99" : "0"; }
+Device device(const QaOptions& o) { return on_gpu(o) ? Device::cuda : Device::cpu; }
+
 double median(std::vector<double> v) {
     if (v.empty()) return 0;
     std::sort(v.begin(), v.end());
@@ -42,6 +50,7 @@ struct Ours {
 Ours our_answers(const QaOptions& o, const std::string& gguf, CaseSet& set) {
     ModelParams mp;
     mp.threads = static_cast<int>(o.threads);
+    mp.device = device(o);
     auto model = Model::load(gguf, mp);
     set = cases_for(model->config());
     const ChatTemplate tmpl = ChatTemplate::from_model_file(model->file());
@@ -101,7 +110,7 @@ std::pair<double, double> our_bench(Session& session, int64_t vocab, int64_t pp,
 bool llama_bench(const std::filesystem::path& bench, const QaOptions& o, const std::string& gguf, int64_t pp, int64_t tg,
                  const std::filesystem::path& work, double& pp_ts, double& tg_ts, std::string& error) {
     std::vector<std::string> argv{bench.string(), "-m", gguf, "-p", std::to_string(pp), "-n", std::to_string(tg), "-r", "1",
-                                  "-o", "json"};
+                                  "-o", "json", "-ngl", ngl(o)};
     if (o.threads > 0) argv.insert(argv.end(), {"-t", std::to_string(o.threads)});
     const ProcessResult r = run_process(argv, "", {}, work, std::chrono::seconds(600));
     if (r.exit_code != 0) {
@@ -139,7 +148,8 @@ void parity_llama_cpp(const QaOptions& o, const Sources& s, const std::filesyste
         std::string first_diff;
         double their_rss = 0;
         for (size_t i = 0; i < ours.prompts.size(); ++i) {
-            const ProcessResult r = run_process({simple.string(), "-m", s.gguf, "-n", std::to_string(o.max_tokens), ours.prompts[i]},
+            const ProcessResult r = run_process({simple.string(), "-m", s.gguf, "-ngl", ngl(o), "-n", std::to_string(o.max_tokens),
+                                                 ours.prompts[i]},
                                                 "", {}, work, std::chrono::seconds(300));
             if (i == 0) their_rss = r.peak_rss_mb;
             const bool echoed = r.out.compare(0, ours.prompts[i].size(), ours.prompts[i]) == 0;
@@ -158,7 +168,8 @@ void parity_llama_cpp(const QaOptions& o, const Sources& s, const std::filesyste
         // Peak RSS: the first case's prompt through `apr run` and through llama-simple.
         const ProcessResult mine = run_process({o.apr_cli.string(), "run", s.gguf, "--prompt",
                                                 set.cases[0].messages.back().content, "--max-tokens",
-                                                std::to_string(o.max_tokens), "--threads", std::to_string(o.threads)},
+                                                std::to_string(o.max_tokens), "--threads", std::to_string(o.threads),
+                                                "--device", on_gpu(o) ? "cuda" : "cpu"},
                                                "", {}, work, std::chrono::seconds(300));
         if (mine.exit_code != 0 || their_rss <= 0) {
             memory.status = Status::fail;
@@ -175,6 +186,7 @@ void parity_llama_cpp(const QaOptions& o, const Sources& s, const std::filesyste
         const int64_t pp = 128, tg = 32;
         ModelParams mp;
         mp.threads = static_cast<int>(o.threads);
+        mp.device = device(o);
         auto model = Model::load(s.gguf, mp);
         Session session(*model);
         uint64_t state = 0x5eed;
@@ -199,8 +211,8 @@ void parity_llama_cpp(const QaOptions& o, const Sources& s, const std::filesyste
             perf.status = rp >= 0.5 && rt >= 0.5 ? Status::pass : Status::fail;
             perf.reason = fmt::format(
                 "pp{} {:.1f} vs {:.1f} tok/s (ratio {:.2f}), tg{} {:.1f} vs {:.1f} tok/s (ratio {:.2f}); libapr vs "
-                "llama-bench, medians of {} interleaved runs, {} threads (pass >= 0.5)",
-                pp, median(our_pp), median(their_pp), rp, tg, median(our_tg), median(their_tg), rt, our_pp.size(),
+                "llama-bench -p {} -n {} -r 1 -ngl {}, medians of {} interleaved runs, {} threads (pass >= 0.5)",
+                pp, median(our_pp), median(their_pp), rp, tg, median(our_tg), median(their_tg), rt, pp, tg, ngl(o), our_pp.size(),
                 model->threads());
         }
     }
@@ -265,13 +277,21 @@ void parity_ollama(const QaOptions& o, const Sources& s, const std::filesystem::
 }  // namespace
 
 void run_parity(const QaOptions& o, const Sources& s, const std::filesystem::path& work, Results& results) {
+    std::string why;
+    if (on_gpu(o) && device_status(Device::cuda, &why) != DeviceStatus::ready) {
+        results.parity_engine = "the GPU (--backend cuda)";
+        results.parity = {{"correctness", Status::skip, "no GPU: " + why}, {"performance", Status::skip, "no GPU: " + why},
+                          {"memory", Status::skip, "no GPU: " + why}};
+        return;
+    }
     const std::filesystem::path simple = find_tool("APR_LLAMA_SIMPLE", "llama-simple");
     const std::filesystem::path bench = find_tool("APR_LLAMA_BENCH", "llama-bench");
     std::fprintf(stderr, "qa: parity: llama-simple %s, llama-bench %s\n", simple.empty() ? "not found" : simple.c_str(),
                  bench.empty() ? "not found" : bench.c_str());
     if (!simple.empty() || !bench.empty()) {
-        results.parity_engine = fmt::format("llama.cpp ({}{}{})", simple.empty() ? "" : simple.string(),
-                                            !simple.empty() && !bench.empty() ? ", " : "", bench.string());
+        results.parity_engine = fmt::format("llama.cpp ({}{}{}), both on the {}", simple.empty() ? "" : simple.string(),
+                                            !simple.empty() && !bench.empty() ? ", " : "", bench.string(),
+                                            on_gpu(o) ? "GPU (-ngl 99)" : "CPU (-ngl 0)");
         parity_llama_cpp(o, s, work, results, simple, bench);
         return;
     }

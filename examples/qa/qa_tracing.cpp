@@ -27,11 +27,14 @@ struct Target {
     const QaOptions* o = nullptr;
     std::filesystem::path work;
     std::vector<std::string> env;  // XDG_CACHE_HOME: the profile's peaks are measured once, in the work folder
+    // Always explicit: the programs' default (auto) would take a GPU where there is one.
+    std::string device = "cpu";
 };
 
 std::vector<std::string> run_args(const Target& t, const std::vector<std::string>& mode) {
     std::vector<std::string> a{t.o->apr_cli.string(), "run", t.source, "--prompt", t.cases.run_case.messages.back().content,
-                               "--max-tokens", std::to_string(t.o->max_tokens), "--threads", std::to_string(t.o->threads)};
+                               "--max-tokens", std::to_string(t.o->max_tokens), "--threads", std::to_string(t.o->threads),
+                               "--device", t.device};
     a.insert(a.end(), mode.begin(), mode.end());
     return a;
 }
@@ -54,7 +57,7 @@ std::string chat_answers(const Target& t) {
 
 ProcessResult apr_chat(const Target& t, const std::vector<std::string>& mode) {
     std::vector<std::string> a{t.o->apr_cli.string(), "chat", t.source, "--max-tokens", std::to_string(t.o->max_tokens),
-                               "--threads", std::to_string(t.o->threads)};
+                               "--threads", std::to_string(t.o->threads), "--device", t.device};
     a.insert(a.end(), mode.begin(), mode.end());
     return run_process(a, chat_input(t), t.env, t.work);
 }
@@ -258,7 +261,7 @@ void reply_check(Cell& c, const Reply& r, const Target& t) {
 }
 
 std::unique_ptr<ServeChild> start_server(Cell& c, const Target& t, const std::vector<std::string>& mode, const std::string& name) {
-    std::vector<std::string> args{t.source, "--threads", std::to_string(t.o->threads), "--parallel", "1"};
+    std::vector<std::string> args{t.source, "--threads", std::to_string(t.o->threads), "--parallel", "1", "--device", t.device};
     args.insert(args.end(), mode.begin(), mode.end());
     try {
         return std::make_unique<ServeChild>(t.o->apr_cli, args, t.env, t.work / ("serve-" + name + ".log"));
@@ -461,7 +464,11 @@ std::vector<Cell> run_tracing(const QaOptions& o, const Sources& s, const GpuSta
             else if (id == "T12") serve_layer(c, t);
             else if (id == "T13") serve_profile(c, t);
             else if (id == "T14" && plain) serve_header(c, t, *plain);
-            else if (id == "T15") run_trace(c, t, {"--device", "cuda"}, "cuda");
+            else if (id == "T15") {
+                Target gpu_target = t;
+                gpu_target.device = "cuda";
+                run_trace(c, gpu_target, {}, "cuda");
+            }
             c.finish();
         }
         c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

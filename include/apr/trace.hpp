@@ -166,6 +166,9 @@ struct MachinePeaks {
     double bandwidth_gbs = 0; // memory read bandwidth, GB/s
     double gflops = 0;        // f32 FMA throughput, GFLOP/s
     bool from_cache = false;
+    // The last-level cache's size (sysfs; 0 when unknown): a pass whose
+    // bytes fit in it may run above the memory bandwidth peak.
+    int64_t llc_bytes = 0;
 };
 // Measures (about half a second) with `threads` threads.
 APR_API MachinePeaks measure_peaks(int threads);
@@ -173,6 +176,10 @@ APR_API MachinePeaks measure_peaks(int threads);
 // or measures and writes them there. An unreadable or unwritable cache is
 // ignored (measured again).
 APR_API MachinePeaks cached_peaks(int threads, const std::filesystem::path& cache_file);
+// Writes `peaks` into `cache_file` as this CPU's entry for its thread count
+// (replacing the old one, keeping the others). Returns false when the file
+// cannot be written.
+APR_API bool store_peaks(const MachinePeaks& peaks, const std::filesystem::path& cache_file);
 // $XDG_CACHE_HOME/apr/machine_peaks.json (default ~/.cache/apr/...).
 APR_API std::filesystem::path default_peaks_cache();
 
@@ -197,12 +204,25 @@ struct ProfilePhase {
     double bottleneck_share = 0, bottleneck_peak_share = 0;
     bool bottleneck_memory_bound = true;
     std::string recommendation;
+    double mb_per_pass = 0;  // bytes one forward pass moves
+    double gbs = 0;          // all the phase's bytes over all its ops' time
+    // mb_per_pass fits in the last-level cache: memory-bound ops can pass
+    // the bandwidth peak, which is DRAM's.
+    bool fits_in_cache = false;
 };
 struct Profile {
     MachinePeaks peaks;
     double ridge = 0;  // FLOP/byte where compute and bandwidth limits meet
     std::vector<ProfilePhase> phases;
+    // A phase whose passes do not fit in the last-level cache streamed its
+    // bytes from memory faster than peaks.bandwidth_gbs: the peak is too low
+    // (measured while the machine was busy). The fastest such rate, else 0;
+    // callers may raise the cached peak to it (raised_peaks).
+    double memory_gbs_above_peak = 0;
 };
+// `peaks` with the bandwidth raised to what `profile` saw streamed from
+// memory, when that is higher (a peak is the most the machine has done).
+APR_API MachinePeaks raised_peaks(const Profile& profile, MachinePeaks peaks);
 // `kv_value_bytes`: bytes per cached key or value element (f32 4, f16 2,
 // q8_0 34/32), for attention's bytes read.
 APR_API Profile profile_of(const Recorder& rec, const MachinePeaks& peaks, double kv_value_bytes = 2.0);

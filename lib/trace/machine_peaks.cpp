@@ -32,6 +32,23 @@ std::string cpu_name() {
     return "unknown CPU";
 }
 
+// The largest CPU cache (sysfs "32768K"); 0 when unknown.
+int64_t last_level_cache_bytes() {
+    int64_t best = 0;
+    for (int index = 0; index < 8; ++index) {
+        std::ifstream in(fmt::format("/sys/devices/system/cpu/cpu0/cache/index{}/size", index));
+        std::string text;
+        if (!(in >> text) || text.empty()) continue;
+        int64_t value = 0;
+        size_t i = 0;
+        while (i < text.size() && text[i] >= '0' && text[i] <= '9') value = value * 10 + (text[i++] - '0');
+        const char unit = i < text.size() ? text[i] : ' ';
+        value *= unit == 'K' ? 1024 : unit == 'M' ? 1024 * 1024 : 1;
+        best = std::max(best, value);
+    }
+    return best;
+}
+
 template <typename Fn>
 double run_threads(int threads, const Fn& fn) {
     std::vector<std::thread> pool;
@@ -127,6 +144,7 @@ MachinePeaks measure_peaks(int threads) {
     p.threads = threads;
     p.bandwidth_gbs = measure_bandwidth(threads);
     p.gflops = measure_gflops(threads);
+    p.llc_bytes = last_level_cache_bytes();
     return p;
 }
 
@@ -138,45 +156,66 @@ std::filesystem::path default_peaks_cache() {
     return {};
 }
 
+namespace {
+
+// Every entry of the cache file (none when it is missing or unreadable).
+std::vector<MachinePeaks> read_cache(const std::filesystem::path& cache_file) {
+    std::vector<MachinePeaks> entries;
+    if (cache_file.empty()) return entries;
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    simdjson::dom::array list;
+    if (parser.load(cache_file.string()).get(doc) || doc["machines"].get_array().get(list)) return entries;
+    for (simdjson::dom::element e : list) {
+        std::string_view name;
+        int64_t t = 0;
+        double bw = 0, fl = 0;
+        if (e["cpu"].get_string().get(name) || e["threads"].get_int64().get(t) ||
+            e["bandwidth_gbs"].get_double().get(bw) || e["gflops"].get_double().get(fl))
+            continue;
+        if (bw > 0 && fl > 0) entries.push_back(MachinePeaks{std::string(name), static_cast<int>(t), bw, fl, true});
+    }
+    return entries;
+}
+
+// Replaces the file atomically (a temporary beside it, then rename).
+bool write_cache(const std::vector<MachinePeaks>& entries, const std::filesystem::path& cache_file) {
+    if (cache_file.empty()) return false;
+    std::error_code ec;
+    std::filesystem::create_directories(cache_file.parent_path(), ec);
+    const std::filesystem::path tmp = cache_file.string() + ".tmp";
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return false;
+    out << "{\"machines\": [\n";
+    for (size_t i = 0; i < entries.size(); ++i) out << (i ? ",\n  " : "  ") << entry_json(entries[i]);
+    out << "\n]}\n";
+    out.close();
+    if (!out) return false;
+    std::filesystem::rename(tmp, cache_file, ec);
+    return !ec;
+}
+
+}  // namespace
+
 MachinePeaks cached_peaks(int threads, const std::filesystem::path& cache_file) {
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     const std::string cpu = cpu_name();
-    std::vector<MachinePeaks> entries;
-    if (!cache_file.empty()) {
-        simdjson::dom::parser parser;
-        simdjson::dom::element doc;
-        if (!parser.load(cache_file.string()).get(doc)) {
-            simdjson::dom::array list;
-            if (!doc["machines"].get_array().get(list))
-                for (simdjson::dom::element e : list) {
-                    std::string_view name;
-                    int64_t t = 0;
-                    double bw = 0, fl = 0;
-                    if (e["cpu"].get_string().get(name) || e["threads"].get_int64().get(t) ||
-                        e["bandwidth_gbs"].get_double().get(bw) || e["gflops"].get_double().get(fl))
-                        continue;
-                    MachinePeaks p{std::string(name), static_cast<int>(t), bw, fl, true};
-                    if (p.cpu == cpu && p.threads == threads && bw > 0 && fl > 0) return p;
-                    entries.push_back(p);
-                }
+    for (MachinePeaks& p : read_cache(cache_file))
+        if (p.cpu == cpu && p.threads == threads) {
+            p.llc_bytes = last_level_cache_bytes();
+            return p;
         }
-    }
     MachinePeaks measured = measure_peaks(threads);
-    if (!cache_file.empty()) {
-        entries.push_back(measured);
-        std::error_code ec;
-        std::filesystem::create_directories(cache_file.parent_path(), ec);
-        const std::filesystem::path tmp = cache_file.string() + ".tmp";
-        std::ofstream out(tmp, std::ios::trunc);
-        if (out) {
-            out << "{\"machines\": [\n";
-            for (size_t i = 0; i < entries.size(); ++i) out << (i ? ",\n  " : "  ") << entry_json(entries[i]);
-            out << "\n]}\n";
-            out.close();
-            if (out) std::filesystem::rename(tmp, cache_file, ec);
-        }
-    }
+    store_peaks(measured, cache_file);
     return measured;
+}
+
+bool store_peaks(const MachinePeaks& peaks, const std::filesystem::path& cache_file) {
+    std::vector<MachinePeaks> entries;
+    for (MachinePeaks& p : read_cache(cache_file))
+        if (p.cpu != peaks.cpu || p.threads != peaks.threads) entries.push_back(std::move(p));
+    entries.push_back(peaks);
+    return write_cache(entries, cache_file);
 }
 
 }  // namespace apr::trace

@@ -85,8 +85,10 @@ Profile profile_of(const Recorder& rec, const MachinePeaks& peaks, double kv_val
         const int64_t tokens = rec.phase_tokens(phase);
         if (tokens == 0) continue;
         std::array<Cost, class_count> costs{};
+        int64_t passes = 0;
         for (const PassRecord& p : rec.passes()) {
             if (p.phase != phase) continue;
+            ++passes;
             for (size_t i = p.first_op; i < p.first_op + p.op_count; ++i) {
                 const OpRecord& op = rec.ops()[i];
                 const Cost c = cost_of(op, kv_dim, kv_bytes);
@@ -109,6 +111,11 @@ Profile profile_of(const Recorder& rec, const MachinePeaks& peaks, double kv_val
         ph.ms_per_token = all_ms / per;
         ph.mb_per_token = all_bytes / per / 1e6;
         ph.mflop_per_token = all_flops / per / 1e6;
+        ph.mb_per_pass = passes > 0 ? all_bytes / static_cast<double>(passes) / 1e6 : 0;
+        ph.gbs = all_ms > 0 ? all_bytes / (all_ms * 1e-3) / 1e9 : 0;
+        ph.fits_in_cache = peaks.llc_bytes > 0 && ph.mb_per_pass * 1e6 <= static_cast<double>(peaks.llc_bytes);
+        if (!ph.fits_in_cache && peaks.llc_bytes > 0 && ph.gbs > peaks.bandwidth_gbs)
+            out.memory_gbs_above_peak = std::max(out.memory_gbs_above_peak, ph.gbs);
         double memory_ms = 0, compute_ms = 0;
         int worst = 0;
         for (int k = 0; k < class_count; ++k) {
@@ -181,9 +188,23 @@ std::string format_profile(const Recorder& rec, const MachinePeaks& peaks, doubl
                            ph.bottleneck, 100 * ph.bottleneck_share, ph.bottleneck_memory_bound ? "memory" : "compute",
                            100 * ph.bottleneck_peak_share, ph.bottleneck_memory_bound ? "bandwidth" : "compute");
         out += "[PROFILE] recommendation: " + ph.recommendation + "\n";
+        if (ph.fits_in_cache && ph.bottleneck_memory_bound && ph.bottleneck_peak_share > 1)
+            out += fmt::format("[PROFILE] note: a pass moves {:.1f} MB, which fits in the {:.0f} MB last-level cache, so "
+                               "memory-bound ops run above the memory bandwidth peak\n",
+                               ph.mb_per_pass, static_cast<double>(peaks.llc_bytes) / (1 << 20));
     }
+    if (profile.memory_gbs_above_peak > 0)
+        out += fmt::format("[PROFILE] note: this run streamed {:.1f} GB/s from memory, more than the {:.1f} GB/s "
+                           "peak{}: the peak was measured while the machine was busy; the figures above use it, "
+                           "later runs use the higher one\n",
+                           profile.memory_gbs_above_peak, peaks.bandwidth_gbs, peaks.from_cache ? " cached" : "");
     if (rec.passes().empty()) out += "[PROFILE] no forward pass was run\n";
     return out;
+}
+
+MachinePeaks raised_peaks(const Profile& profile, MachinePeaks peaks) {
+    peaks.bandwidth_gbs = std::max(peaks.bandwidth_gbs, profile.memory_gbs_above_peak);
+    return peaks;
 }
 
 }  // namespace apr::trace

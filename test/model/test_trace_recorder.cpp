@@ -4,7 +4,13 @@
 // vocabulary as errors (fed with such events directly).
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <vector>
 
 #include "apr/generate.hpp"
@@ -86,4 +92,89 @@ TEST_CASE("the payload report flags NaN, all-zero tensors and out-of-vocabulary 
     CHECK(text.find("ERROR: 1 NaN") != std::string::npos);
     CHECK(text.find("ERROR: all zeros") != std::string::npos);
     CHECK(text.find("ERROR: id 3 is outside the vocabulary (0..2)") != std::string::npos);
+}
+
+namespace {
+
+// A short greedy generation on nano, recorded.
+void record_generation(apr::trace::Recorder& rec) {
+    static auto model = apr::Model::load(apr::test::vendored_models_dir() / "nano" / "nano-q4_k_m.gguf");
+    apr::SessionParams sp;
+    sp.observer = &rec;
+    apr::Session session(*model, sp);
+    apr::GenerateParams gp;
+    gp.max_tokens = 4;
+    apr::generate(session, "def f(x):", gp);
+}
+
+}  // namespace
+
+TEST_CASE("a bandwidth peak below what a pass streamed from memory is raised; a cache-resident pass is explained") {
+    apr::trace::Recorder rec({false, 0});
+    record_generation(rec);
+    apr::trace::MachinePeaks peaks{"test CPU", 2, 1e-6, 1e6, true, 0};  // every op memory-bound
+
+    SECTION("passes larger than the last-level cache: the peak was too low") {
+        peaks.llc_bytes = 1;
+        const apr::trace::Profile profile = apr::trace::profile_of(rec, peaks);
+        REQUIRE(profile.phases.size() == 2);
+        for (const auto& ph : profile.phases) {
+            INFO("phase MB per pass " << ph.mb_per_pass << ", GB/s " << ph.gbs);
+            CHECK(!ph.fits_in_cache);
+            CHECK(ph.mb_per_pass > 1.0);  // nano's weights: several MB per pass
+        }
+        CHECK(profile.memory_gbs_above_peak > peaks.bandwidth_gbs);
+        const apr::trace::MachinePeaks raised = apr::trace::raised_peaks(profile, peaks);
+        CHECK(raised.bandwidth_gbs == profile.memory_gbs_above_peak);
+        CHECK(raised.gflops == peaks.gflops);
+        const std::string text = apr::trace::format_profile(rec, peaks);
+        INFO(text);
+        CHECK(text.find("[PROFILE] note: this run streamed") != std::string::npos);
+        CHECK(text.find("fits in the") == std::string::npos);
+        // Against the raised peak the same run is no longer above it.
+        CHECK(apr::trace::profile_of(rec, raised).memory_gbs_above_peak == 0);
+    }
+    SECTION("passes that fit in the last-level cache: above the peak is expected, nothing is raised") {
+        peaks.llc_bytes = int64_t{1} << 40;
+        const apr::trace::Profile profile = apr::trace::profile_of(rec, peaks);
+        for (const auto& ph : profile.phases) CHECK(ph.fits_in_cache);
+        CHECK(profile.memory_gbs_above_peak == 0);
+        CHECK(apr::trace::raised_peaks(profile, peaks).bandwidth_gbs == peaks.bandwidth_gbs);
+        const std::string text = apr::trace::format_profile(rec, peaks);
+        INFO(text);
+        CHECK(text.find("fits in the 1048576 MB last-level cache") != std::string::npos);
+        CHECK(text.find("this run streamed") == std::string::npos);
+    }
+    SECTION("an unknown cache size claims neither") {
+        const apr::trace::Profile profile = apr::trace::profile_of(rec, peaks);
+        CHECK(profile.memory_gbs_above_peak == 0);
+        for (const auto& ph : profile.phases) CHECK(!ph.fits_in_cache);
+    }
+}
+
+TEST_CASE("store_peaks replaces this machine's cached entry and keeps the others") {
+    const auto dir = std::filesystem::temp_directory_path() / ("apr_test_peaks_" + std::to_string(getpid()));
+    std::filesystem::remove_all(dir);
+    const auto file = dir / "machine_peaks.json";
+    const apr::trace::MachinePeaks measured = apr::trace::cached_peaks(1, file);  // measures, writes
+    CHECK(!measured.from_cache);
+    REQUIRE(std::filesystem::exists(file));
+    REQUIRE(apr::trace::store_peaks(apr::trace::MachinePeaks{"another CPU", 1, 7.5, 8.5, false, 0}, file));
+    apr::trace::MachinePeaks raised = measured;
+    raised.bandwidth_gbs = 12345.5;
+    REQUIRE(apr::trace::store_peaks(raised, file));
+    const apr::trace::MachinePeaks again = apr::trace::cached_peaks(1, file);
+    CHECK(again.from_cache);
+    CHECK(again.bandwidth_gbs == Approx(12345.5));
+    CHECK(again.gflops == Approx(measured.gflops).epsilon(1e-3));
+    const std::string text = [&] {
+        std::ifstream in(file);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }();
+    INFO(text);
+    CHECK(text.find("another CPU") != std::string::npos);
+    size_t entries = 0;
+    for (size_t at = text.find("\"cpu\""); at != std::string::npos; at = text.find("\"cpu\"", at + 1)) ++entries;
+    CHECK(entries == 2);
+    std::filesystem::remove_all(dir);
 }

@@ -151,6 +151,7 @@ TEST_CASE("qa_run --class all --matrix --tracing-tests: every CPU cell passes, G
     // The table ends with the totals line.
     CHECK(o.out.find("Class A " + std::to_string(q.class_a) + "/60, Class B " + std::to_string(q.class_b) +
                      "/40, Tracing " + std::to_string(q.tracing) + "/45") != std::string::npos);
+    std::filesystem::remove_all(temp_dir());
 }
 
 TEST_CASE("qa_run: a model with one layer's weights zeroed fails its cells") {
@@ -173,6 +174,7 @@ TEST_CASE("qa_run: a model with one layer's weights zeroed fails its cells") {
     }
     CHECK(q.class_a < 30);
     CHECK(o.out.find("FAIL") != std::string::npos);
+    std::filesystem::remove_all(temp_dir());
 }
 
 TEST_CASE("qa_run: bad flags are usage errors that name the flag") {
@@ -200,6 +202,7 @@ TEST_CASE("qa_run: bad flags are usage errors that name the flag") {
     const Output help = run(qa_run() + " --help");
     CHECK(help.status == 0);
     CHECK(help.out.find("--tracing-tests") != std::string::npos);
+    std::filesystem::remove_all(temp_dir());
 }
 
 TEST_CASE("apr qa runs the same code: the no-mode tracing cells through the subcommand") {
@@ -217,4 +220,29 @@ TEST_CASE("apr qa runs the same code: the no-mode tracing cells through the subc
     }
     CHECK(q.tracing == 9);
     CHECK(run(cli.string() + " qa --class nope").status == 2);
+    std::filesystem::remove_all(temp_dir());
+}
+
+TEST_CASE("qa_run --with-ollama without llama.cpp or Ollama: parity skipped, naming what was looked for") {
+    REQUIRE(!qa_run().empty());
+    const auto json = temp_dir() / "parity.json";
+    // Nothing to find: no APR_LLAMA_* paths, a PATH with nothing on it, an Ollama address nothing listens on.
+    const Output o = run("env -u APR_LLAMA_SIMPLE -u APR_LLAMA_BENCH -u APR_OLLAMA_MODEL PATH=/nonexistent "
+                         "OLLAMA_HOST=127.0.0.1:9 " + qa_run() + " --class quantized --backend cpu --format gguf "
+                         "--with-ollama --threads 2 --json " + json.string());
+    INFO("stdout:\n" << o.out << "\nstderr:\n" << o.err);
+    CHECK(o.status == 0);
+    simdjson::dom::parser parser;
+    simdjson::dom::element d = parser.load(json.string());
+    simdjson::dom::array lines = d["parity"]["lines"];
+    REQUIRE(lines.size() == 3);
+    for (simdjson::dom::element line : lines) {
+        CHECK(std::string_view(line["status"]) == "SKIP");
+        const std::string_view reason = line["reason"];
+        CHECK(reason.find("llama-simple") != std::string_view::npos);
+        CHECK(reason.find("llama-bench") != std::string_view::npos);
+        CHECK(reason.find("Ollama server at 127.0.0.1:9") != std::string_view::npos);
+    }
+    CHECK(o.out.find("parity with nothing found") != std::string::npos);
+    std::filesystem::remove_all(temp_dir());
 }
