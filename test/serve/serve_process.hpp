@@ -35,8 +35,8 @@ public:
         // On the CPU unless a test asks for a device: the serve tests check
         // CPU behaviour (threads, timings), and `apr serve` would take a GPU
         // where there is one.
-        if (std::find(args.begin(), args.end(), "--device") == args.end()) argv.insert(argv.end(), {"--device", "cpu"});
         argv.insert(argv.end(), args.begin(), args.end());
+        if (std::find(args.begin(), args.end(), "--device") == args.end()) argv.insert(argv.end(), {"--device", "cpu"});
         pid_ = fork();
         if (pid_ == 0) {
             const int fd = ::open(log_path_.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
