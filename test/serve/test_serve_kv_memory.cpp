@@ -80,9 +80,16 @@ std::string metrics_of(const ServeProcess& server) {
     return r->body;
 }
 
-// A raw completion of `words` distinct-ish words; returns prompt + completion tokens.
+// A raw completion of `words` words after request `index`'s own first word;
+// returns prompt + completion tokens. The first words share no token, so no
+// two requests share a prefix: a request that arrives after another has
+// finished (a loaded machine) takes an empty slot rather than evicting the
+// finished one (the scheduler prefers the longest shared prefix, and "slot0"
+// and "slot7" would share "slot"), and a later short request of the same
+// index finds its own slot by its prefix.
 int64_t complete(const ServeProcess& server, int index, int words, int max_tokens) {
-    std::string prompt = fmt::format("slot{} ", index);
+    static const char* const kFirstWords[] = {"Apple", "Banana", "Cherry", "Delta", "Echo", "Foxtrot", "Golf", "Hotel"};
+    std::string prompt = fmt::format("{} ", kFirstWords[index % 8]);
     for (int i = 0; i < words; ++i) prompt += (i % 3 == 0) ? "alpha " : (i % 3 == 1 ? "beta " : "gamma ");
     auto c = server.client(240);
     const std::string body =

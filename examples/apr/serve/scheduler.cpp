@@ -194,7 +194,6 @@ void Scheduler::loop() {
         for (auto& slot : slots_)
             if (slot->seq && slot->seq->cancelled()) finish(*slot, FinishReason::cancelled);
         step();
-        update_kv_gauges();
     }
 }
 
@@ -248,10 +247,15 @@ void Scheduler::step() {
         logits = evaluator_.evaluate(items);
     } catch (const std::exception& e) {
         first.set_observer(nullptr);
+        update_kv_gauges();
         for (Slot* slot : owners) finish(*slot, FinishReason::stop, e.what());
         return;
     }
     first.set_observer(nullptr);
+    // Before any sequence of this step finishes: a client that reads
+    // /metrics right after its answer sees the cache as the step left it
+    // (truncations made when the request was admitted included).
+    update_kv_gauges();
     const double step_ms = std::chrono::duration<double, std::milli>(Clock::now() - step_start).count();
     for (Slot* slot : owners) {
         Sequence& seq = *slot->seq;
