@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "apr/model_file.hpp"
-#include "formats/gguf_writer.hpp"
 #include "support/fixtures.hpp"
 #include "support/prerequisites.hpp"
 #include "support/shell.hpp"
+#include "support/zeroed_model.hpp"
 
 namespace {
 
@@ -38,26 +38,6 @@ Output run_apr(const std::string& args) {
     return o;
 }
 
-// A copy of `source` with every matrix of block `layer` set to zero.
-void write_zeroed_copy(const std::filesystem::path& source, const std::filesystem::path& target, int layer) {
-    auto file = apr::open_model_file(source);
-    apr::formats::GgufWriter w;
-    for (const auto& [key, value] : file->metadata()) w.set(key, value);
-    const std::string prefix = "blk." + std::to_string(layer) + ".";
-    int zeroed = 0;
-    for (const apr::TensorView& t : file->tensors()) {
-        const bool zero = t.name.rfind(prefix, 0) == 0 && t.shape.size() == 2;
-        if (zero) {
-            w.add_tensor(t.source_name, t.dtype, t.shape, std::vector<std::byte>(t.nbytes));
-            ++zeroed;
-        } else {
-            w.add_tensor(t.source_name, t.dtype, t.shape, std::span<const std::byte>(t.data, t.nbytes));
-        }
-    }
-    REQUIRE(zeroed == 7);  // q, k, v, o, gate, up, down
-    w.write(target);
-}
-
 const std::string kPrompt = " --prompt 'What is 2+2?' --max-tokens 4 --threads 2";
 
 }  // namespace
@@ -65,7 +45,7 @@ const std::string kPrompt = " --prompt 'What is 2+2?' --max-tokens 4 --threads 2
 TEST_CASE("--trace-diff of a model against itself agrees; against a copy with layer 2 zeroed names layer 2") {
     const auto model = apr::test::vendored_models_dir() / "nano" / "nano-q4_k_m.gguf";
     const auto zeroed = std::filesystem::temp_directory_path() / ("apr_test_zeroed_" + std::to_string(getpid()) + ".gguf");
-    write_zeroed_copy(model, zeroed, 2);
+    apr::test::write_zeroed_layer_copy(model, zeroed, 2);
 
     const Output same = run_apr("run " + model.string() + " " + model.string() + kPrompt + " --trace-diff");
     CHECK(same.status == 0);

@@ -15,10 +15,10 @@
 
 #include "apr/device.hpp"
 #include "apr/model_file.hpp"
-#include "formats/gguf_writer.hpp"
 #include "support/fixtures.hpp"
 #include "support/prerequisites.hpp"
 #include "support/shell.hpp"
+#include "support/zeroed_model.hpp"
 
 namespace {
 
@@ -76,26 +76,6 @@ QaJson read_json(const std::filesystem::path& file) {
     q.tracing = d["totals"]["tracing"]["points"];
     q.ok = bool(d["ok"]);
     return q;
-}
-
-// A copy of `source` with every matrix of block `layer` set to zero (the
-// tensor data changes, nothing else: it loads and runs, with wrong answers).
-void write_zeroed_copy(const std::filesystem::path& source, const std::filesystem::path& target, int layer) {
-    auto file = apr::open_model_file(source);
-    apr::formats::GgufWriter w;
-    for (const auto& [key, value] : file->metadata()) w.set(key, value);
-    const std::string prefix = "blk." + std::to_string(layer) + ".";
-    int zeroed = 0;
-    for (const apr::TensorView& t : file->tensors()) {
-        if (t.name.rfind(prefix, 0) == 0 && t.shape.size() == 2) {
-            w.add_tensor(t.source_name, t.dtype, t.shape, std::vector<std::byte>(t.nbytes));
-            ++zeroed;
-        } else {
-            w.add_tensor(t.source_name, t.dtype, t.shape, std::span<const std::byte>(t.data, t.nbytes));
-        }
-    }
-    REQUIRE(zeroed == 7);
-    w.write(target);
 }
 
 bool gpu_ready() { return apr::device_status(apr::Device::cuda) == apr::DeviceStatus::ready; }
@@ -157,7 +137,7 @@ TEST_CASE("qa_run --class all --matrix --tracing-tests: every CPU cell passes, G
 TEST_CASE("qa_run: a model with one layer's weights zeroed fails its cells") {
     REQUIRE(!qa_run().empty());
     const auto zeroed = temp_dir() / "zeroed.gguf";
-    write_zeroed_copy(apr::test::vendored_models_dir() / "nano" / "nano-q4_k_m.gguf", zeroed, 2);
+    apr::test::write_zeroed_layer_copy(apr::test::vendored_models_dir() / "nano" / "nano-q4_k_m.gguf", zeroed, 2);
     const auto json = temp_dir() / "zeroed.json";
     const Output o = run(qa_run() + " --model " + zeroed.string() + " --class quantized --backend cpu --threads 2 --json " +
                          json.string());

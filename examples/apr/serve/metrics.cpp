@@ -2,7 +2,23 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 namespace apr::serve {
+namespace {
+
+// One unlabelled sample with its HELP and TYPE lines (Prometheus text format).
+void render_scalar(std::string& out, const char* type, const std::string& name, const std::string& help, uint64_t value) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
+}
+void counter(std::string& out, const std::string& name, const std::string& help, uint64_t value) {
+    render_scalar(out, "counter", name, help, value);
+}
+void gauge(std::string& out, const std::string& name, const std::string& help, int64_t value) {
+    render_scalar(out, "gauge", name, help, static_cast<uint64_t>(std::max<int64_t>(value, 0)));
+}
+
+}  // namespace
 
 void Histogram::observe(double s) {
     for (size_t i = 0; i < kBounds.size(); ++i)
@@ -46,27 +62,16 @@ std::string Metrics::render(int64_t queue_depth, int64_t busy_slots, int64_t slo
     out += "# HELP apr_requests_total HTTP requests by endpoint and status.\n# TYPE apr_requests_total counter\n";
     for (const auto& [key, n] : requests_)
         out += fmt::format("apr_requests_total{{endpoint=\"{}\",status=\"{}\"}} {}\n", key.first, key.second, n);
-    out += fmt::format("# HELP apr_prompt_tokens_total Prompt tokens of finished generations.\n"
-                       "# TYPE apr_prompt_tokens_total counter\napr_prompt_tokens_total {}\n",
-                       prompt_tokens_);
-    out += fmt::format("# HELP apr_prompt_cached_tokens_total Prompt tokens taken from a slot's cache instead of evaluated.\n"
-                       "# TYPE apr_prompt_cached_tokens_total counter\napr_prompt_cached_tokens_total {}\n",
-                       cached_tokens_);
-    out += fmt::format("# HELP apr_generated_tokens_total Generated tokens.\n"
-                       "# TYPE apr_generated_tokens_total counter\napr_generated_tokens_total {}\n",
-                       generated_tokens_);
-    out += fmt::format("# HELP apr_queue_depth Requests waiting for a slot.\n# TYPE apr_queue_depth gauge\n"
-                       "apr_queue_depth {}\n",
-                       queue_depth);
-    out += fmt::format("# HELP apr_busy_slots Slots generating now.\n# TYPE apr_busy_slots gauge\napr_busy_slots {}\n",
-                       busy_slots);
-    out += fmt::format("# HELP apr_slots Slots (--parallel).\n# TYPE apr_slots gauge\napr_slots {}\n", slots);
-    out += fmt::format("# HELP apr_kv_cache_bytes KV-cache memory the slots hold (whole blocks of 256 positions).\n"
-                       "# TYPE apr_kv_cache_bytes gauge\napr_kv_cache_bytes {}\n",
-                       kv_cache_bytes);
-    out += fmt::format("# HELP apr_kv_cache_positions Positions the slots' KV caches hold (kept for prefix reuse).\n"
-                       "# TYPE apr_kv_cache_positions gauge\napr_kv_cache_positions {}\n",
-                       kv_cache_positions);
+    counter(out, "apr_prompt_tokens_total", "Prompt tokens of finished generations.", prompt_tokens_);
+    counter(out, "apr_prompt_cached_tokens_total", "Prompt tokens taken from a slot's cache instead of evaluated.",
+            cached_tokens_);
+    counter(out, "apr_generated_tokens_total", "Generated tokens.", generated_tokens_);
+    gauge(out, "apr_queue_depth", "Requests waiting for a slot.", queue_depth);
+    gauge(out, "apr_busy_slots", "Slots generating now.", busy_slots);
+    gauge(out, "apr_slots", "Slots (--parallel).", slots);
+    gauge(out, "apr_kv_cache_bytes", "KV-cache memory the slots hold (whole blocks of 256 positions).", kv_cache_bytes);
+    gauge(out, "apr_kv_cache_positions", "Positions the slots' KV caches hold (kept for prefix reuse).",
+          kv_cache_positions);
     ttft_.render(out, "apr_time_to_first_token_seconds", "Time from request to its first generated token.");
     per_token_.render(out, "apr_token_latency_seconds", "Time between consecutive generated tokens of a sequence.");
     return out;
