@@ -5,6 +5,10 @@
 // ratio to batch 1 in the same run.
 //
 //   bench_batch MODEL [--batches 1,2,4,8] [--steps S] [--context C] [--rounds R] [--threads T]
+//               [--device cpu|cuda|auto]
+//
+// Every step copies each row's logits to the host (as apr serve's sampler
+// reads them), which on a GPU is part of what is timed.
 //
 // Each session first holds a C-token prompt (distinct per session), so the
 // attention reads a realistic cache; each round then times S steps per batch
@@ -40,12 +44,13 @@ int32_t argmax(std::span<const float> row) {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        fmt::print(stderr, "usage: bench_batch MODEL [--batches 1,2,4,8] [--steps S] [--context C] [--rounds R] [--threads T]\n");
+        fmt::print(stderr, "usage: bench_batch MODEL [--batches 1,2,4,8] [--steps S] [--context C] [--rounds R] [--threads T] [--device cpu|cuda|auto]\n");
         return 2;
     }
     std::vector<int64_t> batches = {1, 2, 4, 8};
     int64_t steps = 16, context = 64, rounds = 3;
     int threads = 0;
+    apr::Device device = apr::Device::cpu;
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string flag = argv[i], value = argv[i + 1];
         if (flag == "--batches") {
@@ -57,6 +62,8 @@ int main(int argc, char** argv) {
         else if (flag == "--context") context = std::max(1LL, std::atoll(value.c_str()));
         else if (flag == "--rounds") rounds = std::max(1LL, std::atoll(value.c_str()));
         else if (flag == "--threads") threads = std::atoi(value.c_str());
+        else if (flag == "--device" && (value == "cpu" || value == "cuda" || value == "auto"))
+            device = value == "cpu" ? apr::Device::cpu : value == "cuda" ? apr::Device::cuda : apr::Device::automatic;
         else {
             fmt::print(stderr, "bench_batch: unknown flag {}\n", flag);
             return 2;
@@ -69,6 +76,7 @@ int main(int argc, char** argv) {
     try {
         apr::ModelParams mp;
         mp.threads = threads;
+        mp.device = device;
         auto model = apr::Model::load(argv[1], mp);
         const int64_t vocab = model->config().vocab_size;
         const int64_t most = *std::max_element(batches.begin(), batches.end());
@@ -104,8 +112,8 @@ int main(int argc, char** argv) {
                 rates[bi].push_back(static_cast<double>(b * steps) * 1000.0 / ms);
                 for (int64_t s = 0; s < b; ++s) sessions[static_cast<size_t>(s)]->truncate(context);
             }
-        fmt::print("model {}, threads {}, context {}, {} steps per batch size, {} interleaved rounds\n", argv[1],
-                   model->threads(), context, steps, rounds);
+        fmt::print("model {}, device {}, threads {}, context {}, {} steps per batch size, {} interleaved rounds\n", argv[1],
+                   apr::device_name(model->device()), model->threads(), context, steps, rounds);
         fmt::print("{:>6} {:>14} {:>10} {:>10}  {}\n", "batch", "median tok/s", "step ms", "vs batch 1", "rounds (tok/s)");
         double base = 0;
         for (size_t bi = 0; bi < batches.size(); ++bi) {

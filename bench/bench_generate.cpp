@@ -2,6 +2,12 @@
 // generate M tokens greedily (tg), and print both rates, like llama-bench.
 //
 //   bench_generate MODEL [--pp N] [--tg M] [--threads T] [--reps R] [--device cpu|cuda|auto] [--trace-cost 1]
+//                  [--tg-depth D]
+//
+// --tg-depth D: generation starts with D tokens in the cache (the session is
+// reset and filled with D tokens, untimed) instead of after the prompt;
+// --tg-depth 0 is llama-bench's tg (from an empty cache), which the GPU
+// side-by-side (bench/cuda_side_by_side.sh) uses.
 //
 // --trace-cost 1: each repetition runs twice, without an observer and with a
 // trace::Recorder attached (what `apr run --trace` records), in alternating
@@ -40,10 +46,10 @@ double now_ms() {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        fmt::print(stderr, "usage: bench_generate MODEL [--pp N] [--tg M] [--threads T] [--reps R] [--device cpu|cuda|auto] [--trace-cost 1]\n");
+        fmt::print(stderr, "usage: bench_generate MODEL [--pp N] [--tg M] [--threads T] [--reps R] [--device cpu|cuda|auto] [--trace-cost 1] [--tg-depth D]\n");
         return 2;
     }
-    int64_t pp = 128, tg = 64, reps = 1;
+    int64_t pp = 128, tg = 64, reps = 1, tg_depth = -1;  // -1: generation follows the prompt
     int threads = 0;
     bool trace_cost = false;
     apr::Device device = apr::Device::cpu;
@@ -66,6 +72,7 @@ int main(int argc, char** argv) {
         else if (flag == "--threads") threads = static_cast<int>(value);
         else if (flag == "--reps") reps = std::max(1LL, value);
         else if (flag == "--trace-cost") trace_cost = value != 0;
+        else if (flag == "--tg-depth") tg_depth = value;
         else {
             fmt::print(stderr, "bench_generate: unknown flag {}\n", flag);
             return 2;
@@ -82,9 +89,17 @@ int main(int argc, char** argv) {
         mp.device = device;
         auto model = apr::Model::load(argv[1], mp);
         const double load_ms = now_ms() - load_start;
+#if APR_HAVE_CUDA
+        size_t free_loaded = 0;
+        if (device != apr::Device::cpu && free_before > 0 && cudaMemGetInfo(&free_loaded, &total) != cudaSuccess) free_loaded = 0;
+#endif
         const int64_t vocab = model->config().vocab_size;
         apr::SessionParams sp;
-        sp.context_length = pp + tg + 1;
+        if (tg_depth < -1 || (tg_depth > 0 && pp < 1)) {
+            fmt::print(stderr, "bench_generate: --tg-depth must be 0 or more (and above 0 only with --pp 1 or more)\n");
+            return 2;
+        }
+        sp.context_length = std::max(pp, tg_depth) + tg + 1;
         sp.batch_size = std::max<int64_t>(pp, 1);
         apr::Session session(*model, sp);
 
@@ -143,10 +158,16 @@ int main(int argc, char** argv) {
             double t0 = now_ms();
             std::span<const float> logits = session.evaluate(prompt);
             const double pp_ms = now_ms() - t0;
+            int32_t id = greedy.sample(logits);
+            if (tg_depth >= 0) {  // generation from a cache of tg_depth tokens, not after the prompt
+                session.reset();
+                if (tg_depth > 0) session.evaluate(std::span<const int32_t>(prompt.data(), static_cast<size_t>(std::min(tg_depth, pp))));
+                for (int64_t filled = std::min(tg_depth, pp); filled < tg_depth; filled += pp)
+                    session.evaluate(std::span<const int32_t>(prompt.data(), static_cast<size_t>(std::min(pp, tg_depth - filled))));
+            }
             t0 = now_ms();
             // Greedy decoding as generate() runs it: the backend's argmax, so
             // a GPU sends only the id per step.
-            int32_t id = greedy.sample(logits);
             for (int64_t i = 0; i < tg; ++i) id = session.evaluate_greedy(std::span<const int32_t>(&id, 1));
             const double tg_ms = now_ms() - t0;
             best_pp = std::max(best_pp, pp * 1000.0 / pp_ms);
@@ -168,6 +189,10 @@ int main(int argc, char** argv) {
             fmt::print("gpu memory: {:.1f} MiB used; weights {:.1f} MiB + KV cache {:.1f} MiB = {:.1f} MiB; overhead {:.1f}%\n",
                        used / 1048576, weights / 1048576, kv / 1048576, (weights + kv) / 1048576,
                        100.0 * (used - weights - kv) / (weights + kv));
+            if (free_loaded > 0)
+                fmt::print("gpu memory after load: {:.1f} MiB (weights {:.1f} MiB); the session and its runs: {:.1f} MiB\n",
+                           static_cast<double>(free_before - free_loaded) / 1048576, weights / 1048576,
+                           static_cast<double>(free_loaded - free_after) / 1048576);
         }
 #endif
         fmt::print("model {} (load {:.0f} ms), device {}, threads {}\n", argv[1], load_ms,

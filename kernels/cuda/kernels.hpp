@@ -74,8 +74,11 @@ void rmsnorm_quantize(const float* x, const float* w, float eps, int64_t rows, i
 void swiglu(const float* gate, const float* up, int64_t n, float* y, Stream stream);
 void add(float* y, const float* x, int64_t n, Stream stream);
 void gather_rows(const float* src, const int32_t* rows, int64_t count, int64_t cols, float* dst, Stream stream);
-// out[r] = index of the largest of row r's n values (the first on ties).
-void argmax_rows(const float* x, int64_t rows, int64_t n, int32_t* out, Stream stream);
+// out[r] = index of the largest of row r's n values (the first on ties;
+// NaN never wins). scratch: argmax_scratch_bytes(rows) of device memory
+// zeroed once before the first use (its counters return to zero).
+size_t argmax_scratch_bytes(int64_t rows);
+void argmax_rows(const float* x, int64_t rows, int64_t n, int32_t* out, void* scratch, Stream stream);
 
 // ---- attention (attention.cu) ------------------------------------------------
 // Where each batch row's sequence keeps its keys and values: element
@@ -95,6 +98,24 @@ void kv_store(const KVRows& kv, int layer, const float* k, const float* v, const
 // cache the query is rounded to f16 first, as the CPU does.
 void attention(const KVRows& kv, int layer, const float* q, const int32_t* positions, int64_t rows, int64_t heads,
                int64_t kv_heads, int64_t head_dim, float scale, float* out, Stream stream);
+
+// Decode attention in one launch, for batches whose rows are each their own
+// sequence at one position: ropes q and k (inv_freq as for rope_qk; null: k
+// and q are used as given), stores each row's k and v in its cache at its
+// position, and attends over the cache split in chunks across blocks (the
+// chunks' partial softmax sums merged by the last block of each head). q, k,
+// v, out as for kv_store and attention; the results equal rope_qk, kv_store
+// and attention's up to f32 summation order, the stored keys and values bit
+// for bit. max_capacity: the largest kv.capacity of the rows (it sets the
+// grid). scratch: attention_decode_scratch_bytes of device memory whose
+// first bytes were zeroed once (its counters return to zero after each
+// launch).
+size_t attention_decode_scratch_bytes(int64_t rows, int64_t heads, int64_t head_dim, int64_t max_capacity);
+bool attention_decode_supported(int64_t head_dim);
+void attention_decode(const KVRows& kv, int layer, const float* q, const float* k, const float* v,
+                      const int32_t* positions, int64_t rows, int64_t heads, int64_t kv_heads, int64_t head_dim,
+                      float scale, const float* inv_freq, bool neox, int64_t max_capacity, void* scratch, float* out,
+                      Stream stream);
 
 }  // namespace apr::cuda
 

@@ -218,45 +218,83 @@ __global__ void gather_rows_kernel(const float* __restrict__ src, const int32_t*
     for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) dst[r * cols + i] = s[i];
 }
 
-// One block per row: largest value, lowest index on ties; NaN never wins.
-__global__ void argmax_kernel(const float* __restrict__ x, int64_t n, int32_t* out) {
-    const float* xr = x + blockIdx.x * n;
-    float best = -FLT_MAX;
-    int32_t idx = 0x7fffffff;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x)
-        if (xr[i] > best) {
-            best = xr[i];
-            idx = static_cast<int32_t>(i);
-        }
+// Largest value, lowest index on ties; NaN never wins (comparisons with NaN
+// are false). A thread's candidates, then its warp's, then its block's.
+struct Best {
+    float v;
+    int32_t i;
+};
+
+__device__ __forceinline__ Best better(Best a, Best b) {
+    return (b.v > a.v || (b.v == a.v && b.i < a.i)) ? b : a;
+}
+
+__device__ Best block_best(Best b) {
+    for (int o = 16; o > 0; o >>= 1) {
+        const Best other{__shfl_xor_sync(0xffffffffu, b.v, o), __shfl_xor_sync(0xffffffffu, b.i, o)};
+        b = better(b, other);
+    }
     __shared__ float sb[32];
     __shared__ int32_t si[32];
-    for (int o = 16; o > 0; o >>= 1) {
-        const float ob = __shfl_xor_sync(0xffffffffu, best, o);
-        const int32_t oi = __shfl_xor_sync(0xffffffffu, idx, o);
-        if (ob > best || (ob == best && oi < idx)) {
-            best = ob;
-            idx = oi;
-        }
-    }
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     if (lane == 0) {
-        sb[warp] = best;
-        si[warp] = idx;
+        sb[warp] = b.v;
+        si[warp] = b.i;
     }
     __syncthreads();
-    if (warp == 0) {
-        const int warps = blockDim.x / 32;
-        best = lane < warps ? sb[lane] : -FLT_MAX;
-        idx = lane < warps ? si[lane] : 0x7fffffff;
-        for (int o = 16; o > 0; o >>= 1) {
-            const float ob = __shfl_xor_sync(0xffffffffu, best, o);
-            const int32_t oi = __shfl_xor_sync(0xffffffffu, idx, o);
-            if (ob > best || (ob == best && oi < idx)) {
-                best = ob;
-                idx = oi;
-            }
+    const int warps = blockDim.x / 32;
+    b = lane < warps ? Best{sb[lane], si[lane]} : Best{-FLT_MAX, 0x7fffffff};
+    for (int o = 16; o > 0; o >>= 1) {
+        const Best other{__shfl_xor_sync(0xffffffffu, b.v, o), __shfl_xor_sync(0xffffffffu, b.i, o)};
+        b = better(b, other);
+    }
+    return b;  // valid in every lane of every warp
+}
+
+// Blocks of kArgmaxBlocks per row each take a slice of the row and leave
+// their best in scratch; the last block of the row to finish (an atomic
+// counter, reset to zero afterwards) reduces them.
+constexpr int kArgmaxBlocks = 64;
+constexpr int kArgmaxThreads = 256;
+
+__global__ void __launch_bounds__(kArgmaxThreads)
+    argmax_kernel(const float* __restrict__ x, int64_t n, int32_t* out, float* best_v, int32_t* best_i, int* counters) {
+    const int64_t r = blockIdx.y;
+    const float* xr = x + r * n;
+    const int64_t per = (n + kArgmaxBlocks - 1) / kArgmaxBlocks;
+    const int64_t begin = blockIdx.x * per, end = min(n, begin + per);
+    Best b{-FLT_MAX, 0x7fffffff};
+    for (int64_t i0 = begin + threadIdx.x; i0 < end; i0 += 4 * kArgmaxThreads) {
+        float v[4];
+#pragma unroll
+        for (int u = 0; u < 4; ++u) {
+            const int64_t i = i0 + u * kArgmaxThreads;
+            v[u] = i < end ? xr[i] : -FLT_MAX;
         }
-        if (lane == 0) out[blockIdx.x] = idx == 0x7fffffff ? 0 : idx;
+#pragma unroll
+        for (int u = 0; u < 4; ++u) {
+            const int64_t i = i0 + u * kArgmaxThreads;
+            if (i < end && v[u] > b.v) b = Best{v[u], static_cast<int32_t>(i)};
+        }
+    }
+    b = block_best(b);
+    __shared__ int last;
+    if (threadIdx.x == 0) {
+        best_v[r * kArgmaxBlocks + blockIdx.x] = b.v;
+        best_i[r * kArgmaxBlocks + blockIdx.x] = b.i;
+        __threadfence();
+        last = atomicAdd(&counters[r], 1) == kArgmaxBlocks - 1;
+    }
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    Best f{-FLT_MAX, 0x7fffffff};
+    for (int k = threadIdx.x; k < kArgmaxBlocks; k += blockDim.x)
+        f = better(f, Best{__ldcg(best_v + r * kArgmaxBlocks + k), __ldcg(best_i + r * kArgmaxBlocks + k)});
+    f = block_best(f);
+    if (threadIdx.x == 0) {
+        out[r] = f.i == 0x7fffffff ? 0 : f.i;
+        counters[r] = 0;
     }
 }
 
@@ -375,8 +413,16 @@ void gather_rows(const float* src, const int32_t* rows, int64_t count, int64_t c
     if (count > 0) gather_rows_kernel<<<static_cast<unsigned>(count), 256, 0, s>>>(src, rows, cols, dst);
 }
 
-void argmax_rows(const float* x, int64_t rows, int64_t n, int32_t* out, Stream s) {
-    if (rows > 0) argmax_kernel<<<static_cast<unsigned>(rows), 1024, 0, s>>>(x, n, out);
+size_t argmax_scratch_bytes(int64_t rows) { return static_cast<size_t>(rows) * (kArgmaxBlocks * 8 + 4); }
+
+void argmax_rows(const float* x, int64_t rows, int64_t n, int32_t* out, void* scratch, Stream s) {
+    if (rows <= 0) return;
+    // Counters first (zeroed once by the caller), then the blocks' values and indices.
+    auto* counters = static_cast<int*>(scratch);
+    auto* best_v = reinterpret_cast<float*>(counters + rows);
+    auto* best_i = reinterpret_cast<int32_t*>(best_v + rows * kArgmaxBlocks);
+    argmax_kernel<<<dim3(kArgmaxBlocks, static_cast<unsigned>(rows)), kArgmaxThreads, 0, s>>>(x, n, out, best_v, best_i,
+                                                                                          counters);
 }
 
 }  // namespace apr::cuda

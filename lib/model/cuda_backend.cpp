@@ -7,6 +7,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -32,6 +33,7 @@ struct CublasApi {
     cublasStatus_t (*gemm_ex)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int, const void*,
                               const void*, cudaDataType, int, const void*, cudaDataType, int, const void*, void*,
                               cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t) = nullptr;
+    cublasStatus_t (*set_workspace)(cublasHandle_t, void*, size_t) = nullptr;  // optional
     bool ok() const { return create && destroy && set_stream && gemm_ex; }
 };
 
@@ -45,6 +47,7 @@ const CublasApi& cublas_api() {
         a.destroy = reinterpret_cast<decltype(a.destroy)>(dlsym(lib, "cublasDestroy_v2"));
         a.set_stream = reinterpret_cast<decltype(a.set_stream)>(dlsym(lib, "cublasSetStream_v2"));
         a.gemm_ex = reinterpret_cast<decltype(a.gemm_ex)>(dlsym(lib, "cublasGemmEx"));
+        a.set_workspace = reinterpret_cast<decltype(a.set_workspace)>(dlsym(lib, "cublasSetWorkspace_v2"));
         return a;
     }();
     return api;
@@ -196,17 +199,29 @@ struct StepKey {
 
 class CudaBackend final : public Backend {
 public:
-    CudaBackend() {
+    // weight_bytes: the model's tensors as stored, held in one allocation
+    // (one cudaMalloc per tensor rounds each up to the allocator's 2 MiB
+    // pages, about 15% more on a 1.5B model).
+    explicit CudaBackend(size_t weight_bytes) {
         check(cudaSetDevice(0), "cudaSetDevice");
+        if (weight_bytes > 0) arena_.allocate(weight_bytes + kArenaSlack, "the model's weights");
         check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
         check(cudaEventCreateWithFlags(&upload_done_, cudaEventDisableTiming), "cudaEventCreate");
         check(cudaMallocHost(&pinned_, kPinnedBytes), "cudaMallocHost");
         batch_.allocate(kPinnedBytes, "the batch arrays");
         // Without cuBLAS, prompt batches use the int8 products too.
-        if (cublas_api().ok() && cublas_api().create(&cublas_) == CUBLAS_STATUS_SUCCESS)
+        if (cublas_api().ok() && cublas_api().create(&cublas_) == CUBLAS_STATUS_SUCCESS) {
             cublas_api().set_stream(cublas_, stream_);
-        else
+            // A workspace of our own, smaller than cuBLAS's default on Hopper
+            // (32 MiB), which counts against the model's memory.
+            if (cublas_api().set_workspace != nullptr) {
+                cublas_workspace_.allocate(kCublasWorkspace, "cuBLAS's workspace");
+                if (cublas_api().set_workspace(cublas_, cublas_workspace_.get(), kCublasWorkspace) != CUBLAS_STATUS_SUCCESS)
+                    cublas_workspace_.reset();
+            }
+        } else {
             cublas_ = nullptr;
+        }
     }
     ~CudaBackend() override {
         cudaStreamSynchronize(stream_);
@@ -234,9 +249,18 @@ public:
             src = converted.data();
             bytes = converted.size() * sizeof(float);
         }
-        DeviceMemory& mem = weights_.emplace_back(bytes, fmt::format("tensor '{}'", t.name));
-        check(cudaMemcpy(mem.get(), src, bytes, cudaMemcpyHostToDevice), "weight upload");
-        w.data = mem.get();
+        // In the arena while it has room (f32 copies of small vectors may
+        // outgrow the stored bytes it was sized for), else on its own.
+        const size_t at = (arena_used_ + 255) / 256 * 256;
+        void* dst = nullptr;
+        if (arena_.get() != nullptr && at + bytes <= arena_.bytes()) {
+            dst = static_cast<std::byte*>(arena_.get()) + at;
+            arena_used_ = at + bytes;
+        } else {
+            dst = weights_.emplace_back(bytes, fmt::format("tensor '{}'", t.name)).get();
+        }
+        check(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "weight upload");
+        w.data = dst;
         if (cuda::matmul_supported(w.type) && w.cols > 0 && dtype_info(w.type)->quantized)
             max_act_row_ = std::max(max_act_row_, cuda::activation_row_bytes(w.type, w.cols));
         return w;
@@ -311,16 +335,26 @@ public:
         }
         key.pointers.push_back(act_.get());
         key.pointers.push_back(rope_table_.get());
+        key.pointers.push_back(decode_scratch_.get());
         for (auto& g : graphs_)
             if (g.key == key) {
                 check(cudaGraphLaunch(g.exec, stream_), "cudaGraphLaunch");
                 return true;
             }
+        // A step is recorded the second time its shape comes: the first runs
+        // op by op, so every scratch buffer it needs (and the rope table,
+        // whose address a recording bakes in) exists before a recording.
+        const auto seen = std::find(seen_once_.begin(), seen_once_.end(), key);
+        if (seen == seen_once_.end()) {
+            if (seen_once_.size() >= kMaxGraphs) seen_once_.erase(seen_once_.begin());
+            seen_once_.push_back(std::move(key));
+            return false;
+        }
+        seen_once_.erase(seen);
         if (graphs_.size() >= kMaxGraphs) {
             for (auto& g : graphs_) cudaGraphExecDestroy(g.exec);
             graphs_.clear();
         }
-        // The rope table must exist before a recording bakes its address in.
         if (rope_table_.get() == nullptr) return false;
         pending_key_ = std::move(key);
         check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
@@ -416,13 +450,13 @@ public:
         launched("matmul_swiglu");
     }
 
+    // Held back one op, like the norm: when attention comes next with one
+    // position per sequence, one kernel ropes, stores and attends.
     void rope_qk(float* q, float* k, const int32_t* positions, int64_t rows, const AttentionShape& shape, float theta,
                  RopeStyle style) override {
         wrote();
         const float* table = inv_freq(theta, shape.head_dim);
-        cuda::rope_qk(q, k, device_ints(positions, rows, positions_), rows, shape.heads, shape.kv_heads, shape.head_dim,
-                      table, style == RopeStyle::neox, stream_);
-        launched("rope_qk");
+        rope_ = {q, k, positions, rows, shape, table, style == RopeStyle::neox};
     }
 
     void add_bias(float* y, const Weight& bias, int64_t rows, int64_t cols) override {
@@ -442,11 +476,41 @@ public:
 
     void attention(int layer, const float* q, const float* k, const float* v, const int32_t* positions,
                    std::span<const SeqSlice> seqs, const AttentionShape& shape, float* out) override {
-        wrote();
-        int64_t rows = 0;
-        for (const SeqSlice& s : seqs) rows = std::max(rows, s.first + s.count);
+        int64_t rows = 0, max_held = 0;
+        bool one_each = true;  // every row its own sequence: decode
+        for (const SeqSlice& s : seqs) {
+            rows = std::max(rows, s.first + s.count);
+            one_each = one_each && s.count == 1;
+            max_held = std::max(max_held, s.cache->held_positions());
+        }
+        const bool roped_here = rope_.q == q && rope_.k == k && rope_.rows == rows && rope_.shape.heads == shape.heads &&
+                                rope_.shape.head_dim == shape.head_dim && rope_.positions == positions;
+        // The fused kernel wins on long caches (H200, 1.5B: 203 vs 126 tok/s
+        // at 4,096 positions, 126 vs 38 at 16,384) but loses on short ones
+        // (412 vs 543 at 0: its chunk passes and merge are a longer chain of
+        // memory trips than the three small kernels), so it takes over past
+        // kFusedDecodeFrom held positions.
+        const bool fused = one_each && decode_mode_ != 0 && (decode_mode_ == 1 || max_held >= kFusedDecodeFrom) &&
+                           cuda::attention_decode_supported(shape.head_dim) && (roped_here || rope_.q == nullptr);
+        const PendingRope rope = fused && roped_here ? rope_ : PendingRope{};
+        if (fused) rope_ = {};
+        wrote();  // runs a rope that is not fused here
         const cuda::KVRows kv = batch_active_ && positions == host_positions_ ? kv_rows_ : upload_rows(seqs, rows);
         const int32_t* d_pos = device_ints(positions, rows, positions_);
+        if (fused) {
+            const size_t need = cuda::attention_decode_scratch_bytes(rows, shape.heads, shape.head_dim, max_held);
+            if (decode_scratch_.bytes() < need) {
+                if (recording_) fail(ErrorCode::internal, "CUDA: attention scratch grown during a recording");
+                check(cudaStreamSynchronize(stream_), "growing the attention scratch");
+                decode_scratch_.allocate(std::max<size_t>(need * 2, 64 << 10), "the attention scratch");
+                check(cudaMemset(decode_scratch_.get(), 0, decode_scratch_.bytes()), "clearing the attention scratch");
+            }
+            cuda::attention_decode(kv, layer, q, k, v, d_pos, rows, shape.heads, shape.kv_heads, shape.head_dim,
+                                   1.0f / std::sqrt(static_cast<float>(shape.head_dim)), rope.table, rope.neox, max_held,
+                                   decode_scratch_.get(), out, stream_);
+            launched("attention_decode");
+            return;
+        }
         const int64_t kv_dim = shape.kv_heads * shape.head_dim;
         cuda::kv_store(kv, layer, k, v, d_pos, rows, kv_dim, stream_);
         launched("kv_store");
@@ -500,7 +564,13 @@ public:
             ids_pinned_ = nullptr;
             check(cudaMallocHost(&ids_pinned_, ids_dev_.bytes()), "cudaMallocHost");
         }
-        cuda::argmax_rows(x, rows, n, static_cast<int32_t*>(ids_dev_.get()), stream_);
+        const size_t scratch = cuda::argmax_scratch_bytes(rows);
+        if (argmax_scratch_.bytes() < scratch) {
+            check(cudaStreamSynchronize(stream_), "growing the argmax scratch");
+            argmax_scratch_.allocate(std::max<size_t>(scratch, 4096), "the argmax scratch");
+            check(cudaMemset(argmax_scratch_.get(), 0, argmax_scratch_.bytes()), "clearing the argmax scratch");
+        }
+        cuda::argmax_rows(x, rows, n, static_cast<int32_t*>(ids_dev_.get()), argmax_scratch_.get(), stream_);
         launched("argmax_rows");
         check(cudaMemcpyAsync(ids_pinned_, ids_dev_.get(), bytes, cudaMemcpyDeviceToHost, stream_), "copy ids to host");
         check(cudaStreamSynchronize(stream_), "the forward pass");
@@ -511,10 +581,15 @@ public:
 
 private:
     static constexpr size_t kPinnedBytes = 1 << 20;
+    static constexpr int64_t kFusedDecodeFrom = 2048;
+    static constexpr size_t kCublasWorkspace = size_t{8} << 20;
+    // Room past the stored bytes: alignment and f32 copies of small vectors.
+    static constexpr size_t kArenaSlack = size_t{4} << 20;
     static constexpr size_t kMaxGraphs = 32;
     // Prompt batches of at least this many rows multiply on tensor cores.
     static constexpr int64_t kTensorCoreRows = 64;
-    // Weight rows dequantized to f16 per tensor-core pass (bounds the scratch).
+    // Weight rows dequantized to f16 per tensor-core pass (bounds the scratch:
+    // 32 MiB; 8 MiB cost a third of pp512 on the H200 in more, smaller GEMMs).
     static constexpr int64_t kF16ScratchElements = int64_t{16} << 20;
 
     struct Recorded {
@@ -540,6 +615,27 @@ private:
         x16_from_ = nullptr;
     }
 
+    struct PendingRope {
+        float* q = nullptr;
+        float* k = nullptr;
+        const int32_t* positions = nullptr;
+        int64_t rows = 0;
+        AttentionShape shape{0, 0, 0};
+        const float* table = nullptr;
+        bool neox = true;
+    };
+
+    void flush_rope() {
+        if (rope_.q == nullptr) return;
+        const PendingRope r = rope_;
+        rope_ = {};
+        cuda::rope_qk(r.q, r.k, device_ints(r.positions, r.rows, positions_), r.rows, r.shape.heads, r.shape.kv_heads,
+                      r.shape.head_dim, r.table, r.neox, stream_);
+        launched("rope_qk");
+        quantized_from_ = nullptr;
+        x16_from_ = nullptr;
+    }
+
     struct PendingNorm {
         const float* x = nullptr;
         const float* w = nullptr;
@@ -549,6 +645,7 @@ private:
     };
 
     void flush_norm() {
+        flush_rope();
         if (norm_.y == nullptr) return;
         const PendingNorm n = norm_;
         norm_ = {};
@@ -682,11 +779,14 @@ private:
     cudaStream_t stream_ = nullptr;
     cudaEvent_t upload_done_ = nullptr;
     cublasHandle_t cublas_ = nullptr;
+    DeviceMemory cublas_workspace_;
     void* pinned_ = nullptr;
     DeviceMemory batch_;
     DeviceMemory ids_dev_;  // argmax_to_host's ids, then their pinned host copy
     void* ids_pinned_ = nullptr;
-    std::deque<DeviceMemory> weights_;
+    DeviceMemory arena_;  // the weights, one after another (256-byte aligned)
+    size_t arena_used_ = 0;
+    std::deque<DeviceMemory> weights_;  // those that did not fit the arena
     size_t max_act_row_ = 0;
     DeviceMemory act_, rope_table_, x16_, w16_;
     float rope_theta_ = 0.0f;
@@ -696,6 +796,9 @@ private:
     int64_t quantized_rows_ = 0, quantized_cols_ = 0;
     DType quantized_type_ = DType::F32;
     PendingNorm norm_;
+    PendingRope rope_;
+    DeviceMemory decode_scratch_;  // attention_decode's chunk partials and counters
+    DeviceMemory argmax_scratch_;  // argmax_rows' block results and counters
     const float* x16_from_ = nullptr;
     int64_t x16_rows_ = 0, x16_cols_ = 0;
     // The announced batch (begin_batch) and its device copies.
@@ -704,11 +807,20 @@ private:
         const char* env = std::getenv("APR_CUDA_GRAPHS");
         return env != nullptr && std::string_view(env) == "0";
     }();
+    // APR_CUDA_FUSED_DECODE=0: decode attention always as rope_qk + kv_store
+    // + attention; =1: always fused; unset: fused from kFusedDecodeFrom held
+    // positions (for measuring what the fused kernel is worth).
+    const int decode_mode_ = [] {
+        const char* env = std::getenv("APR_CUDA_FUSED_DECODE");
+        if (env == nullptr) return 2;
+        return std::string_view(env) == "0" ? 0 : std::string_view(env) == "1" ? 1 : 2;
+    }();
     const int32_t *host_tokens_ = nullptr, *host_positions_ = nullptr, *host_logit_rows_ = nullptr;
     const int32_t *dev_tokens_ = nullptr, *dev_positions_ = nullptr, *dev_logit_rows_ = nullptr;
     cuda::KVRows kv_rows_{};
     std::vector<Recorded> graphs_;
     StepKey pending_key_;
+    std::vector<StepKey> seen_once_;
     Staging ids_, positions_, gather_, row_k_stage_, row_v_stage_, row_cap_stage_;
     std::vector<void*> row_k_, row_v_;
     std::vector<int32_t> row_cap_;
@@ -753,7 +865,7 @@ std::unique_ptr<Backend> make_cuda_backend(const ModelFile& file, size_t needed)
     if (needed > free)
         fail(ErrorCode::out_of_memory, "{}: the weights need {:.1f} MiB on {} but only {:.1f} MiB of {:.1f} MiB are free",
              file.path().string(), needed / kMiB, prop.name, free / kMiB, total / kMiB);
-    return std::make_unique<CudaBackend>();
+    return std::make_unique<CudaBackend>(needed);
 }
 
 }  // namespace apr::model

@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -299,6 +300,90 @@ TEST_CASE("attention over f32 and f16 caches matches the CPU, GQA and odd head s
     }
 }
 
+TEST_CASE("fused decode attention (rope, cache store, split over the cache) equals rope_qk + kv_store + attention") {
+    struct Shape { int64_t heads, kv_heads, hd; };
+    for (Shape s : {Shape{12, 2, 128}, Shape{4, 2, 64}, Shape{3, 1, 80}, Shape{2, 2, 6}}) {
+        for (bool f16 : {false, true}) {
+            // Capacity 1024: chunks of 32 positions, so the later rows span up to 32 chunks.
+            const int64_t layers = 2, cap = 1024, kv_dim = s.kv_heads * s.hd, q_dim = s.heads * s.hd, layer = 1;
+            const std::vector<int32_t> pos = {0, 31, 32, 299, 1023};
+            const int64_t rows = static_cast<int64_t>(pos.size());
+            INFO("heads " << s.heads << "/" << s.kv_heads << " hd " << s.hd << (f16 ? " f16" : " f32"));
+            const size_t esz = f16 ? 2 : 4;
+            // Each row is its own sequence with its own cache (random contents below its position).
+            std::vector<std::vector<std::byte>> init(static_cast<size_t>(rows));
+            std::vector<std::unique_ptr<Dev>> ka, va, kb_ref, vb_ref;
+            std::vector<void*> kb, vb, kbr, vbr;
+            for (int64_t r = 0; r < rows; ++r) {
+                const auto kc = random_floats(static_cast<size_t>(layers * cap * kv_dim));
+                const auto vc = random_floats(static_cast<size_t>(layers * cap * kv_dim));
+                std::vector<uint16_t> k16(kc.size()), v16(vc.size());
+                for (size_t i = 0; i < kc.size(); ++i) {
+                    k16[i] = f32_to_f16(kc[i]);
+                    v16[i] = f32_to_f16(vc[i]);
+                }
+                for (auto* list : {&ka, &va, &kb_ref, &vb_ref}) list->push_back(std::make_unique<Dev>(kc.size() * esz));
+                ka.back()->put(f16 ? static_cast<const void*>(k16.data()) : kc.data());
+                kb_ref.back()->put(f16 ? static_cast<const void*>(k16.data()) : kc.data());
+                va.back()->put(f16 ? static_cast<const void*>(v16.data()) : vc.data());
+                vb_ref.back()->put(f16 ? static_cast<const void*>(v16.data()) : vc.data());
+                kb.push_back(ka.back()->p);
+                vb.push_back(va.back()->p);
+                kbr.push_back(kb_ref.back()->p);
+                vbr.push_back(vb_ref.back()->p);
+            }
+            const auto q = random_floats(static_cast<size_t>(rows * q_dim));
+            const auto kn = random_floats(static_cast<size_t>(rows * kv_dim)), vn = random_floats(static_cast<size_t>(rows * kv_dim));
+            std::vector<float> inv(static_cast<size_t>(s.hd / 2));
+            for (int64_t i = 0; i < s.hd / 2; ++i)
+                inv[static_cast<size_t>(i)] = 1.0f / std::pow(1e6f, static_cast<float>(2 * i) / static_cast<float>(s.hd));
+            std::vector<int32_t> caps(static_cast<size_t>(rows), static_cast<int32_t>(cap));
+            Dev dkb(rows * sizeof(void*)), dvb(rows * sizeof(void*)), dkbr(rows * sizeof(void*)), dvbr(rows * sizeof(void*)),
+                dcap(rows * 4), dpos(rows * 4), dinv(inv.size() * 4), dq(q.size() * 4), dk(kn.size() * 4), dv(vn.size() * 4),
+                dq2(q.size() * 4), dk2(kn.size() * 4), dout(q.size() * 4), dref(q.size() * 4),
+                scratch(cuda::attention_decode_scratch_bytes(rows, s.heads, s.hd, cap));
+            ok(cudaMemset(scratch.p, 0, scratch.bytes));
+            dkb.put(kb.data());
+            dvb.put(vb.data());
+            dkbr.put(kbr.data());
+            dvbr.put(vbr.data());
+            dcap.put(caps.data());
+            dpos.put(pos.data());
+            dinv.put(inv.data());
+            dq.put(q.data());
+            dk.put(kn.data());
+            dv.put(vn.data());
+            dq2.put(q.data());
+            dk2.put(kn.data());
+            dout.poison();
+            dref.poison();
+            const float scale = 1.0f / std::sqrt(static_cast<float>(s.hd));
+            const cuda::KVRows kv{dkb.as<void*>(), dvb.as<void*>(), dcap.as<int32_t>(), f16};
+            const cuda::KVRows kvr{dkbr.as<void*>(), dvbr.as<void*>(), dcap.as<int32_t>(), f16};
+            // Twice: the second launch finds the counters the first reset.
+            for (int rep = 0; rep < 2; ++rep)
+                cuda::attention_decode(kv, static_cast<int>(layer), dq.as<float>(), dk.as<float>(), dv.as<float>(),
+                                       dpos.as<int32_t>(), rows, s.heads, s.kv_heads, s.hd, scale, dinv.as<float>(), true,
+                                       cap, scratch.p, dout.as<float>(), nullptr);
+            cuda::rope_qk(dq2.as<float>(), dk2.as<float>(), dpos.as<int32_t>(), rows, s.heads, s.kv_heads, s.hd,
+                          dinv.as<float>(), true, nullptr);
+            cuda::kv_store(kvr, static_cast<int>(layer), dk2.as<float>(), dv.as<float>(), dpos.as<int32_t>(), rows, kv_dim,
+                           nullptr);
+            cuda::attention(kvr, static_cast<int>(layer), dq2.as<float>(), dpos.as<int32_t>(), rows, s.heads, s.kv_heads,
+                            s.hd, scale, dref.as<float>(), nullptr);
+            CHECK(rel_error(dout.get<float>(), dref.get<float>()) < 1e-5);
+            // The stored keys and values are the reference's, bit for bit.
+            for (int64_t r = 0; r < rows; ++r) {
+                INFO("row " << r << " at position " << pos[static_cast<size_t>(r)]);
+                const std::vector<uint8_t> a = ka[static_cast<size_t>(r)]->get<uint8_t>(), b = kb_ref[static_cast<size_t>(r)]->get<uint8_t>();
+                const std::vector<uint8_t> c = va[static_cast<size_t>(r)]->get<uint8_t>(), d = vb_ref[static_cast<size_t>(r)]->get<uint8_t>();
+                CHECK(a == b);
+                CHECK(c == d);
+            }
+        }
+    }
+}
+
 TEST_CASE("argmax picks the largest value, the first on ties") {
     for (int64_t n : {1, 7, 2048, 151936}) {
         INFO("n " << n);
@@ -309,9 +394,10 @@ TEST_CASE("argmax picks the largest value, the first on ties") {
             x[9] = 100.0f;
             x[n + n - 1] = 50.0f;  // row 1: the last one
         }
-        Dev dx(x.size() * 4), dout(rows * 4);
+        Dev dx(x.size() * 4), dout(rows * 4), scratch(cuda::argmax_scratch_bytes(rows));
+        ok(cudaMemset(scratch.p, 0, scratch.bytes));
         dx.put(x.data());
-        cuda::argmax_rows(dx.as<float>(), rows, n, dout.as<int32_t>(), nullptr);
+        cuda::argmax_rows(dx.as<float>(), rows, n, dout.as<int32_t>(), scratch.p, nullptr);
         const std::vector<int32_t> got = dout.get<int32_t>();
         for (int64_t r = 0; r < rows; ++r) {
             const auto first = x.begin() + r * n;

@@ -43,12 +43,18 @@ std::vector<int32_t> greedy(Session& s, const std::vector<int32_t>& prompt, int6
 // logits at that step must be close (top two within `margin`), at most once
 // per file: the two backends sum in different orders, so a choice that close
 // may flip; any other difference fails. With an f32 cache both backends do
-// the same f32 attention and the margin is a true near-tie (0.02). With an
-// f16 cache the CPU keeps its running P.V sum in f16, as llama.cpp's CPU
-// flash attention does, while the GPU sums in f32; that moves logits by up
-// to about 0.1 on nano, so the margin there is 0.25.
+// the same f32 attention and the margin is a true near-tie: 0.02 for
+// full-precision weights; 0.1 for quantized ones, whose activations are
+// quantized to int8 blocks before each product, so a value that the two
+// summation orders put on either side of a rounding step moves its whole
+// block's dot products by one quantization step (seen on the H200: a Q4_K_M
+// case parting at a CPU logit gap of 0.044). With an f16 cache the CPU keeps
+// its running P.V sum in f16, as llama.cpp's CPU flash attention does, while
+// the GPU sums in f32; that moves logits by up to about 0.1 on nano, so the
+// margin there is 0.25.
 void same_tokens_as_cpu(const std::string& file, KVCacheType kv) {
-    const float margin = kv == KVCacheType::f32 ? 0.02f : 0.25f;
+    const bool full_precision = file.empty() || file == "nano-f16.gguf";
+    const float margin = kv == KVCacheType::f32 ? (full_precision ? 0.02f : 0.1f) : 0.25f;
     if (!have(file)) {
         WARN("not here, not checked: " << nano(file));
         return;

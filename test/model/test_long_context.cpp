@@ -282,7 +282,7 @@ TEST_CASE("apr bench measures prompt and generation speed at a depth, and refuse
         return out;
     };
     int status = -1;
-    const std::string out = run("--prompt-tokens 16 --gen-tokens 4 --depth 0,300 --threads 2 --kv-type q8_0", &status);
+    const std::string out = run("--prompt-tokens 16 --gen-tokens 4 --depth 0,300 --threads 2 --kv-type q8_0 --device cpu", &status);
     INFO(out);
     CHECK(status == 0);
     CHECK(out.find("kv cache q8_0") != std::string::npos);

@@ -69,7 +69,7 @@ std::vector<std::string> models() {
     return m;
 }
 
-const std::string kRun = " --prompt 'What is 2+2? Answer with just the number.' --max-tokens 8 --threads 2";
+const std::string kRun = " --prompt 'What is 2+2? Answer with just the number.' --max-tokens 8 --threads 2 --device cpu";
 
 int count(const std::string& text, const std::regex& re) {
     return static_cast<int>(std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator()));
@@ -291,11 +291,11 @@ TEST_CASE("apr chat with trace modes reports each turn") {
     const std::string input = "What is 2+2?\nWhat is 7*8?\n";
     for (const std::string& model : models()) {
         INFO(model);
-        const Output none = run_apr("chat " + model + " --threads 2", input);
+        const Output none = run_apr("chat " + model + " --threads 2 --device cpu", input);
         CHECK(none.out == "4\n56\n");
         CHECK(none.err.find("[TRACE") == std::string::npos);
 
-        const Output t = run_apr("chat " + model + " --threads 2 --trace", input);
+        const Output t = run_apr("chat " + model + " --threads 2 --device cpu --trace", input);
         CHECK(t.out == "4\n56\n");
         CHECK(t.err.find("[TRACE-CACHE] turn 1") != std::string::npos);
         CHECK(t.err.find("[TRACE-CACHE] turn 2") != std::string::npos);
@@ -307,13 +307,13 @@ TEST_CASE("apr chat with trace modes reports each turn") {
         REQUIRE(std::regex_search(t.err, second, std::regex(R"(turn 2\n(?:[^\n]*\n)*?\[TRACE-CACHE\] pos=(\d+)\.\.(\d+): 4 layers)")));
         CHECK(std::stoi(second[1]) > 0);  // not from 0: the first turn is reused
 
-        const Output l = run_until_totals_add_up("chat " + model + " --threads 2 --trace-level layer", input);
+        const Output l = run_until_totals_add_up("chat " + model + " --threads 2 --device cpu --trace-level layer", input);
         CHECK(l.out == "4\n56\n");
         CHECK(l.err.find("[TRACE-LAYER] turn 2") != std::string::npos);
         check_layer_table(l.err, 4, 4);  // two turns x (prompt, generation)
 
         const auto cache = temp_dir("chatcache");
-        const Output p = run_apr("chat " + model + " --threads 2 --profile", input, "XDG_CACHE_HOME=" + cache.string());
+        const Output p = run_apr("chat " + model + " --threads 2 --device cpu --profile", input, "XDG_CACHE_HOME=" + cache.string());
         CHECK(p.out == "4\n56\n");
         CHECK(p.err.find("[PROFILE] turn 2") != std::string::npos);
         CHECK(count(p.err, std::regex(R"(\[PROFILE\] bottleneck: )")) == 4);

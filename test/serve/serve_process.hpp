@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -31,7 +32,11 @@ public:
         log_path_ = std::filesystem::temp_directory_path() /
                     ("apr-serve-test-" + std::to_string(getpid()) + "-" + std::to_string(counter()++) + ".log");
         std::vector<std::string> argv = {cli, "serve", "--port", "0", "--threads", "2"};
+        // On the CPU unless a test asks for a device: the serve tests check
+        // CPU behaviour (threads, timings), and `apr serve` would take a GPU
+        // where there is one.
         argv.insert(argv.end(), args.begin(), args.end());
+        if (std::find(args.begin(), args.end(), "--device") == args.end()) argv.insert(argv.end(), {"--device", "cpu"});
         pid_ = fork();
         if (pid_ == 0) {
             const int fd = ::open(log_path_.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
