@@ -122,10 +122,20 @@ void attention_decode(const KVRows& kv, int layer, const float* q, const float* 
 namespace apr::cuda {
 
 // ---- prompt-sized products on tensor cores (ops.cu) -----------------------------
-// Rows [row0, row0 + rows) of a weight of `type` (k values each) as f16, row-major.
-void dequantize_rows_f16(DType type, const void* w, int64_t k, int64_t row0, int64_t rows, uint16_t* out,
-                         Stream stream);
+// Rows [row0, row0 + rows), columns [col0, col0 + cols) of a weight of
+// `type` (k values a row) as f16, row-major with `cols` values a row.
+void dequantize_f16(DType type, const void* w, int64_t k, int64_t row0, int64_t rows, int64_t col0, int64_t cols,
+                    uint16_t* out, Stream stream);
 // f32 -> f16, n values.
 void to_f16(const float* x, int64_t n, uint16_t* out, Stream stream);
+// Columns [col0, col0 + cols) of x (rows x k, f32) as f16, `cols` a row.
+void to_f16_cols(const float* x, int64_t rows, int64_t k, int64_t col0, int64_t cols, uint16_t* out, Stream stream);
+// Y (+)= X W^T on tensor cores (gemm_f16.cu): X rows x k and W n x k, both
+// f16 with k contiguous (row strides ldx, ldw), Y rows x n f32 (row stride
+// ldy), f32 accumulation; accumulate adds to Y. Needs k a multiple of 32 and
+// strides multiples of 8 (gemm_f16_supported).
+bool gemm_f16_supported(int64_t k, int64_t ldx, int64_t ldw);
+void gemm_f16(const uint16_t* x, int64_t ldx, const uint16_t* w, int64_t ldw, int64_t rows, int64_t n, int64_t k,
+              float* y, int64_t ldy, bool accumulate, Stream stream);
 
 }  // namespace apr::cuda

@@ -298,28 +298,41 @@ __global__ void __launch_bounds__(kArgmaxThreads)
     }
 }
 
+// Rows [row0, row0 + rows), columns [col0, col0 + cols) of a weight as f16,
+// row-major with `cols` values per row.
 template <DType T>
-__global__ void dequantize_f16_kernel(const uint8_t* __restrict__ w, size_t row_bytes, int64_t k, int64_t row0,
-                                      int64_t rows, uint16_t* __restrict__ out) {
-    const int64_t n = rows * k;
+__global__ void dequantize_f16_kernel(const uint8_t* __restrict__ w, size_t row_bytes, int64_t row0, int64_t rows,
+                                      int64_t col0, int64_t cols, uint16_t* __restrict__ out) {
+    const int64_t n = rows * cols;
     for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-        const int64_t r = i / k, c = i % k;
-        out[i] = float_to_half_bits(dequant_value<T>(w + static_cast<size_t>(row0 + r) * row_bytes, c));
+        const int64_t r = i / cols, c = i % cols;
+        out[i] = float_to_half_bits(dequant_value<T>(w + static_cast<size_t>(row0 + r) * row_bytes, col0 + c));
     }
 }
 
 template <DType T>
-void launch_dequantize_f16(const void* w, int64_t k, int64_t row0, int64_t rows, uint16_t* out, Stream s) {
-    const int64_t n = rows * k;
+void launch_dequantize_f16(const void* w, int64_t k, int64_t row0, int64_t rows, int64_t col0, int64_t cols,
+                           uint16_t* out, Stream s) {
+    const int64_t n = rows * cols;
     const unsigned grid = static_cast<unsigned>(std::min<int64_t>((n + 255) / 256, 132 * 16));
-    dequantize_f16_kernel<T><<<grid, 256, 0, s>>>(static_cast<const uint8_t*>(w), dtype_bytes(T, k), k, row0, rows, out);
+    dequantize_f16_kernel<T><<<grid, 256, 0, s>>>(static_cast<const uint8_t*>(w), dtype_bytes(T, k), row0, rows, col0,
+                                                  cols, out);
 }
 
 __global__ void to_f16_kernel(const float* __restrict__ x, int64_t n, uint16_t* __restrict__ out) {
     for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x)
         out[i] = float_to_half_bits(x[i]);
+}
+
+// Columns [col0, col0 + cols) of a rows x k matrix as f16, `cols` per row.
+__global__ void to_f16_cols_kernel(const float* __restrict__ x, int64_t rows, int64_t k, int64_t col0, int64_t cols,
+                                   uint16_t* __restrict__ out) {
+    const int64_t n = rows * cols;
+    for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+        out[i] = float_to_half_bits(x[(i / cols) * k + col0 + i % cols]);
 }
 
 unsigned elementwise_grid(int64_t n) { return static_cast<unsigned>(std::min<int64_t>((n + 255) / 256, 4096)); }
@@ -344,26 +357,32 @@ void get_rows(DType type, const void* table, int64_t cols, const int32_t* ids, i
     }
 }
 
-void dequantize_rows_f16(DType type, const void* w, int64_t k, int64_t row0, int64_t rows, uint16_t* out, Stream s) {
-    if (rows * k == 0) return;
+void dequantize_f16(DType type, const void* w, int64_t k, int64_t row0, int64_t rows, int64_t col0, int64_t cols,
+                    uint16_t* out, Stream s) {
+    if (rows * cols == 0) return;
+    if (col0 < 0 || cols < 0 || col0 + cols > k) throw std::invalid_argument("apr::cuda::dequantize_f16: columns out of range");
     switch (type) {
-        case DType::F32: return launch_dequantize_f16<DType::F32>(w, k, row0, rows, out, s);
-        case DType::F16: return launch_dequantize_f16<DType::F16>(w, k, row0, rows, out, s);
-        case DType::BF16: return launch_dequantize_f16<DType::BF16>(w, k, row0, rows, out, s);
-        case DType::Q4_0: return launch_dequantize_f16<DType::Q4_0>(w, k, row0, rows, out, s);
-        case DType::Q4_1: return launch_dequantize_f16<DType::Q4_1>(w, k, row0, rows, out, s);
-        case DType::Q5_0: return launch_dequantize_f16<DType::Q5_0>(w, k, row0, rows, out, s);
-        case DType::Q5_1: return launch_dequantize_f16<DType::Q5_1>(w, k, row0, rows, out, s);
-        case DType::Q8_0: return launch_dequantize_f16<DType::Q8_0>(w, k, row0, rows, out, s);
-        case DType::Q4_K: return launch_dequantize_f16<DType::Q4_K>(w, k, row0, rows, out, s);
-        case DType::Q5_K: return launch_dequantize_f16<DType::Q5_K>(w, k, row0, rows, out, s);
-        case DType::Q6_K: return launch_dequantize_f16<DType::Q6_K>(w, k, row0, rows, out, s);
-        default: throw std::invalid_argument("apr::cuda::dequantize_rows_f16: unsupported type");
+        case DType::F32: return launch_dequantize_f16<DType::F32>(w, k, row0, rows, col0, cols, out, s);
+        case DType::F16: return launch_dequantize_f16<DType::F16>(w, k, row0, rows, col0, cols, out, s);
+        case DType::BF16: return launch_dequantize_f16<DType::BF16>(w, k, row0, rows, col0, cols, out, s);
+        case DType::Q4_0: return launch_dequantize_f16<DType::Q4_0>(w, k, row0, rows, col0, cols, out, s);
+        case DType::Q4_1: return launch_dequantize_f16<DType::Q4_1>(w, k, row0, rows, col0, cols, out, s);
+        case DType::Q5_0: return launch_dequantize_f16<DType::Q5_0>(w, k, row0, rows, col0, cols, out, s);
+        case DType::Q5_1: return launch_dequantize_f16<DType::Q5_1>(w, k, row0, rows, col0, cols, out, s);
+        case DType::Q8_0: return launch_dequantize_f16<DType::Q8_0>(w, k, row0, rows, col0, cols, out, s);
+        case DType::Q4_K: return launch_dequantize_f16<DType::Q4_K>(w, k, row0, rows, col0, cols, out, s);
+        case DType::Q5_K: return launch_dequantize_f16<DType::Q5_K>(w, k, row0, rows, col0, cols, out, s);
+        case DType::Q6_K: return launch_dequantize_f16<DType::Q6_K>(w, k, row0, rows, col0, cols, out, s);
+        default: throw std::invalid_argument("apr::cuda::dequantize_f16: unsupported type");
     }
 }
 
 void to_f16(const float* x, int64_t n, uint16_t* out, Stream s) {
     if (n > 0) to_f16_kernel<<<elementwise_grid(n), 256, 0, s>>>(x, n, out);
+}
+
+void to_f16_cols(const float* x, int64_t rows, int64_t k, int64_t col0, int64_t cols, uint16_t* out, Stream s) {
+    if (rows * cols > 0) to_f16_cols_kernel<<<elementwise_grid(rows * cols), 256, 0, s>>>(x, rows, k, col0, cols, out);
 }
 
 void rmsnorm(const float* x, const float* w, float eps, int64_t rows, int64_t cols, float* y, Stream s) {

@@ -59,6 +59,40 @@ void check(cudaError_t e, const char* what) {
     if (e != cudaSuccess) fail(ErrorCode::internal, "CUDA error in {}: {} ({})", what, cudaGetErrorString(e), static_cast<int>(e));
 }
 
+// APR_CUDA_MEMLOG=1: every change in the device's free memory
+// (cudaMemGetInfo, so the driver's and cuBLAS's own reservations count too)
+// with what the backend did just before (an allocation, a kernel launch, a
+// GEMM, a graph), on stderr; for keeping the GPU memory figure of
+// docs/performance.md explained. Diagnostics only: one log per process, and
+// each launch then waits for a cudaMemGetInfo, so time nothing with it on.
+class MemLog {
+public:
+    static MemLog& get() {
+        static MemLog log;
+        return log;
+    }
+    bool on() const { return on_; }
+    // Prints when free memory moved since the last look (`always`: anyway).
+    void note(std::string_view what, bool always = false) {
+        if (!on_) return;
+        size_t free = 0, total = 0;
+        if (cudaMemGetInfo(&free, &total) != cudaSuccess) return;
+        if (first_ == 0) first_ = last_ = free;
+        if (free == last_ && !always) return;
+        fmt::print(stderr, "cuda memory: {:+8.1f} MiB  {:8.1f} MiB since the first backend began  {}\n",
+                   (static_cast<double>(last_) - static_cast<double>(free)) / kMiB,
+                   (static_cast<double>(first_) - static_cast<double>(free)) / kMiB, what);
+        last_ = free;
+    }
+
+private:
+    const bool on_ = [] {
+        const char* env = std::getenv("APR_CUDA_MEMLOG");
+        return env != nullptr && std::string_view(env) == "1";
+    }();
+    size_t first_ = 0, last_ = 0;
+};
+
 // Device memory, freed on destruction.
 class DeviceMemory {
 public:
@@ -92,6 +126,7 @@ public:
         }
         check(e, "cudaMalloc");
         bytes_ = bytes;
+        if (MemLog::get().on()) MemLog::get().note(fmt::format("cudaMalloc {:.2f} MiB for {}", bytes / kMiB, what));
     }
     void reset() {
         if (p_ != nullptr) cudaFree(p_);
@@ -204,19 +239,23 @@ public:
     // pages, about 15% more on a 1.5B model).
     explicit CudaBackend(size_t weight_bytes) {
         check(cudaSetDevice(0), "cudaSetDevice");
-        if (weight_bytes > 0) arena_.allocate(weight_bytes + kArenaSlack, "the model's weights");
+        MemLog::get().note("a backend begins", true);
+        if (weight_bytes > 0) arena_.allocate(weight_bytes, "the model's weights");
         check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
         check(cudaEventCreateWithFlags(&upload_done_, cudaEventDisableTiming), "cudaEventCreate");
         check(cudaMallocHost(&pinned_, kPinnedBytes), "cudaMallocHost");
         batch_.allocate(kPinnedBytes, "the batch arrays");
-        // Without cuBLAS, prompt batches use the int8 products too.
-        if (cublas_api().ok() && cublas_api().create(&cublas_) == CUBLAS_STATUS_SUCCESS) {
+        MemLog::get().note("stream, events, pinned and batch arrays");
+        // Without cuBLAS (or with our own tensor-core GEMM), prompt batches
+        // use the int8 products too.
+        if (!own_gemm_ && cublas_api().ok() && cublas_api().create(&cublas_) == CUBLAS_STATUS_SUCCESS) {
             cublas_api().set_stream(cublas_, stream_);
+            MemLog::get().note("cublasCreate");
             // A workspace of our own, smaller than cuBLAS's default on Hopper
             // (32 MiB), which counts against the model's memory.
             if (cublas_api().set_workspace != nullptr) {
-                cublas_workspace_.allocate(kCublasWorkspace, "cuBLAS's workspace");
-                if (cublas_api().set_workspace(cublas_, cublas_workspace_.get(), kCublasWorkspace) != CUBLAS_STATUS_SUCCESS)
+                cublas_workspace_.allocate(cublas_workspace_bytes_, "cuBLAS's workspace");
+                if (cublas_api().set_workspace(cublas_, cublas_workspace_.get(), cublas_workspace_bytes_) != CUBLAS_STATUS_SUCCESS)
                     cublas_workspace_.reset();
             }
         } else {
@@ -322,7 +361,9 @@ public:
         kv_rows_ = {dptr, dptr + rows, di + n_tok + n_pos + n_log, f16};
         quantized_from_ = nullptr;
         x16_from_ = nullptr;
-        ensure_act(rows);
+        // Prompt batches multiplied on tensor cores never quantize their
+        // activations; the rest must not grow act_ inside a recording.
+        if (!tensor_core_rows(rows)) ensure_act(rows);
 
         // Decode steps (one row per sequence, logits of each) replay a graph.
         if (!b.may_record || !decode || graphs_disabled_) return false;
@@ -372,6 +413,7 @@ public:
         const cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
         cudaGraphDestroy(graph);
         check(e, "cudaGraphInstantiate");
+        MemLog::get().note("cudaGraphInstantiate");
         graphs_.push_back({std::move(pending_key_), exec});
         check(cudaGraphLaunch(exec, stream_), "cudaGraphLaunch");
     }
@@ -582,15 +624,30 @@ public:
 private:
     static constexpr size_t kPinnedBytes = 1 << 20;
     static constexpr int64_t kFusedDecodeFrom = 2048;
-    static constexpr size_t kCublasWorkspace = size_t{8} << 20;
-    // Room past the stored bytes: alignment and f32 copies of small vectors.
-    static constexpr size_t kArenaSlack = size_t{4} << 20;
+    // Fewest columns of a weight per tensor-core slice before rows are sliced too.
+    static constexpr int64_t kMinSliceCols = 256;
     static constexpr size_t kMaxGraphs = 32;
     // Prompt batches of at least this many rows multiply on tensor cores.
     static constexpr int64_t kTensorCoreRows = 64;
-    // Weight rows dequantized to f16 per tensor-core pass (bounds the scratch:
-    // 32 MiB; 8 MiB cost a third of pp512 on the H200 in more, smaller GEMMs).
-    static constexpr int64_t kF16ScratchElements = int64_t{16} << 20;
+    // Measurement knobs (defaults measured on the H200, docs/performance.md):
+    // APR_CUDA_F16_SCRATCH_MIB, the f16 weight scratch of the tensor-core
+    // products; APR_CUDA_CUBLAS_WORKSPACE_KIB, the workspace given to cuBLAS.
+    static int64_t env_or(const char* name, int64_t fallback) {
+        const char* env = std::getenv(name);
+        if (env == nullptr || *env == '\0') return fallback;
+        char* end = nullptr;
+        const long long v = std::strtoll(env, &end, 10);
+        return end != nullptr && *end == '\0' && v >= 0 ? v : fallback;
+    }
+    const int64_t f16_scratch_elements_ =
+        std::max<int64_t>(int64_t{1} << 16, env_or("APR_CUDA_F16_SCRATCH_MIB", 8) << 19);
+    // APR_CUDA_GEMM=own: prompt products through gemm_f16 (kernels/cuda),
+    // no cuBLAS handle at all.
+    const bool own_gemm_ = [] {
+        const char* env = std::getenv("APR_CUDA_GEMM");
+        return env != nullptr && std::string_view(env) == "own";
+    }();
+    const size_t cublas_workspace_bytes_ = static_cast<size_t>(env_or("APR_CUDA_CUBLAS_WORKSPACE_KIB", 8 << 10)) << 10;
 
     struct Recorded {
         StepKey key;
@@ -606,7 +663,10 @@ private:
     }
 
     // Launch errors (bad configuration) show at once; faults show at the next sync.
-    static void launched(const char* op) { check(cudaGetLastError(), op); }
+    static void launched(const char* op) {
+        check(cudaGetLastError(), op);
+        MemLog::get().note(op);
+    }
     // Any op that writes activations may change what was quantized last;
     // it also runs a held-back norm first.
     void wrote() {
@@ -655,7 +715,9 @@ private:
         x16_from_ = nullptr;
     }
 
-    bool tensor_core_rows(int64_t rows) const { return rows >= kTensorCoreRows && !recording_ && cublas_ != nullptr; }
+    bool tensor_core_rows(int64_t rows) const {
+        return rows >= kTensorCoreRows && !recording_ && (cublas_ != nullptr || own_gemm_);
+    }
 
     // x (rows x cols) quantized for weights of type `weight`, in act_: reused
     // when the same input was just quantized (q/k/v, gate/up), fused with a
@@ -723,40 +785,68 @@ private:
                 static_cast<const int32_t*>(row_cap_stage_.upload(row_cap_.data(), rows * sizeof(int32_t), stream_)), f16};
     }
 
-    // y = x W^T for a prompt batch: W dequantized to f16 in slices of rows,
-    // x rounded to f16, products on tensor cores with f32 accumulation.
+    // y = x W^T for a prompt batch: W dequantized to f16, x rounded to f16,
+    // products on tensor cores with f32 accumulation. The f16 copy of W
+    // lives in scratch of f16_scratch_elements_ values: a larger weight is
+    // multiplied in slices of its columns (k), each slice's product added
+    // into y (beta 1), so each GEMM keeps all of the weight's rows as output
+    // tiles (slices of rows instead made GEMMs too narrow to fill the card:
+    // 8 MiB of scratch cut a third off pp512); x is then converted to f16 a
+    // slice at a time too. Rows are sliced only when even kMinSliceCols
+    // columns of every row do not fit.
     void matmul_tensor_cores(const Weight& w, const float* x, int64_t rows, float* y) {
-        const int64_t k = w.cols, n = w.rows;
-        const size_t x_bytes = static_cast<size_t>(rows * k) * 2;
-        const int64_t slice = std::max<int64_t>(1, std::min<int64_t>(n, kF16ScratchElements / k));
-        const size_t w_bytes = static_cast<size_t>(slice * k) * 2;
+        const int64_t k = w.cols, n = w.rows, budget = f16_scratch_elements_;
+        int64_t kc = k;
+        if (n * k > budget) {
+            const int64_t parts = (n * k + budget - 1) / budget;
+            kc = std::min(k, std::max(std::min(k, kMinSliceCols), ((k + parts - 1) / parts + 63) / 64 * 64));
+        }
+        const int64_t nr = std::max<int64_t>(1, std::min(n, budget / kc));
+        const bool whole_x = kc == k;
+        const size_t x_bytes = static_cast<size_t>(rows * kc) * 2;
+        const size_t w_bytes = static_cast<size_t>(nr * kc) * 2;
         if (x16_.bytes() < x_bytes || w16_.bytes() < w_bytes) {
             check(cudaStreamSynchronize(stream_), "growing the f16 scratch");
             if (x16_.bytes() < x_bytes) x16_.allocate(x_bytes, "f16 activations");
             if (w16_.bytes() < w_bytes) w16_.allocate(w_bytes, "f16 weights");
             x16_from_ = nullptr;
         }
-        if (!(x16_from_ == x && x16_rows_ == rows && x16_cols_ == k)) {
+        if (whole_x && !(x16_from_ == x && x16_rows_ == rows && x16_cols_ == k)) {
             cuda::to_f16(x, rows * k, static_cast<uint16_t*>(x16_.get()), stream_);
             launched("to_f16");
             x16_from_ = x;
             x16_rows_ = rows;
             x16_cols_ = k;
         }
-        const float alpha = 1.0f, beta = 0.0f;
-        for (int64_t r0 = 0; r0 < n; r0 += slice) {
-            const int64_t nr = std::min(slice, n - r0);
-            cuda::dequantize_rows_f16(w.type, w.data, k, r0, nr, static_cast<uint16_t*>(w16_.get()), stream_);
-            launched("dequantize_rows_f16");
-            // Column-major view: Y^T (n x rows) = W (k x n)^T X^T (k x rows).
-            const cublasStatus_t st =
-                cublas_api().gemm_ex(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(nr), static_cast<int>(rows),
-                             static_cast<int>(k), &alpha, w16_.get(), CUDA_R_16F, static_cast<int>(k), x16_.get(),
-                             CUDA_R_16F, static_cast<int>(k), &beta, y + r0, CUDA_R_32F, static_cast<int>(n),
-                             CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
-            if (st != CUBLAS_STATUS_SUCCESS)
-                fail(ErrorCode::internal, "CUDA: cublasGemmEx failed (status {})", static_cast<int>(st));
+        if (!whole_x) x16_from_ = nullptr;  // x16_ will hold a slice of x
+        const float one = 1.0f, zero = 0.0f;
+        for (int64_t c0 = 0; c0 < k; c0 += kc) {
+            const int64_t nc = std::min(kc, k - c0);
+            if (!whole_x) {
+                cuda::to_f16_cols(x, rows, k, c0, nc, static_cast<uint16_t*>(x16_.get()), stream_);
+                launched("to_f16_cols");
+            }
+            for (int64_t r0 = 0; r0 < n; r0 += nr) {
+                const int64_t rs = std::min(nr, n - r0);
+                cuda::dequantize_f16(w.type, w.data, k, r0, rs, c0, nc, static_cast<uint16_t*>(w16_.get()), stream_);
+                launched("dequantize_f16");
+                if (own_gemm_) {
+                    cuda::gemm_f16(static_cast<const uint16_t*>(x16_.get()), nc, static_cast<const uint16_t*>(w16_.get()),
+                                   nc, rows, rs, nc, y + r0, n, c0 != 0, stream_);
+                    launched("gemm_f16");
+                    continue;
+                }
+                // Column-major view: Y^T (n x rows) = W (k x n)^T X^T (k x rows).
+                const cublasStatus_t st = cublas_api().gemm_ex(
+                    cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(rs), static_cast<int>(rows), static_cast<int>(nc),
+                    &one, w16_.get(), CUDA_R_16F, static_cast<int>(nc), x16_.get(), CUDA_R_16F, static_cast<int>(nc),
+                    c0 == 0 ? &zero : &one, y + r0, CUDA_R_32F, static_cast<int>(n), CUBLAS_COMPUTE_32F,
+                    CUBLAS_GEMM_DEFAULT);
+                if (st != CUBLAS_STATUS_SUCCESS)
+                    fail(ErrorCode::internal, "CUDA: cublasGemmEx failed (status {})", static_cast<int>(st));
+            }
         }
+        MemLog::get().note("cublasGemmEx");
     }
 
     const float* inv_freq(float theta, int64_t head_dim) {

@@ -64,7 +64,10 @@ size_t gpu_bytes(const ModelFile& file, int64_t split, int64_t layers) {
         } else if (name == "output.weight" || name == "output_norm.weight" || (tied && name == "token_embd.weight")) {
             on_gpu = true;
         }
-        if (on_gpu) bytes += t.nbytes;
+        // As the CUDA backend's arena holds it: vectors as f32, each tensor
+        // at a 256-byte boundary.
+        const size_t held = t.shape.size() == 1 ? static_cast<size_t>(t.elements()) * sizeof(float) : t.nbytes;
+        if (on_gpu) bytes += (held + 255) / 256 * 256;
     }
     return bytes;
 }

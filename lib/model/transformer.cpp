@@ -6,25 +6,61 @@
 
 namespace apr::model {
 
+namespace {
+
+// A slice of a stage's one activation allocation (see ForwardBuffers).
+class BufferView final : public Buffer {
+public:
+    explicit BufferView(float* p) : p_(p) {}
+    float* data() override { return p_; }
+
+private:
+    float* p_;
+};
+
+// Floats rounded up to 256 bytes, so every slice keeps an allocation's alignment.
+int64_t aligned(int64_t floats) { return (floats + 63) / 64 * 64; }
+
+}  // namespace
+
 ForwardBuffers::ForwardBuffers(const ModelWeights& w, const ModelConfig& c, int64_t cap)
     : capacity(cap), logit_capacity(std::min<int64_t>(cap, 16)) {
     const int64_t q_dim = c.num_heads * c.head_dim;
     const int64_t kv_dim = c.num_kv_heads * c.head_dim;
+    // One allocation per stage, buffers whose lifetimes in a forward pass do
+    // not overlap sharing memory (on a GPU the 512-token batch of a 1.5B
+    // model takes 41 MiB instead of 63). x and xn live through each layer;
+    // region A holds q, k, v, attn during attention, gate during the MLP and
+    // `selected` at the LM head; region B holds tmp (the attention and MLP
+    // outputs before their residual add: the MLP's after swiglu has read up),
+    // up during the MLP and the logits. Every op reads and writes distinct
+    // slices, so no kernel sees its output alias its input.
+    const int64_t hidden = aligned(cap * c.hidden_size);
+    const int64_t q_size = aligned(cap * q_dim), kv_size = aligned(cap * kv_dim);
+    const int64_t inter = aligned(cap * c.intermediate_size);
     for (size_t s = 0; s < w.stages.size(); ++s) {
         Backend& backend = *w.stages[s].backend;
+        const bool last = s + 1 == w.stages.size();
+        const int64_t a = std::max({inter, 2 * q_size + 2 * kv_size, last ? hidden : 0});
+        const int64_t b_size = std::max({inter, hidden, last ? aligned(logit_capacity * c.vocab_size) : 0});
         Set& b = stages.emplace_back();
-        b.x = backend.alloc(cap * c.hidden_size);
-        b.xn = backend.alloc(cap * c.hidden_size);
-        b.q = backend.alloc(cap * q_dim);
-        b.k = backend.alloc(cap * kv_dim);
-        b.v = backend.alloc(cap * kv_dim);
-        b.attn = backend.alloc(cap * q_dim);
-        b.tmp = backend.alloc(cap * c.hidden_size);
-        b.gate = backend.alloc(cap * c.intermediate_size);
-        b.up = backend.alloc(cap * c.intermediate_size);
-        if (s + 1 == w.stages.size()) {
-            b.selected = backend.alloc(cap * c.hidden_size);
-            b.logits = backend.alloc(logit_capacity * c.vocab_size);
+        b.memory = backend.alloc(2 * hidden + a + b_size);
+        float* base = b.memory->data();
+        auto view = [](float* p) { return std::make_unique<BufferView>(p); };
+        float* region_a = base + 2 * hidden;
+        float* region_b = region_a + a;
+        b.x = view(base);
+        b.xn = view(base + hidden);
+        b.q = view(region_a);
+        b.k = view(region_a + q_size);
+        b.v = view(region_a + q_size + kv_size);
+        b.attn = view(region_a + q_size + 2 * kv_size);
+        b.gate = view(region_a);
+        b.tmp = view(region_b);
+        b.up = view(region_b);
+        if (last) {
+            b.selected = view(region_a);
+            b.logits = view(region_b);
         }
     }
     if (w.stages.size() > 1) handoff.resize(static_cast<size_t>(cap * c.hidden_size));

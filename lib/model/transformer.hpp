@@ -32,6 +32,7 @@ struct ForwardBuffers {
     // 150k-token vocabulary does not cost capacity x vocab floats.
     int64_t logit_capacity;
     struct Set {
+        std::unique_ptr<Buffer> memory;  // the stage's one allocation; the buffers below are slices of it
         std::unique_ptr<Buffer> x, xn, q, k, v, attn, tmp, gate, up, selected, logits;
     };
     std::vector<Set> stages;

@@ -497,3 +497,41 @@ TEST_CASE("rope of q and k in one launch equals two rope launches") {
     CHECK(dq.get<float>() == dq2.get<float>());
     CHECK(dk.get<float>() == dk2.get<float>());
 }
+
+TEST_CASE("gemm_f16 (the backend's own tensor-core product) matches a double-precision product of the f16 inputs") {
+    // {rows, n, k}: both tile heights (64 for small grids, 128), edges that
+    // cut tiles, strides wider than k, and accumulation into Y.
+    struct Shape { int64_t rows, n, k, ldx, ldw; bool accumulate; };
+    for (const Shape& s : {Shape{77, 333, 96, 96, 104, false}, Shape{520, 4200, 64, 64, 64, false},
+                           Shape{130, 130, 32, 40, 32, true}, Shape{600, 4100, 96, 96, 96, true}}) {
+        INFO("rows " << s.rows << " n " << s.n << " k " << s.k << (s.accumulate ? ", accumulating" : ""));
+        REQUIRE(cuda::gemm_f16_supported(s.k, s.ldx, s.ldw));
+        std::vector<uint16_t> x(static_cast<size_t>(s.rows * s.ldx)), w(static_cast<size_t>(s.n * s.ldw));
+        for (uint16_t& v : x) v = f32_to_f16(random_floats(1)[0]);
+        for (uint16_t& v : w) v = f32_to_f16(random_floats(1)[0]);
+        const std::vector<float> y0 = random_floats(static_cast<size_t>(s.rows * s.n));
+        Dev dx(x.size() * 2), dw(w.size() * 2), dy(y0.size() * 4);
+        dx.put(x.data());
+        dw.put(w.data());
+        if (s.accumulate) dy.put(y0.data());
+        else dy.poison();
+        cuda::gemm_f16(dx.as<uint16_t>(), s.ldx, dw.as<uint16_t>(), s.ldw, s.rows, s.n, s.k, dy.as<float>(), s.n,
+                       s.accumulate, nullptr);
+        const std::vector<float> got = dy.get<float>();
+        double worst = 0;
+        for (int64_t r = 0; r < s.rows; ++r)
+            for (int64_t o = 0; o < s.n; ++o) {
+                double want = s.accumulate ? y0[static_cast<size_t>(r * s.n + o)] : 0.0, mag = std::abs(want);
+                for (int64_t i = 0; i < s.k; ++i) {
+                    const double p = static_cast<double>(f16_to_f32(x[static_cast<size_t>(r * s.ldx + i)])) *
+                                     f16_to_f32(w[static_cast<size_t>(o * s.ldw + i)]);
+                    want += p;
+                    mag += std::abs(p);
+                }
+                const double g = got[static_cast<size_t>(r * s.n + o)];
+                worst = std::max(worst, std::isfinite(g) ? std::abs(g - want) / (mag + 1e-6) : 1e9);
+            }
+        INFO("worst |error| / sum of |terms| " << worst);
+        CHECK(worst < 1e-5);  // f32 sums of exact f16 products
+    }
+}

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <utility>
 
 #include "apr/generate.hpp"
 #include "apr/model.hpp"
@@ -207,6 +209,35 @@ TEST_CASE("CUDA: a long prompt (tensor-core products) gives the CPU's next-token
         INFO("max |logit difference| " << err << " of max |logit| " << range);
         CHECK(err < 0.02 * range);
         CHECK(std::max_element(got.begin(), got.end()) - got.begin() == std::max_element(want.begin(), want.end()) - want.begin());
+
+        // The same products other ways, each against the CPU and against
+        // the default: the smallest f16 weight scratch (64 Ki values, so
+        // every product runs in slices of columns and rows, each slice's GEMM
+        // adding into the output), and the backend's own tensor-core GEMM
+        // instead of cuBLAS, whole and sliced. Only the order of the f32 sums
+        // changes.
+        const std::vector<float> whole(got.begin(), got.end());
+        const std::pair<const char*, const char*> variants[] = {{"0", nullptr}, {nullptr, "own"}, {"0", "own"}};
+        for (const auto& [scratch, gemm] : variants) {
+            if (scratch) setenv("APR_CUDA_F16_SCRATCH_MIB", scratch, 1);
+            if (gemm) setenv("APR_CUDA_GEMM", gemm, 1);
+            auto variant = Model::load(nano(file), ModelParams{Device::cuda, 0});
+            unsetenv("APR_CUDA_F16_SCRATCH_MIB");
+            unsetenv("APR_CUDA_GEMM");
+            Session sv(*variant);
+            const std::span<const float> out = sv.evaluate(prompt);
+            double drift = 0, off = 0;
+            for (size_t i = 0; i < whole.size(); ++i) {
+                drift = std::max(drift, static_cast<double>(std::abs(out[i] - whole[i])));
+                off = std::max(off, static_cast<double>(std::abs(out[i] - want[i])));
+            }
+            INFO("scratch " << (scratch ? scratch : "default") << " MiB, GEMM " << (gemm ? gemm : "cuBLAS")
+                            << ": max |logit difference| " << off << " from the CPU, " << drift << " from the default");
+            CHECK(off < 0.02 * range);
+            CHECK(std::max_element(out.begin(), out.end()) - out.begin() ==
+                  std::max_element(want.begin(), want.end()) - want.begin());
+            CHECK(drift < 1e-3 * range);
+        }
     }
 }
 
