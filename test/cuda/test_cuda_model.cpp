@@ -214,8 +214,7 @@ TEST_CASE("CUDA: a long prompt (tensor-core products) gives the CPU's next-token
         // the default: the smallest f16 weight scratch (64 Ki values, so
         // every product runs in slices of columns and rows, each slice's GEMM
         // adding into the output), and the backend's own tensor-core GEMM
-        // instead of cuBLAS, whole and sliced. Only the order of the f32 sums
-        // changes.
+        // instead of cuBLAS, whole and sliced.
         const std::vector<float> whole(got.begin(), got.end());
         const std::pair<const char*, const char*> variants[] = {{"0", nullptr}, {nullptr, "own"}, {"0", "own"}};
         for (const auto& [scratch, gemm] : variants) {
@@ -236,7 +235,11 @@ TEST_CASE("CUDA: a long prompt (tensor-core products) gives the CPU's next-token
             CHECK(off < 0.02 * range);
             CHECK(std::max_element(out.begin(), out.end()) - out.begin() ==
                   std::max_element(want.begin(), want.end()) - want.begin());
-            CHECK(drift < 1e-3 * range);
+            // Not bit-equal: an f32 sum in another order can round a value to
+            // the other f16 neighbour where the products' inputs and the
+            // cache are rounded to f16 (nano: 0.03 of 26, against 0.27-0.46
+            // between CPU and GPU).
+            CHECK(drift < 5e-3 * range);
         }
     }
 }
