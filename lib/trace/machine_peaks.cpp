@@ -131,8 +131,9 @@ std::string entry_json(const MachinePeaks& p) {
     std::string cpu;
     for (char ch : p.cpu)
         if (ch != '"' && ch != '\\' && static_cast<unsigned char>(ch) >= 0x20) cpu += ch;
-    return fmt::format("{{\"cpu\": \"{}\", \"threads\": {}, \"bandwidth_gbs\": {:.3f}, \"gflops\": {:.3f}}}", cpu,
-                       p.threads, p.bandwidth_gbs, p.gflops);
+    return fmt::format("{{\"cpu\": \"{}\", \"threads\": {}, \"bandwidth_gbs\": {:.3f}, \"gflops\": {:.3f}{}}}", cpu,
+                       p.threads, p.bandwidth_gbs, p.gflops,
+                       p.gpu ? fmt::format(", \"gpu\": true, \"l2_bytes\": {}", p.llc_bytes) : "");
 }
 
 }  // namespace
@@ -173,7 +174,15 @@ std::vector<MachinePeaks> read_cache(const std::filesystem::path& cache_file) {
         if (e["cpu"].get_string().get(name) || e["threads"].get_int64().get(t) ||
             e["bandwidth_gbs"].get_double().get(bw) || e["gflops"].get_double().get(fl))
             continue;
-        if (bw > 0 && fl > 0) entries.push_back(MachinePeaks{std::string(name), static_cast<int>(t), bw, fl, true});
+        if (bw <= 0 || fl <= 0) continue;
+        MachinePeaks p{std::string(name), static_cast<int>(t), bw, fl, true};
+        bool gpu = false;
+        int64_t l2 = 0;
+        if (!e["gpu"].get_bool().get(gpu) && gpu) {
+            p.gpu = true;
+            if (!e["l2_bytes"].get_int64().get(l2)) p.llc_bytes = l2;
+        }
+        entries.push_back(std::move(p));
     }
     return entries;
 }
@@ -197,14 +206,19 @@ bool write_cache(const std::vector<MachinePeaks>& entries, const std::filesystem
 
 }  // namespace
 
+std::optional<MachinePeaks> find_cached_peaks(std::string_view machine, int threads, bool gpu,
+                                              const std::filesystem::path& cache_file) {
+    for (MachinePeaks& p : read_cache(cache_file))
+        if (p.cpu == machine && p.threads == threads && p.gpu == gpu) return std::move(p);
+    return std::nullopt;
+}
+
 MachinePeaks cached_peaks(int threads, const std::filesystem::path& cache_file) {
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const std::string cpu = cpu_name();
-    for (MachinePeaks& p : read_cache(cache_file))
-        if (p.cpu == cpu && p.threads == threads) {
-            p.llc_bytes = last_level_cache_bytes();
-            return p;
-        }
+    if (std::optional<MachinePeaks> p = find_cached_peaks(cpu_name(), threads, false, cache_file)) {
+        p->llc_bytes = last_level_cache_bytes();
+        return *p;
+    }
     MachinePeaks measured = measure_peaks(threads);
     store_peaks(measured, cache_file);
     return measured;
@@ -213,7 +227,7 @@ MachinePeaks cached_peaks(int threads, const std::filesystem::path& cache_file) 
 bool store_peaks(const MachinePeaks& peaks, const std::filesystem::path& cache_file) {
     std::vector<MachinePeaks> entries;
     for (MachinePeaks& p : read_cache(cache_file))
-        if (p.cpu != peaks.cpu || p.threads != peaks.threads) entries.push_back(std::move(p));
+        if (p.cpu != peaks.cpu || p.threads != peaks.threads || p.gpu != peaks.gpu) entries.push_back(std::move(p));
     entries.push_back(peaks);
     return write_cache(entries, cache_file);
 }
