@@ -5,10 +5,14 @@
 // ratio to batch 1 in the same run.
 //
 //   bench_batch MODEL [--batches 1,2,4,8] [--steps S] [--context C] [--rounds R] [--threads T]
-//               [--device cpu|cuda|auto]
+//               [--device cpu|cuda|auto] [--logits device|host]
 //
-// Every step copies each row's logits to the host (as apr serve's sampler
-// reads them), which on a GPU is part of what is timed.
+// Each step's greedy ids come from BatchEvaluator::evaluate_greedy (--logits
+// device, the default: on a GPU the argmax runs there and only the ids
+// cross) or from the argmax on the host of every row's logits (--logits
+// host: evaluate() copies vocab_size floats per row to the host, as a
+// sampler with temperature reads them); on a GPU that copy is part of what
+// is timed.
 //
 // Each session first holds a C-token prompt (distinct per session), so the
 // attention reads a realistic cache; each round then times S steps per batch
@@ -44,13 +48,14 @@ int32_t argmax(std::span<const float> row) {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        fmt::print(stderr, "usage: bench_batch MODEL [--batches 1,2,4,8] [--steps S] [--context C] [--rounds R] [--threads T] [--device cpu|cuda|auto]\n");
+        fmt::print(stderr, "usage: bench_batch MODEL [--batches 1,2,4,8] [--steps S] [--context C] [--rounds R] [--threads T] [--device cpu|cuda|auto] [--logits device|host]\n");
         return 2;
     }
     std::vector<int64_t> batches = {1, 2, 4, 8};
     int64_t steps = 16, context = 64, rounds = 3;
     int threads = 0;
     apr::Device device = apr::Device::cpu;
+    bool host_logits = false;
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string flag = argv[i], value = argv[i + 1];
         if (flag == "--batches") {
@@ -62,6 +67,7 @@ int main(int argc, char** argv) {
         else if (flag == "--context") context = std::max(1LL, std::atoll(value.c_str()));
         else if (flag == "--rounds") rounds = std::max(1LL, std::atoll(value.c_str()));
         else if (flag == "--threads") threads = std::atoi(value.c_str());
+        else if (flag == "--logits" && (value == "device" || value == "host")) host_logits = value == "host";
         else if (flag == "--device" && (value == "cpu" || value == "cuda" || value == "auto"))
             device = value == "cpu" ? apr::Device::cpu : value == "cuda" ? apr::Device::cuda : apr::Device::automatic;
         else {
@@ -104,16 +110,23 @@ int main(int argc, char** argv) {
                     for (int64_t s = 0; s < b; ++s)
                         items[static_cast<size_t>(s)] = {sessions[static_cast<size_t>(s)].get(),
                                                          std::span<const int32_t>(&next[static_cast<size_t>(s)], 1), true};
-                    const std::span<const float> logits = evaluator.evaluate(items);
-                    for (int64_t s = 0; s < b; ++s)
-                        next[static_cast<size_t>(s)] = argmax(logits.subspan(static_cast<size_t>(s * vocab), static_cast<size_t>(vocab)));
+                    if (host_logits) {
+                        const std::span<const float> logits = evaluator.evaluate(items);
+                        for (int64_t s = 0; s < b; ++s)
+                            next[static_cast<size_t>(s)] =
+                                argmax(logits.subspan(static_cast<size_t>(s * vocab), static_cast<size_t>(vocab)));
+                    } else {
+                        const std::span<const int32_t> ids = evaluator.evaluate_greedy(items);
+                        std::copy(ids.begin(), ids.end(), next.begin());
+                    }
                 }
                 const double ms = now_ms() - t0;
                 rates[bi].push_back(static_cast<double>(b * steps) * 1000.0 / ms);
                 for (int64_t s = 0; s < b; ++s) sessions[static_cast<size_t>(s)]->truncate(context);
             }
-        fmt::print("model {}, device {}, threads {}, context {}, {} steps per batch size, {} interleaved rounds\n", argv[1],
-                   apr::device_name(model->device()), model->threads(), context, steps, rounds);
+        fmt::print("model {}, device {}, threads {}, context {}, {} steps per batch size, {} interleaved rounds, greedy ids from {}\n",
+                   argv[1], apr::device_name(model->device()), model->threads(), context, steps, rounds,
+                   host_logits ? "the logits on the host" : "evaluate_greedy");
         fmt::print("{:>6} {:>14} {:>10} {:>10}  {}\n", "batch", "median tok/s", "step ms", "vs batch 1", "rounds (tok/s)");
         double base = 0;
         for (size_t bi = 0; bi < batches.size(); ++bi) {

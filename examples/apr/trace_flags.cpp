@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 
+#include "apr/device.hpp"
 #include "apr/error.hpp"
 #include "apr/tokenizer.hpp"
 #include "json_text.hpp"
@@ -89,15 +90,13 @@ void TraceReporter::report(const trace::Recorder& rec, const Model& model, int t
         fmt::print(stderr, "{}", trace::format_layer_table(rec));
     }
     if (flags_.profile) {
-        if (!peaks_) {
-            peaks_ = trace::cached_peaks(model.threads(), trace::default_peaks_cache());
-        }
+        if (!peaks_) peaks_ = device_peaks(model, trace::default_peaks_cache());
         if (turn > 0) fmt::print(stderr, "[PROFILE]{}\n", label);
-        const double kv_bytes = kv_cache_value_bytes(kv_type);
-        fmt::print(stderr, "{}", trace::format_profile(rec, *peaks_, kv_bytes));
+        const trace::Profile profile = trace::profile_of(rec, *peaks_, kv_cache_value_bytes(kv_type));
+        fmt::print(stderr, "{}", trace::format_profile(profile, !rec.passes().empty()));
         // A stale peak (measured on a busy machine) heals itself: the cache
         // keeps the most this machine was seen to stream.
-        const trace::MachinePeaks raised = trace::raised_peaks(trace::profile_of(rec, *peaks_, kv_bytes), *peaks_);
+        const trace::MachinePeaks raised = trace::raised_peaks(profile, *peaks_);
         if (raised.bandwidth_gbs > peaks_->bandwidth_gbs) {
             trace::store_peaks(raised, trace::default_peaks_cache());
             peaks_ = raised;

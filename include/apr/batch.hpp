@@ -45,10 +45,17 @@ public:
     // (invalid_argument / context_overflow) and no session changes. Row i
     // equals what the session's own evaluate(tokens) would return.
     std::span<const float> evaluate(std::span<const BatchItem> items);
+    // Same, but returns for each item with want_logits only the id of its
+    // largest logit (the first on ties), what a greedy Sampler without
+    // penalties picks, in item order (valid until the next call). On a GPU
+    // the argmax runs on the device and only the ids cross to the host;
+    // logits evaluate() returned before are not updated.
+    std::span<const int32_t> evaluate_greedy(std::span<const BatchItem> items);
 
     struct Impl;
 
 private:
+    void run(std::span<const BatchItem> items, bool greedy);
     std::unique_ptr<Impl> impl_;
 };
 

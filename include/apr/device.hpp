@@ -4,10 +4,12 @@
 // but CUDA is broken.
 #pragma once
 
+#include <filesystem>
 #include <string>
 
 #include "apr/export.hpp"
 #include "apr/model.hpp"
+#include "apr/trace.hpp"
 
 namespace apr {
 
@@ -20,5 +22,12 @@ enum class DeviceStatus { ready, absent, broken };
 // always ready (automatic falls back to the CPU). For cuda the CUDA runtime
 // is asked for its devices; no model is loaded and no memory is taken.
 APR_API DeviceStatus device_status(Device device, std::string* why = nullptr);
+
+// The peaks `--profile` sets a model's ops against: the GPU's (read
+// bandwidth and f16 tensor-core rate, measured on the card) when the model
+// runs on CUDA, else the CPU's for the model's thread count. Cached in
+// `cache_file` by machine name (trace::default_peaks_cache()); measured
+// and stored when missing. A GPU whose measurement fails throws apr::Error.
+APR_API trace::MachinePeaks device_peaks(const Model& model, const std::filesystem::path& cache_file);
 
 }  // namespace apr

@@ -159,16 +159,18 @@ APR_API std::string format_layer_table(const Recorder& rec);
 // receives how many were flagged.
 APR_API std::string format_payload(const Recorder& rec, int64_t token_count, int64_t* errors = nullptr);
 
-// The machine's measured peaks for the roofline.
+// The machine's measured peaks for the roofline: the CPU's, or the GPU's
+// when the model runs there (apr::device_peaks in apr/device.hpp picks).
 struct MachinePeaks {
-    std::string cpu;          // the CPU's model name
-    int threads = 0;
+    std::string cpu;          // the CPU's model name, or the GPU's name
+    int threads = 0;          // CPU threads measured with (0 for a GPU)
     double bandwidth_gbs = 0; // memory read bandwidth, GB/s
-    double gflops = 0;        // f32 FMA throughput, GFLOP/s
+    double gflops = 0;        // CPU: f32 FMA throughput; GPU: f16 tensor-core multiply-add, GFLOP/s
     bool from_cache = false;
-    // The last-level cache's size (sysfs; 0 when unknown): a pass whose
-    // bytes fit in it may run above the memory bandwidth peak.
+    // The last-level cache's size (sysfs, or the GPU's L2; 0 when unknown):
+    // a pass whose bytes fit in it may run above the memory bandwidth peak.
     int64_t llc_bytes = 0;
+    bool gpu = false;
 };
 // Measures (about half a second) with `threads` threads.
 APR_API MachinePeaks measure_peaks(int threads);
@@ -180,6 +182,10 @@ APR_API MachinePeaks cached_peaks(int threads, const std::filesystem::path& cach
 // (replacing the old one, keeping the others). Returns false when the file
 // cannot be written.
 APR_API bool store_peaks(const MachinePeaks& peaks, const std::filesystem::path& cache_file);
+// The entry cached in `cache_file` for this machine name, thread count and
+// kind (CPU or GPU), if there is one.
+APR_API std::optional<MachinePeaks> find_cached_peaks(std::string_view machine, int threads, bool gpu,
+                                                      const std::filesystem::path& cache_file);
 // $XDG_CACHE_HOME/apr/machine_peaks.json (default ~/.cache/apr/...).
 APR_API std::filesystem::path default_peaks_cache();
 
@@ -228,6 +234,8 @@ APR_API MachinePeaks raised_peaks(const Profile& profile, MachinePeaks peaks);
 APR_API Profile profile_of(const Recorder& rec, const MachinePeaks& peaks, double kv_value_bytes = 2.0);
 // --profile: the same as text.
 APR_API std::string format_profile(const Recorder& rec, const MachinePeaks& peaks, double kv_value_bytes = 2.0);
+// The text of a profile already computed (callers that also need the numbers).
+APR_API std::string format_profile(const Profile& profile, bool ran_a_pass);
 
 // --trace-output: Chrome Trace Event JSON ({"traceEvents": [...],
 // "summary": {...}}); `summary_fields` is spliced into the summary object

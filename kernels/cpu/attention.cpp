@@ -151,6 +151,17 @@ AttentionPartial attend_block_q8_0(const void* q8, const void* k, const void* v,
     return {max, sum};
 }
 
+void f32_to_f16_row(const float* x, uint16_t* y, int64_t n, SimdLevel level) {
+#if defined(__x86_64__)
+    if (use_avx2(level)) {
+        avx2::f32_to_f16_row(x, y, n);
+        return;
+    }
+#endif
+    (void)level;
+    f32_to_f16_row(x, y, n);
+}
+
 void f32_to_q8_0_row(const float* x, void* y, int64_t n, SimdLevel level) { kernels_for(level).quantize_q8_0(x, y, n); }
 
 void attend_head_f32(const float* q, const float* k, const float* v, int64_t stride, int64_t n, int64_t d,

@@ -23,6 +23,21 @@ int apr_cuda_device_query(int* count, char* message, unsigned long size);
 // failure. Used by tests to prove a device executes our code.
 int apr_cuda_smoke_test(int n, int* out_sum);
 
+// The current device's measured peaks (--profile on the GPU): read
+// bandwidth over 1 GiB (GB/s), f16 tensor-core multiply-add rate with f32
+// accumulation (GFLOP/s), its L2 size and name. About a quarter of a second;
+// takes 1 GiB of device memory while it runs. Returns 0, or -1 with the CUDA
+// error in `message` (of `size` bytes, may be NULL).
+typedef struct AprCudaPeaks {
+    char name[256];
+    double read_gbs;
+    double f16_gflops;
+    long long l2_bytes;
+} AprCudaPeaks;
+int apr_cuda_measure_peaks(AprCudaPeaks* peaks, char* message, unsigned long size);
+// Fills only the name and L2 size (no measurement, no memory taken).
+int apr_cuda_describe_device(AprCudaPeaks* peaks, char* message, unsigned long size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -19,6 +19,7 @@ struct BatchEvaluator::Impl {
     std::vector<int32_t> tokens, positions, logit_rows;
     std::vector<model::SeqSlice> seqs;
     std::vector<float> logits;
+    std::vector<int32_t> ids;
 };
 
 BatchEvaluator::BatchEvaluator(const Model& model, int64_t max_tokens) {
@@ -32,6 +33,16 @@ BatchEvaluator::~BatchEvaluator() = default;
 int64_t BatchEvaluator::max_tokens() const { return impl_->max_tokens; }
 
 std::span<const float> BatchEvaluator::evaluate(std::span<const BatchItem> items) {
+    run(items, false);
+    return impl_->logits;
+}
+
+std::span<const int32_t> BatchEvaluator::evaluate_greedy(std::span<const BatchItem> items) {
+    run(items, true);
+    return impl_->ids;
+}
+
+void BatchEvaluator::run(std::span<const BatchItem> items, bool greedy) {
     Impl& b = *impl_;
     if (items.empty()) fail(ErrorCode::invalid_argument, "evaluate batch: no items");
     const int64_t vocab = b.m->config.vocab_size;
@@ -74,7 +85,8 @@ std::span<const float> BatchEvaluator::evaluate(std::span<const BatchItem> items
         b.seqs.push_back({s.cache.get(), first, n});
         if (it.want_logits) b.logit_rows.push_back(static_cast<int32_t>(first + n - 1));
     }
-    b.logits.resize(b.logit_rows.size() * static_cast<size_t>(vocab));
+    if (greedy) b.ids.resize(b.logit_rows.size());
+    else b.logits.resize(b.logit_rows.size() * static_cast<size_t>(vocab));
     const model::Batch batch{b.tokens, b.positions, b.seqs, b.logit_rows};
     // Cache blocks for every new position (paged: a session holds only what
     // it has filled); if anything fails, each session gives back what it
@@ -85,13 +97,13 @@ std::span<const float> BatchEvaluator::evaluate(std::span<const BatchItem> items
             model::SessionImpl& s = items[grown].session->impl();
             s.cache->resize(s.position + static_cast<int64_t>(items[grown].tokens.size()));
         }
-        model::forward(b.m->config, b.m->weights, b.buffers, batch, items[0].session->impl().observer, b.logits.data());
+        model::forward(b.m->config, b.m->weights, b.buffers, batch, items[0].session->impl().observer,
+                       greedy ? nullptr : b.logits.data(), greedy ? b.ids.data() : nullptr);
     } catch (...) {
         for (size_t i = 0; i < grown; ++i) items[i].session->impl().cache->resize(items[i].session->impl().position);
         throw;
     }
     for (const BatchItem& it : items) it.session->impl().position += static_cast<int64_t>(it.tokens.size());
-    return b.logits;
 }
 
 }  // namespace apr

@@ -98,6 +98,22 @@ __attribute__((target("avx2,fma"))) double fma_loop_avx2(int64_t iterations) {
     _mm256_storeu_ps(out, s);
     return out[0];
 }
+
+// The same with 16-wide vectors: a CPU with AVX-512 does twice the FLOPs per
+// instruction, and its kernels use them.
+__attribute__((target("avx512f"))) double fma_loop_avx512(int64_t iterations) {
+    __m512 a0 = _mm512_set1_ps(1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    for (int64_t i = 0; i < iterations; ++i) {
+        a0 = _mm512_fmadd_ps(a0, m, c); a1 = _mm512_fmadd_ps(a1, m, c);
+        a2 = _mm512_fmadd_ps(a2, m, c); a3 = _mm512_fmadd_ps(a3, m, c);
+        a4 = _mm512_fmadd_ps(a4, m, c); a5 = _mm512_fmadd_ps(a5, m, c);
+        a6 = _mm512_fmadd_ps(a6, m, c); a7 = _mm512_fmadd_ps(a7, m, c);
+    }
+    const __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                                   _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+    return _mm512_reduce_add_ps(s);
+}
 #endif
 
 double fma_loop_portable(int64_t iterations) {
@@ -108,22 +124,26 @@ double fma_loop_portable(int64_t iterations) {
     return a[0];
 }
 
-// f32 multiply-add throughput: 8 independent chains per thread (AVX2+FMA when the CPU has it).
+// f32 multiply-add throughput: 8 independent chains per thread, with the
+// widest vectors the CPU has (AVX-512, AVX2+FMA, else scalar).
 double measure_gflops(int threads) {
-    bool avx2 = false;
+    int width = 0;  // floats per vector; 0: portable loop
 #if defined(__x86_64__)
-    avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (__builtin_cpu_supports("avx512f")) width = 16;
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) width = 8;
 #endif
     const int64_t iterations = 20'000'000;
     std::vector<double> sink(static_cast<size_t>(threads));
     const double s = run_threads(threads, [&](int t) {
 #if defined(__x86_64__)
-        sink[static_cast<size_t>(t)] = avx2 ? fma_loop_avx2(iterations) : fma_loop_portable(iterations);
+        sink[static_cast<size_t>(t)] = width == 16 ? fma_loop_avx512(iterations)
+                                       : width == 8 ? fma_loop_avx2(iterations)
+                                                    : fma_loop_portable(iterations);
 #else
         sink[static_cast<size_t>(t)] = fma_loop_portable(iterations);
 #endif
     });
-    const double flops_per_iteration = avx2 ? 8 * 8 * 2 : 32 * 2;
+    const double flops_per_iteration = width > 0 ? 8.0 * width * 2 : 32 * 2;
     return static_cast<double>(threads) * static_cast<double>(iterations) * flops_per_iteration / s / 1e9;
 }
 
@@ -131,8 +151,9 @@ std::string entry_json(const MachinePeaks& p) {
     std::string cpu;
     for (char ch : p.cpu)
         if (ch != '"' && ch != '\\' && static_cast<unsigned char>(ch) >= 0x20) cpu += ch;
-    return fmt::format("{{\"cpu\": \"{}\", \"threads\": {}, \"bandwidth_gbs\": {:.3f}, \"gflops\": {:.3f}}}", cpu,
-                       p.threads, p.bandwidth_gbs, p.gflops);
+    return fmt::format("{{\"cpu\": \"{}\", \"threads\": {}, \"bandwidth_gbs\": {:.3f}, \"gflops\": {:.3f}{}}}", cpu,
+                       p.threads, p.bandwidth_gbs, p.gflops,
+                       p.gpu ? fmt::format(", \"gpu\": true, \"l2_bytes\": {}", p.llc_bytes) : "");
 }
 
 }  // namespace
@@ -173,7 +194,15 @@ std::vector<MachinePeaks> read_cache(const std::filesystem::path& cache_file) {
         if (e["cpu"].get_string().get(name) || e["threads"].get_int64().get(t) ||
             e["bandwidth_gbs"].get_double().get(bw) || e["gflops"].get_double().get(fl))
             continue;
-        if (bw > 0 && fl > 0) entries.push_back(MachinePeaks{std::string(name), static_cast<int>(t), bw, fl, true});
+        if (bw <= 0 || fl <= 0) continue;
+        MachinePeaks p{std::string(name), static_cast<int>(t), bw, fl, true};
+        bool gpu = false;
+        int64_t l2 = 0;
+        if (!e["gpu"].get_bool().get(gpu) && gpu) {
+            p.gpu = true;
+            if (!e["l2_bytes"].get_int64().get(l2)) p.llc_bytes = l2;
+        }
+        entries.push_back(std::move(p));
     }
     return entries;
 }
@@ -197,14 +226,19 @@ bool write_cache(const std::vector<MachinePeaks>& entries, const std::filesystem
 
 }  // namespace
 
+std::optional<MachinePeaks> find_cached_peaks(std::string_view machine, int threads, bool gpu,
+                                              const std::filesystem::path& cache_file) {
+    for (MachinePeaks& p : read_cache(cache_file))
+        if (p.cpu == machine && p.threads == threads && p.gpu == gpu) return std::move(p);
+    return std::nullopt;
+}
+
 MachinePeaks cached_peaks(int threads, const std::filesystem::path& cache_file) {
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const std::string cpu = cpu_name();
-    for (MachinePeaks& p : read_cache(cache_file))
-        if (p.cpu == cpu && p.threads == threads) {
-            p.llc_bytes = last_level_cache_bytes();
-            return p;
-        }
+    if (std::optional<MachinePeaks> p = find_cached_peaks(cpu_name(), threads, false, cache_file)) {
+        p->llc_bytes = last_level_cache_bytes();
+        return *p;
+    }
     MachinePeaks measured = measure_peaks(threads);
     store_peaks(measured, cache_file);
     return measured;
@@ -213,7 +247,7 @@ MachinePeaks cached_peaks(int threads, const std::filesystem::path& cache_file) 
 bool store_peaks(const MachinePeaks& peaks, const std::filesystem::path& cache_file) {
     std::vector<MachinePeaks> entries;
     for (MachinePeaks& p : read_cache(cache_file))
-        if (p.cpu != peaks.cpu || p.threads != peaks.threads) entries.push_back(std::move(p));
+        if (p.cpu != peaks.cpu || p.threads != peaks.threads || p.gpu != peaks.gpu) entries.push_back(std::move(p));
     entries.push_back(peaks);
     return write_cache(entries, cache_file);
 }

@@ -67,6 +67,40 @@ Cost cost_of(const OpRecord& op, int64_t kv_dim, double kv_bytes) {
     return c;
 }
 
+
+std::string cpu_recommendation(Class worst, const ProfilePhase& ph, double w_gbs, const MachinePeaks& peaks) {
+    if (worst == attention)
+        return "attention over the KV cache dominates: shorter contexts, or an f16 / q8_0 KV cache (--kv-type), "
+               "move fewer bytes";
+    if (ph.bottleneck_memory_bound && w_gbs < 0.6 * peaks.bandwidth_gbs)
+        return fmt::format("the kernels reach {:.0f}% of the measured bandwidth: more threads (--threads) or faster "
+                           "kernels would help before the memory limit does",
+                           100 * ph.bottleneck_peak_share);
+    if (ph.bottleneck_memory_bound)
+        return "near the bandwidth ceiling: fewer bytes per weight (a smaller quantization such as Q4_K) or a GPU is "
+               "the lever; batching requests (apr serve --parallel) shares each weight read";
+    return "compute-bound: larger SIMD (AVX-512), more threads or a GPU help; bigger batches will not";
+}
+
+// On a GPU a decode step is hundreds of short kernels: below the card's
+// bandwidth the time goes to launches and kernels that do not stream at
+// full rate, not to a lack of threads.
+std::string gpu_recommendation(Class worst, const ProfilePhase& ph) {
+    if (worst == attention)
+        return "attention over the KV cache dominates on the GPU: shorter contexts, or an f16 / q8_0 KV cache "
+               "(--kv-type), move fewer bytes";
+    if (ph.bottleneck_memory_bound && ph.bottleneck_peak_share < 0.6)
+        return fmt::format("the kernels reach {:.0f}% of the card's measured bandwidth: each step is many short "
+                           "kernels, so launch gaps and products too small to fill the card cost more than the "
+                           "bytes; batching requests (apr serve --parallel) gives every kernel more work",
+                           100 * ph.bottleneck_peak_share);
+    if (ph.bottleneck_memory_bound)
+        return "near the card's bandwidth ceiling: fewer bytes per weight (a smaller quantization such as Q4_K) or "
+               "batching requests (apr serve --parallel), which shares each weight read, is the lever";
+    return "compute-bound on the tensor cores: the prompt's products run near the card's f16 rate; bigger batches "
+           "will not help";
+}
+
 }  // namespace
 
 Profile profile_of(const Recorder& rec, const MachinePeaks& peaks, double kv_value_bytes) {
@@ -114,7 +148,7 @@ Profile profile_of(const Recorder& rec, const MachinePeaks& peaks, double kv_val
         ph.mb_per_pass = passes > 0 ? all_bytes / static_cast<double>(passes) / 1e6 : 0;
         ph.gbs = all_ms > 0 ? all_bytes / (all_ms * 1e-3) / 1e9 : 0;
         ph.fits_in_cache = peaks.llc_bytes > 0 && ph.mb_per_pass * 1e6 <= static_cast<double>(peaks.llc_bytes);
-        if (!ph.fits_in_cache && peaks.llc_bytes > 0 && ph.gbs > peaks.bandwidth_gbs)
+        if (!peaks.gpu && !ph.fits_in_cache && peaks.llc_bytes > 0 && ph.gbs > peaks.bandwidth_gbs)
             out.memory_gbs_above_peak = std::max(out.memory_gbs_above_peak, ph.gbs);
         double memory_ms = 0, compute_ms = 0;
         int worst = 0;
@@ -147,31 +181,23 @@ Profile profile_of(const Recorder& rec, const MachinePeaks& peaks, double kv_val
         ph.bottleneck_memory_bound = (w.bytes > 0 ? w.flops / w.bytes : 0) < ridge;
         ph.bottleneck_peak_share = ph.bottleneck_memory_bound ? w_gbs / std::max(peaks.bandwidth_gbs, 1e-9)
                                                               : w_gflops / std::max(peaks.gflops, 1e-9);
-        if (worst == attention)
-            ph.recommendation = "attention over the KV cache dominates: shorter contexts, or an f16 / q8_0 KV cache "
-                                "(--kv-type), move fewer bytes";
-        else if (ph.bottleneck_memory_bound && w_gbs < 0.6 * peaks.bandwidth_gbs)
-            ph.recommendation = fmt::format("the kernels reach {:.0f}% of the measured bandwidth: more threads "
-                                            "(--threads) or faster kernels would help before the memory limit does",
-                                            100 * ph.bottleneck_peak_share);
-        else if (ph.bottleneck_memory_bound)
-            ph.recommendation = "near the bandwidth ceiling: fewer bytes per weight (a smaller quantization such as "
-                                "Q4_K) or a GPU is the lever; batching requests (apr serve --parallel) shares each "
-                                "weight read";
-        else
-            ph.recommendation = "compute-bound: larger SIMD (AVX-512), more threads or a GPU help; bigger batches will not";
+        ph.recommendation = peaks.gpu ? gpu_recommendation(static_cast<Class>(worst), ph) : cpu_recommendation(static_cast<Class>(worst), ph, w_gbs, peaks);
         out.phases.push_back(std::move(ph));
     }
     return out;
 }
 
-std::string format_profile(const Recorder& rec, const MachinePeaks& peaks, double kv_value_bytes) {
-    const Profile profile = profile_of(rec, peaks, kv_value_bytes);
-    std::string out = fmt::format(
-        "[PROFILE] machine: {}, {} threads: {:.1f} GB/s read bandwidth, {:.1f} GFLOP/s f32 FMA (measured{}); ridge "
-        "point {:.1f} FLOP/byte\n",
-        peaks.cpu, peaks.threads, peaks.bandwidth_gbs, peaks.gflops, peaks.from_cache ? ", cached" : " now",
-        profile.ridge);
+std::string format_profile(const Profile& profile, bool ran_a_pass) {
+    const MachinePeaks& peaks = profile.peaks;
+    std::string out =
+        peaks.gpu ? fmt::format("[PROFILE] machine: {} (GPU): {:.1f} GB/s read bandwidth, {:.1f} GFLOP/s f16 "
+                                "tensor-core multiply-add (measured on the card{}); ridge point {:.1f} FLOP/byte\n",
+                                peaks.cpu, peaks.bandwidth_gbs, peaks.gflops, peaks.from_cache ? ", cached" : " now",
+                                profile.ridge)
+                  : fmt::format("[PROFILE] machine: {}, {} threads: {:.1f} GB/s read bandwidth, {:.1f} GFLOP/s f32 "
+                                "FMA (measured{}); ridge point {:.1f} FLOP/byte\n",
+                                peaks.cpu, peaks.threads, peaks.bandwidth_gbs, peaks.gflops,
+                                peaks.from_cache ? ", cached" : " now", profile.ridge);
     for (const ProfilePhase& ph : profile.phases) {
         out += fmt::format("[PROFILE] {}: {} tokens, {:.3f} ms of ops per token, {:.2f} MB and {:.2f} MFLOP per token\n",
                            ph.phase == GenerationPhase::prompt ? "prompt" : "generation", ph.tokens, ph.ms_per_token,
@@ -189,17 +215,22 @@ std::string format_profile(const Recorder& rec, const MachinePeaks& peaks, doubl
                            100 * ph.bottleneck_peak_share, ph.bottleneck_memory_bound ? "bandwidth" : "compute");
         out += "[PROFILE] recommendation: " + ph.recommendation + "\n";
         if (ph.fits_in_cache && ph.bottleneck_memory_bound && ph.bottleneck_peak_share > 1)
-            out += fmt::format("[PROFILE] note: a pass moves {:.1f} MB, which fits in the {:.0f} MB last-level cache, so "
+            out += fmt::format("[PROFILE] note: a pass moves {:.1f} MB, which fits in the {:.0f} MB {}, so "
                                "memory-bound ops run above the memory bandwidth peak\n",
-                               ph.mb_per_pass, static_cast<double>(peaks.llc_bytes) / (1 << 20));
+                               ph.mb_per_pass, static_cast<double>(peaks.llc_bytes) / (1 << 20),
+                               peaks.gpu ? "L2 cache of the card" : "last-level cache");
     }
     if (profile.memory_gbs_above_peak > 0)
         out += fmt::format("[PROFILE] note: this run streamed {:.1f} GB/s from memory, more than the {:.1f} GB/s "
                            "peak{}: the peak was measured while the machine was busy; the figures above use it, "
                            "later runs use the higher one\n",
                            profile.memory_gbs_above_peak, peaks.bandwidth_gbs, peaks.from_cache ? " cached" : "");
-    if (rec.passes().empty()) out += "[PROFILE] no forward pass was run\n";
+    if (!ran_a_pass) out += "[PROFILE] no forward pass was run\n";
     return out;
+}
+
+std::string format_profile(const Recorder& rec, const MachinePeaks& peaks, double kv_value_bytes) {
+    return format_profile(profile_of(rec, peaks, kv_value_bytes), !rec.passes().empty());
 }
 
 MachinePeaks raised_peaks(const Profile& profile, MachinePeaks peaks) {

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -217,6 +218,49 @@ TEST_CASE("BatchEvaluator takes cache blocks as its sessions fill and gives them
     evaluator.evaluate(good);
     CHECK(sessions[1]->position() == 41);
     CHECK(small.position() == 201);
+}
+
+TEST_CASE("BatchEvaluator::evaluate_greedy gives each row's argmax of what evaluate returns, sessions advancing alike") {
+    auto model = Model::load(tiny_model());
+    const auto vocab = static_cast<size_t>(model->config().vocab_size);
+    // Twin sessions: one set through evaluate (logits), one through evaluate_greedy (ids).
+    const std::vector<std::vector<int32_t>> prompts = {ids(30, 21), ids(7, 22), ids(65, 23)};
+    std::vector<std::unique_ptr<Session>> a, b;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        a.push_back(std::make_unique<Session>(*model));
+        b.push_back(std::make_unique<Session>(*model));
+    }
+    BatchEvaluator evaluator(*model, 256);
+    std::vector<BatchItem> ia, ib;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        ia.push_back({a[i].get(), prompts[i], true});
+        ib.push_back({b[i].get(), prompts[i], i != 1});  // the second wants no logits: no id either
+    }
+    std::vector<int32_t> one(prompts.size());  // each session's next token
+    for (int step = 0; step < 4; ++step) {
+        const auto logits = evaluator.evaluate(ia);
+        const std::vector<float> rows(logits.begin(), logits.end());
+        const auto got = evaluator.evaluate_greedy(ib);
+        REQUIRE(got.size() == (step == 0 ? 2u : 3u));
+        std::vector<int32_t> next(prompts.size());
+        for (size_t i = 0; i < prompts.size(); ++i) {
+            const auto row = rows.begin() + static_cast<std::ptrdiff_t>(i * vocab);
+            next[i] = static_cast<int32_t>(std::max_element(row, row + static_cast<std::ptrdiff_t>(vocab)) - row);
+        }
+        INFO("step " << step);
+        if (step == 0) {
+            CHECK(got[0] == next[0]);
+            CHECK(got[1] == next[2]);
+        } else {
+            for (size_t i = 0; i < prompts.size(); ++i) CHECK(got[i] == next[i]);
+        }
+        for (size_t i = 0; i < prompts.size(); ++i) CHECK(a[i]->position() == b[i]->position());
+        one = next;
+        for (size_t i = 0; i < prompts.size(); ++i) {
+            ia[i] = {a[i].get(), std::span<const int32_t>(&one[i], 1), true};
+            ib[i] = {b[i].get(), std::span<const int32_t>(&one[i], 1), true};
+        }
+    }
 }
 
 TEST_CASE("generation that reaches the end of the context stops with finish reason length and says so") {

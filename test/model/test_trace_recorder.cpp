@@ -178,3 +178,51 @@ TEST_CASE("store_peaks replaces this machine's cached entry and keeps the others
     CHECK(entries == 2);
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a GPU's peaks give the GPU's header and advice, are never raised, and are cached apart from the CPU's") {
+    apr::trace::Recorder rec({false, 0});
+    record_generation(rec);
+    apr::trace::MachinePeaks gpu{"Test GPU", 0, 4000.0, 600000.0, false, int64_t{1} << 40, true};
+    const apr::trace::Profile profile = apr::trace::profile_of(rec, gpu);
+    REQUIRE(profile.phases.size() == 2);
+    CHECK(profile.memory_gbs_above_peak == 0);  // the card's own measurement is never raised
+    const std::string text = apr::trace::format_profile(profile, true);
+    INFO(text);
+    CHECK(text.find("[PROFILE] machine: Test GPU (GPU): 4000.0 GB/s read bandwidth, 600000.0 GFLOP/s f16 "
+                    "tensor-core multiply-add (measured on the card now)") != std::string::npos);
+    CHECK(text.find("threads") == std::string::npos);
+    CHECK(text.find("f32 FMA") == std::string::npos);
+    // nano on a 4 TB/s card from a CPU recording: far below the card's bandwidth, so the launch advice.
+    CHECK(text.find("of the card's measured bandwidth: each step is many short kernels") != std::string::npos);
+    CHECK(text.find("--threads") == std::string::npos);
+    CHECK(text.find("fits in the") == std::string::npos);  // nothing above the peak to explain
+    CHECK(text == apr::trace::format_profile(rec, gpu));
+    // A pass that fits in the card's L2 and runs above its bandwidth is explained by the L2, and not raised.
+    apr::trace::MachinePeaks slow = gpu;
+    slow.bandwidth_gbs = 1e-6;
+    const apr::trace::Profile above = apr::trace::profile_of(rec, slow);
+    CHECK(above.memory_gbs_above_peak == 0);
+    const std::string above_text = apr::trace::format_profile(above, true);
+    INFO(above_text);
+    CHECK(above_text.find("MB L2 cache of the card, so memory-bound ops run above") != std::string::npos);
+    CHECK(above_text.find("this run streamed") == std::string::npos);
+
+    const auto dir = std::filesystem::temp_directory_path() / ("apr_test_gpu_peaks_" + std::to_string(getpid()));
+    std::filesystem::remove_all(dir);
+    const auto file = dir / "machine_peaks.json";
+    gpu.llc_bytes = 50 << 20;
+    REQUIRE(apr::trace::store_peaks(gpu, file));
+    // A CPU entry of the same name and thread count is another machine.
+    REQUIRE(apr::trace::store_peaks(apr::trace::MachinePeaks{"Test GPU", 0, 9.0, 10.0, false, 0, false}, file));
+    const auto found = apr::trace::find_cached_peaks("Test GPU", 0, true, file);
+    REQUIRE(found.has_value());
+    CHECK(found->gpu);
+    CHECK(found->from_cache);
+    CHECK(found->bandwidth_gbs == Approx(4000.0));
+    CHECK(found->llc_bytes == (50 << 20));
+    const auto cpu = apr::trace::find_cached_peaks("Test GPU", 0, false, file);
+    REQUIRE(cpu.has_value());
+    CHECK(cpu->bandwidth_gbs == Approx(9.0));
+    CHECK(!apr::trace::find_cached_peaks("Other GPU", 0, true, file).has_value());
+    std::filesystem::remove_all(dir);
+}

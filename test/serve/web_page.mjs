@@ -343,6 +343,9 @@ test('the layer trace view shows the server\'s X-Trace-Level: layer data, or say
   equal(a.content.trim(), '4', 'the traced answer');
   equal(chatBodies[chatBodies.length - 1].headers['x-trace-level'], 'layer', 'the request header');
   await page.click('#messages article.assistant details.trace summary');
+  // The view is built by the details' toggle event, which the browser fires
+  // as a task after the click, not within it.
+  await page.waitForSelector('#messages article.assistant .trace-view', { timeout: 5000 });
   const view = await page.$eval('#messages article.assistant .trace-view', (v) => ({
     missing: v.querySelector('.trace-missing')?.textContent ?? '', rows: v.querySelectorAll('tbody tr').length,
     pre: v.querySelector('pre')?.textContent ?? '' }));

@@ -144,7 +144,7 @@ Json profile_json(const trace::Recorder& rec, const trace::MachinePeaks& peaks, 
     Json machine = Json::object();
     machine.set("cpu", peaks.cpu).set("threads", static_cast<int64_t>(peaks.threads));
     machine.set("bandwidth_gbs", round3(peaks.bandwidth_gbs)).set("gflops", round3(peaks.gflops));
-    machine.set("cached", peaks.from_cache);
+    machine.set("cached", peaks.from_cache).set("gpu", peaks.gpu);
     Json phases = Json::array();
     for (const trace::ProfilePhase& ph : profile.phases) {
         Json classes = Json::array();
@@ -169,7 +169,7 @@ Json profile_json(const trace::Recorder& rec, const trace::MachinePeaks& peaks, 
     }
     Json out = Json::object();
     out.set("machine", std::move(machine)).set("ridge_flop_per_byte", profile.ridge).set("phases", std::move(phases));
-    out.set("text", trace::format_profile(rec, peaks, kv_value_bytes));
+    out.set("text", trace::format_profile(profile, !rec.passes().empty()));
     return out;
 }
 

@@ -126,6 +126,7 @@ private:
     class StepFanout;
     void loop();
     void assign_waiting();
+    bool wait_for_shared_prefix(Slot& slot, size_t index);
     void step();
     void finish(Slot& slot, FinishReason reason, const std::string& error = {});
     void update_kv_gauges();
@@ -138,6 +139,7 @@ private:
     BatchEvaluator evaluator_;
     std::unique_ptr<StepFanout> fanout_;  // hands a step's events to its traced sequences' recorders
     std::vector<int32_t> end_ids_;
+    bool can_copy_prefix_ = true;  // false once a copy failed (caches on a GPU): then no slot waits to copy
 
     mutable std::mutex mutex_;
     std::condition_variable cv_;

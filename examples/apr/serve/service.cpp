@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "apr/device.hpp"
 #include "apr/error.hpp"
 
 namespace apr::serve {
@@ -34,7 +35,7 @@ void Service::load() {
 }
 
 const trace::MachinePeaks& Service::peaks() {
-    std::call_once(peaks_once_, [this] { peaks_ = trace::cached_peaks(model_->threads(), trace::default_peaks_cache()); });
+    std::call_once(peaks_once_, [this] { peaks_ = device_peaks(*model_, trace::default_peaks_cache()); });
     return peaks_;
 }
 
