@@ -83,4 +83,15 @@ float dot_f32(const float* a, const float* b, int64_t n);
 void axpy_f32(float a, const float* x, float* y, int64_t n);
 }  // namespace avx2
 
+// AVX-512 f16 kernels (attention_avx512.cpp): d a multiple of 32, the
+// single-head one d <= kMaxAvx512HeadDim; the dispatchers above check.
+constexpr int64_t kMaxAvx512HeadDim = 512;
+namespace avx512 {
+AttentionPartial attend_block_f16(const uint16_t* q16, const uint16_t* k, const uint16_t* v, int64_t stride,
+                                  int64_t n, int64_t d, float scale, uint16_t* acc16, float* acc);
+void attend_block_f16_group(const uint16_t* q16, int64_t heads, const uint16_t* k, const uint16_t* v, int64_t stride,
+                            int64_t n, int64_t d, float scale, float* qf, uint16_t* acc16, float* acc,
+                            AttentionPartial* parts);
+}  // namespace avx512
+
 }  // namespace apr::cpu

@@ -60,6 +60,7 @@ std::vector<float> blocked(const Block& block) {
 std::vector<cpu::SimdLevel> levels() {
     std::vector<cpu::SimdLevel> out{cpu::SimdLevel::scalar};
     if (cpu::simd_level_supported(cpu::SimdLevel::avx2)) out.push_back(cpu::SimdLevel::avx2);
+    if (cpu::simd_level_supported(cpu::SimdLevel::avx512)) out.push_back(cpu::SimdLevel::avx512);
     return out;
 }
 

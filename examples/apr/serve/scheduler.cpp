@@ -18,11 +18,12 @@ bool Sequence::next(GenEvent& event, std::chrono::milliseconds timeout) {
 }
 
 void Sequence::push(GenEvent event) {
+    const bool wake = event.final || !quiet_.load();
     {
         std::lock_guard lock(mutex_);
         events_.push_back(std::move(event));
     }
-    cv_.notify_all();
+    if (wake) cv_.notify_all();
 }
 
 // One batched step's events go to the recorder of every traced sequence in

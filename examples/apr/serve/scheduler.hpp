@@ -71,6 +71,10 @@ public:
     // The client went away or the server stops: the scheduler frees the slot
     // before its next step.
     void cancel() { cancelled_.store(true); }
+    // The reader wants only the final event in time (a whole answer, not a
+    // stream): token events are queued without waking it, so a waiting HTTP
+    // thread is not scheduled once per token beside the compute threads.
+    void wake_on_final_only() { quiet_.store(true); }
     bool cancelled() const { return cancelled_.load(); }
 
     // Filled by the scheduler; read after the final event.
@@ -88,6 +92,7 @@ public:
 
 private:
     std::atomic<bool> cancelled_{false};
+    std::atomic<bool> quiet_{false};
     std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<GenEvent> events_;
