@@ -114,9 +114,8 @@ public:
                 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(head_dim));
         // sin and cos per pair: about 4 elements' worth of work per element.
         run_rows(rows, 4 * rows * heads * head_dim, [&](int64_t r) {
-            for (int64_t h = 0; h < heads; ++h)
-                (style == RopeStyle::neox ? cpu::rope_neox_head : cpu::rope_normal_head)(
-                    x + (r * heads + h) * head_dim, head_dim, static_cast<float>(positions[r]), inv.data());
+            (style == RopeStyle::neox ? cpu::rope_neox_heads : cpu::rope_normal_heads)(
+                x + r * heads * head_dim, heads, head_dim, static_cast<float>(positions[r]), inv.data());
         });
     }
 
