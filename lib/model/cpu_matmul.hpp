@@ -6,7 +6,7 @@
 // is chosen once, at construction.
 //
 // Weights the repacked kernels handle (Q4_K / Q6_K with rows % 8 == 0 at the
-// AVX2 level, kernels/cpu/repack.hpp) are repacked at bind time into memory
+// AVX2 level, rows % 16 == 0 at the AVX-512 level, kernels/cpu/repack.hpp) are repacked at bind time into memory
 // this object owns, and the file mapping's pages behind them are released
 // (madvise), so the process holds one copy of them, not two. The file is
 // unchanged; APR_REPACK=0 in the environment keeps the file's layout.
