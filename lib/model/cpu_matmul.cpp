@@ -100,6 +100,26 @@ void CpuMatmul::run(const Weight& w, const float* x, int64_t rows, float* y) con
     cpu::matmul(cpu::MatmulWeight{w.type, data, w.rows, w.cols}, x, rows, y, level_);
 }
 
+void CpuMatmul::run_shared(std::span<const Weight* const> ws, const float* x, int64_t rows,
+                           std::span<float* const> ys) const {
+    bool shared = !ws.empty() && rows > 0;
+    for (const Weight* w : ws)
+        shared = shared && w->cols == ws[0]->cols && cpu::activation_type(w->type) == cpu::activation_type(ws[0]->type) &&
+                 cpu::activation_type(w->type) != DType::F32;
+    if (!shared) {
+        for (size_t i = 0; i < ws.size(); ++i) run(*ws[i], x, rows, ys[i]);
+        return;
+    }
+    cpu::with_quantized_activations(ws[0]->type, x, rows, ws[0]->cols, level_, [&](const std::byte* act) {
+        for (size_t i = 0; i < ws.size(); ++i) {
+            const Weight& w = *ws[i];
+            const auto* data = static_cast<const std::byte*>(w.data);
+            if (w.repacked) cpu::matmul_repacked(cpu::RepackedWeight{w.type, data, w.rows, w.cols}, act, rows, ys[i], level_);
+            else cpu::matmul_quantized(cpu::MatmulWeight{w.type, data, w.rows, w.cols}, act, rows, ys[i], level_);
+        }
+    });
+}
+
 void CpuMatmul::dequantize_row(const Weight& w, int64_t row, float* out) const {
     const auto* data = static_cast<const std::byte*>(w.data);
     if (w.repacked) {

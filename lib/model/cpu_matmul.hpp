@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <span>
 
 #include "apr/dtype.hpp"
 #include "apr/tensor.hpp"
@@ -35,6 +36,10 @@ public:
     // x: rows x w.cols f32; y: rows x w.rows f32. Thread-safe (the kernels'
     // scratch is per calling thread).
     void run(const Weight& w, const float* x, int64_t rows, float* y) const;
+    // ys[i] = x ws[i]^T for weights sharing one input (q/k/v, gate/up): when
+    // they take the same activation format, x is quantized once for all of
+    // them (the bits of quantizing it per product); else run() each.
+    void run_shared(std::span<const Weight* const> ws, const float* x, int64_t rows, std::span<float* const> ys) const;
     // Row `row` of w as f32 (embedding lookups; w repacked or not).
     void dequantize_row(const Weight& w, int64_t row, float* out) const;
     cpu::SimdLevel level() const { return level_; }
