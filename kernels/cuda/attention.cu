@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "cuda/blocks.cuh"
@@ -373,11 +374,269 @@ __global__ void __launch_bounds__(kDecodeThreads)
     if (tid == 0) *counter = 0;  // ready for the next launch
 }
 
+// The same with one block per (KV head, row, chunk) for all `group` query
+// heads sharing that KV head (GQA): each key and value is loaded once for
+// the group instead of once per query head. APR_CUDA_DECODE_GROUPED=1 picks
+// it (for measuring against the per-head kernel; groups of up to kMaxGroupG).
+constexpr int kMaxGroupG = 8;
+
+template <bool F16, int L>
+__global__ void __launch_bounds__(kDecodeThreads)
+    attention_decode_grouped_kernel(KVRows kv, int layer, const float* __restrict__ q, const float* __restrict__ k,
+                                    const float* __restrict__ v, const int32_t* __restrict__ positions, int heads,
+                                    int kv_heads, int hd, float scale, const float* __restrict__ inv_freq, bool neox,
+                                    int chunk, int max_splits, int* __restrict__ counters, float* __restrict__ partial,
+                                    float* __restrict__ out) {
+    const int kvh = blockIdx.x, r = blockIdx.y, split = blockIdx.z;
+    const int pos = positions[r];
+    const int n = pos + 1;
+    const int nsplit = (n + chunk - 1) / chunk;
+    if (split >= nsplit) return;
+    const int G = heads / kv_heads, h0 = kvh * G;
+    const int kv_dim = kv_heads * hd;
+    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+    constexpr int kWarps = kDecodeThreads / 32;
+    const int sc_stride = max(chunk, max_splits);
+    extern __shared__ float smem[];
+    float* qs = smem;            // G x hd: the roped queries, in the cache's precision
+    float* kc = qs + G * hd;     // hd: this position's key
+    float* vc = kc + hd;         // hd: this position's value
+    float* sc = vc + hd;         // G x sc_stride: scores, then probabilities
+    __shared__ float red[kWarps];
+    __shared__ int last;
+
+    const float* kh = k + (static_cast<size_t>(r) * kv_heads + kvh) * hd;
+    const float* vh = v + (static_cast<size_t>(r) * kv_heads + kvh) * hd;
+    const int half = hd / 2;
+    for (int g = 0; g < G; ++g) {
+        const float* qh = q + (static_cast<size_t>(r) * heads + h0 + g) * hd;
+        float* qg = qs + g * hd;
+        if (inv_freq != nullptr) {
+            const float fpos = static_cast<float>(pos);
+            for (int i = tid; i < half; i += kDecodeThreads) {
+                const float theta = __fmul_rn(fpos, inv_freq[i]);
+                float sn, cs;
+                sincosf(theta, &sn, &cs);
+                const int i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
+                float x0 = qh[i0], x1 = qh[i1];
+                qg[i0] = __fsub_rn(__fmul_rn(x0, cs), __fmul_rn(x1, sn));
+                qg[i1] = __fadd_rn(__fmul_rn(x0, sn), __fmul_rn(x1, cs));
+                if (g == 0) {
+                    x0 = kh[i0];
+                    x1 = kh[i1];
+                    kc[i0] = __fsub_rn(__fmul_rn(x0, cs), __fmul_rn(x1, sn));
+                    kc[i1] = __fadd_rn(__fmul_rn(x0, sn), __fmul_rn(x1, cs));
+                }
+            }
+            for (int i = 2 * half + tid; i < hd; i += kDecodeThreads) {
+                qg[i] = qh[i];
+                if (g == 0) kc[i] = kh[i];
+            }
+        } else {
+            for (int i = tid; i < hd; i += kDecodeThreads) {
+                qg[i] = qh[i];
+                if (g == 0) kc[i] = kh[i];
+            }
+        }
+    }
+    __syncthreads();
+    const size_t cap = static_cast<size_t>(kv.capacity[r]);
+    const size_t base = static_cast<size_t>(layer) * cap * kv_dim + static_cast<size_t>(kvh) * hd;
+    const bool writer = split == 0;
+    const size_t at = base + static_cast<size_t>(pos) * kv_dim;
+    for (int i = tid; i < hd; i += kDecodeThreads) {
+        const float kv_k = kc[i], kv_v = vh[i];
+        if (writer) {
+            if constexpr (F16) {
+                static_cast<uint16_t*>(kv.k_base[r])[at + i] = float_to_half_bits(kv_k);
+                static_cast<uint16_t*>(kv.v_base[r])[at + i] = float_to_half_bits(kv_v);
+            } else {
+                static_cast<float*>(kv.k_base[r])[at + i] = kv_k;
+                static_cast<float*>(kv.v_base[r])[at + i] = kv_v;
+            }
+        }
+        kc[i] = to_cache_precision<F16>(kv_k);
+        vc[i] = to_cache_precision<F16>(kv_v);
+    }
+    for (int i = tid; i < G * hd; i += kDecodeThreads) qs[i] = to_cache_precision<F16>(qs[i]);
+    __syncthreads();
+
+    const void* kb = kv.k_base[r];
+    const void* vb = kv.v_base[r];
+    const int j0 = split * chunk, j1 = min(n, j0 + chunk);
+    float qv[kMaxGroupG][L];
+#pragma unroll
+    for (int g = 0; g < kMaxGroupG; ++g)
+#pragma unroll
+        for (int i = 0; i < L; ++i) {
+            const int d = lane + 32 * i;
+            qv[g][i] = g < G && d < hd ? qs[g * hd + d] : 0.0f;
+        }
+    constexpr int kAhead = 4;
+    for (int jj = j0 + warp; jj < j1; jj += kAhead * kWarps) {
+        float kk[kAhead][L];
+#pragma unroll
+        for (int u = 0; u < kAhead; ++u) {
+            const int j = jj + u * kWarps;
+            const size_t row = base + static_cast<size_t>(j) * kv_dim;
+#pragma unroll
+            for (int i = 0; i < L; ++i) {
+                const int d = lane + 32 * i;
+                kk[u][i] = j < j1 && d < hd ? (j == pos ? kc[d] : load_kv<F16>(kb, row + d)) : 0.0f;
+            }
+        }
+#pragma unroll
+        for (int g = 0; g < kMaxGroupG; ++g) {
+            if (g >= G) break;
+#pragma unroll
+            for (int u = 0; u < kAhead; ++u) {
+                float a = 0.0f;
+#pragma unroll
+                for (int i = 0; i < L; ++i) a += qv[g][i] * kk[u][i];
+                for (int o = 16; o > 0; o >>= 1) a += __shfl_xor_sync(0xffffffffu, a, o);
+                const int j = jj + u * kWarps;
+                if (lane == 0 && j < j1) sc[g * sc_stride + j - j0] = a * scale;
+            }
+        }
+    }
+    __syncthreads();
+    const int count = j1 - j0;
+    float ml[kMaxGroupG][2];
+    for (int g = 0; g < G; ++g) {
+        float* sg = sc + g * sc_stride;
+        float m = -INFINITY;
+        for (int j = tid; j < count; j += kDecodeThreads) m = fmaxf(m, sg[j]);
+        m = block_max(m, red);
+        float l = 0.0f;
+        for (int j = tid; j < count; j += kDecodeThreads) {
+            const float p = expf(sg[j] - m);
+            sg[j] = p;
+            l += p;
+        }
+        l = block_add(l, red);  // its barriers also publish sc
+        ml[g][0] = m;
+        ml[g][1] = l;
+    }
+    if (nsplit > 1 && tid == 0)
+        for (int g = 0; g < G; ++g) {
+            float* po = partial + ((static_cast<size_t>(r) * heads + h0 + g) * max_splits + split) * (hd + 2);
+            po[0] = ml[g][0];
+            po[1] = ml[g][1];
+        }
+    for (int d = tid; d < hd; d += kDecodeThreads) {
+        float acc[kMaxGroupG];
+#pragma unroll
+        for (int g = 0; g < kMaxGroupG; ++g) acc[g] = 0.0f;
+        constexpr int kVAhead = 8;
+        for (int jb = j0; jb < j1; jb += kVAhead) {
+            float vv[kVAhead];
+#pragma unroll
+            for (int u = 0; u < kVAhead; ++u) {
+                const int j = jb + u;
+                vv[u] = j < j1 ? (j == pos ? vc[d] : load_kv<F16>(vb, base + static_cast<size_t>(j) * kv_dim + d)) : 0.0f;
+            }
+#pragma unroll
+            for (int g = 0; g < kMaxGroupG; ++g) {
+                if (g >= G) break;
+                const float* sg = sc + g * sc_stride + jb - j0;
+#pragma unroll
+                for (int u = 0; u < kVAhead; ++u)
+                    if (jb + u < j1) acc[g] += sg[u] * vv[u];
+            }
+        }
+#pragma unroll
+        for (int g = 0; g < kMaxGroupG; ++g) {
+            if (g >= G) break;
+            if (nsplit == 1) out[(static_cast<size_t>(r) * heads + h0 + g) * hd + d] = acc[g] / ml[g][1];
+            else partial[((static_cast<size_t>(r) * heads + h0 + g) * max_splits + split) * (hd + 2) + 2 + d] = acc[g];
+        }
+    }
+    if (nsplit == 1) return;
+    __threadfence();
+    __syncthreads();
+    int* counter = counters + static_cast<size_t>(r) * heads + h0;
+    if (tid == 0) last = atomicAdd(counter, 1) == nsplit - 1;
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    // Each head's chunk weights e^(m_s - M_g) into sc (row g), its total into
+    // tot; then each thread sums one head value of every head of the group,
+    // their loads in flight together.
+    __shared__ float tot[kMaxGroupG];
+    for (int g = 0; g < G; ++g) {
+        const float* pr = partial + (static_cast<size_t>(r) * heads + h0 + g) * max_splits * (hd + 2);
+        float big = -INFINITY;
+        for (int sp = tid; sp < nsplit; sp += kDecodeThreads) big = fmaxf(big, __ldcg(pr + static_cast<size_t>(sp) * (hd + 2)));
+        big = block_max(big, red);
+        float total = 0.0f;
+        for (int sp = tid; sp < nsplit; sp += kDecodeThreads) {
+            const float* ps = pr + static_cast<size_t>(sp) * (hd + 2);
+            const float wgt = expf(__ldcg(ps) - big);
+            sc[g * sc_stride + sp] = wgt;
+            total += __ldcg(ps + 1) * wgt;
+        }
+        total = block_add(total, red);  // its barriers also publish sc
+        if (tid == 0) tot[g] = total;
+    }
+    __syncthreads();
+    const float* pr0 = partial + (static_cast<size_t>(r) * heads + h0) * max_splits * (hd + 2);
+    const size_t head_stride = static_cast<size_t>(max_splits) * (hd + 2);
+    for (int d = tid; d < hd; d += kDecodeThreads) {
+        float acc[kMaxGroupG];
+#pragma unroll
+        for (int g = 0; g < kMaxGroupG; ++g) acc[g] = 0.0f;
+        constexpr int kMAhead = 4;
+        for (int sb = 0; sb < nsplit; sb += kMAhead) {
+            float pv[kMaxGroupG][kMAhead];
+#pragma unroll
+            for (int g = 0; g < kMaxGroupG; ++g)
+#pragma unroll
+                for (int u = 0; u < kMAhead; ++u)
+                    pv[g][u] = g < G && sb + u < nsplit
+                                   ? __ldcg(pr0 + g * head_stride + static_cast<size_t>(sb + u) * (hd + 2) + 2 + d)
+                                   : 0.0f;
+#pragma unroll
+            for (int g = 0; g < kMaxGroupG; ++g)
+#pragma unroll
+                for (int u = 0; u < kMAhead; ++u)
+                    if (g < G && sb + u < nsplit) acc[g] += pv[g][u] * sc[g * sc_stride + sb + u];
+        }
+#pragma unroll
+        for (int g = 0; g < kMaxGroupG; ++g) {
+            if (g >= G) break;
+            out[(static_cast<size_t>(r) * heads + h0 + g) * hd + d] = acc[g] / tot[g];
+        }
+    }
+    if (tid == 0) *counter = 0;  // ready for the next launch
+}
+
+bool decode_grouped() {
+    static const bool on = [] {
+        const char* env = std::getenv("APR_CUDA_DECODE_GROUPED");
+        return env != nullptr && env[0] == '1';
+    }();
+    return on;
+}
+
+// Chunks per row the chunk length aims at: 64 (APR_CUDA_DECODE_SPLITS, 1 to
+// 4,096, for measuring: more chunks put more blocks on the card and shorten
+// each block's chain of loads, at a longer merge).
+int decode_split_target() {
+    static const int target = [] {
+        const char* env = std::getenv("APR_CUDA_DECODE_SPLITS");
+        const long v = env != nullptr ? std::strtol(env, nullptr, 10) : 0;
+        return v >= 1 && v <= 4096 ? static_cast<int>(v) : 64;
+    }();
+    return target;
+}
+
 // Positions per block: 32 for short caches, more as they grow, so that a
-// row's chunks stay about 64 or fewer up to 16,384 positions.
+// row's chunks stay about decode_split_target() or fewer (64: up to 16,384
+// positions), at most 256 positions per chunk.
 int decode_chunk(int64_t max_capacity) {
+    const int64_t target = decode_split_target();
     int c = 32;
-    while (c < 256 && max_capacity > 64 * static_cast<int64_t>(c)) c *= 2;
+    while (c < 256 && max_capacity > target * static_cast<int64_t>(c)) c *= 2;
     return c;
 }
 
@@ -390,6 +649,15 @@ void launch_decode(const KVRows& kv, int layer, const float* q, const float* k, 
     const size_t counter_bytes = (static_cast<size_t>(rows * heads) * sizeof(int) + 255) / 256 * 256;
     auto* counters = static_cast<int*>(scratch);
     auto* partial = reinterpret_cast<float*>(static_cast<std::byte*>(scratch) + counter_bytes);
+    const int64_t group = heads / kv_heads;
+    const size_t grouped_smem = static_cast<size_t>((group + 2) * hd + group * std::max(chunk, splits)) * sizeof(float);
+    if (decode_grouped() && group <= kMaxGroupG && grouped_smem <= 48 * 1024) {
+        const dim3 grid(static_cast<unsigned>(kv_heads), static_cast<unsigned>(rows), static_cast<unsigned>(splits));
+        attention_decode_grouped_kernel<F16, L><<<grid, kDecodeThreads, grouped_smem, s>>>(
+            kv, layer, q, k, v, positions, static_cast<int>(heads), static_cast<int>(kv_heads), static_cast<int>(hd),
+            scale, inv_freq, neox, chunk, splits, counters, partial, out);
+        return;
+    }
     const dim3 grid(static_cast<unsigned>(heads), static_cast<unsigned>(rows), static_cast<unsigned>(splits));
     const size_t smem = static_cast<size_t>(3 * hd + std::max(chunk, splits)) * sizeof(float);
     attention_decode_kernel<F16, L><<<grid, kDecodeThreads, smem, s>>>(

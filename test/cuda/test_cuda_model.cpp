@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include "apr/batch.hpp"
 #include "apr/generate.hpp"
 #include "apr/model.hpp"
 #include "apr/session.hpp"
@@ -179,6 +180,63 @@ TEST_CASE("CUDA: batched decode of several sessions equals decoding each alone")
             next[static_cast<size_t>(i)] = static_cast<int32_t>(std::max_element(one.begin(), one.end()) - one.begin());
         }
     }
+}
+
+TEST_CASE("CUDA: batched decode of 16 sessions (tensor-core products in recorded steps): device ids = argmax of the logits, close to each alone") {
+    // 16 rows per step is past the decode batch size from which products run
+    // on tensor cores (f16 operands, f32 sums) inside the recorded graphs;
+    // twin sessions take the same steps through evaluate (logits) and
+    // evaluate_greedy (argmax on the device), and a third set decodes alone
+    // (one row: the int8 products), as close as the long-prompt test allows.
+    auto model = Model::load(nano("nano-q4_k_m.gguf"), ModelParams{Device::cuda, 0});
+    constexpr int kSessions = 16;
+    const int64_t vocab = model->config().vocab_size;
+    std::vector<std::unique_ptr<Session>> a, b, alone;
+    std::vector<int32_t> next(kSessions);
+    for (int i = 0; i < kSessions; ++i) {
+        a.push_back(std::make_unique<Session>(*model));
+        b.push_back(std::make_unique<Session>(*model));
+        alone.push_back(std::make_unique<Session>(*model));
+        const auto& prompt = cases()[static_cast<size_t>(i) % cases().size()].prompt_ids;
+        std::vector<int32_t> p(prompt.begin(), prompt.end());
+        p.push_back(static_cast<int32_t>(100 + i));  // distinct sessions even where the cases repeat
+        const auto logits = a.back()->evaluate(p);
+        b.back()->evaluate(p);
+        alone.back()->evaluate(p);
+        next[static_cast<size_t>(i)] = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    }
+    BatchEvaluator evaluator(*model, kSessions);
+    int flips = 0;
+    for (int step = 0; step < 6; ++step) {  // the first runs op by op, the second records, the rest replay
+        std::vector<BatchItem> ia, ib;
+        for (int i = 0; i < kSessions; ++i) {
+            ia.push_back({a[static_cast<size_t>(i)].get(), std::span(&next[static_cast<size_t>(i)], 1), true});
+            ib.push_back({b[static_cast<size_t>(i)].get(), std::span(&next[static_cast<size_t>(i)], 1), true});
+        }
+        const std::span<const float> got = evaluator.evaluate(ia);
+        const std::vector<float> logits(got.begin(), got.end());
+        const std::span<const int32_t> ids_span = evaluator.evaluate_greedy(ib);
+        const std::vector<int32_t> ids(ids_span.begin(), ids_span.end());
+        REQUIRE(ids.size() == static_cast<size_t>(kSessions));
+        for (int i = 0; i < kSessions; ++i) {
+            const float* row = logits.data() + i * vocab;
+            const auto want = static_cast<int32_t>(std::max_element(row, row + vocab) - row);
+            INFO("session " << i << " step " << step);
+            CHECK(ids[static_cast<size_t>(i)] == want);
+            const std::span<const float> one = alone[static_cast<size_t>(i)]->evaluate(std::span(&next[static_cast<size_t>(i)], 1));
+            double err = 0, range = 0;
+            for (int64_t v = 0; v < vocab; ++v) {
+                err = std::max(err, static_cast<double>(std::abs(row[v] - one[static_cast<size_t>(v)])));
+                range = std::max(range, static_cast<double>(std::abs(one[static_cast<size_t>(v)])));
+            }
+            INFO("max |logit difference| batched vs alone " << err << " of max |logit| " << range);
+            CHECK(err < 0.02 * range);
+            const auto own = static_cast<int32_t>(std::max_element(one.begin(), one.end()) - one.begin());
+            if (own != want) ++flips;  // a near-tie may part the two precisions
+            next[static_cast<size_t>(i)] = own;
+        }
+    }
+    CHECK(flips <= 2);
 }
 
 TEST_CASE("CUDA: Device::automatic picks the GPU when there is one") {
