@@ -23,6 +23,16 @@ bool use_avx2(SimdLevel level) {
 #endif
 }
 
+// The AVX-512 f16 kernels: at that level, for head sizes they take.
+bool use_avx512_f16(SimdLevel level, int64_t d) {
+#if defined(__x86_64__)
+    return level == SimdLevel::avx512 && d % 32 == 0 && d <= kMaxAvx512HeadDim;
+#else
+    (void)level, (void)d;
+    return false;
+#endif
+}
+
 // exp(s_j - max) in place, their sum in double (as ggml's softmax).
 float exponentiate(float* scores, int64_t n, float max) {
     double sum = 0.0;
@@ -99,6 +109,7 @@ AttentionPartial attend_block_f32(const float* q, const float* k, const float* v
 AttentionPartial attend_block_f16(const uint16_t* q16, const uint16_t* k, const uint16_t* v, int64_t stride,
                                   int64_t n, int64_t d, float scale, uint16_t* acc16, float* acc, SimdLevel level) {
 #if defined(__x86_64__)
+    if (use_avx512_f16(level, d)) return avx512::attend_block_f16(q16, k, v, stride, n, d, scale, acc16, acc);
     if (use_avx2(level)) return avx2::attend_block_f16(q16, k, v, stride, n, d, scale, acc16, acc);
 #endif
     (void)level;
@@ -109,6 +120,13 @@ void attend_block_f16_group(const uint16_t* q16, int64_t heads, const uint16_t* 
                             int64_t n, int64_t d, float scale, float* qf, uint16_t* acc16, float* acc,
                             AttentionPartial* parts, SimdLevel level) {
 #if defined(__x86_64__)
+    if (use_avx512_f16(level, d)) {
+        for (int64_t h0 = 0; h0 < heads; h0 += kMaxGroupHeads) {
+            const int64_t hn = std::min(kMaxGroupHeads, heads - h0);
+            avx512::attend_block_f16_group(q16 + h0 * d, hn, k, v, stride, n, d, scale, qf, acc16, acc + h0 * d, parts + h0);
+        }
+        return;
+    }
     if (use_avx2(level) && d % 16 == 0) {
         for (int64_t h0 = 0; h0 < heads; h0 += kMaxGroupHeads) {
             const int64_t hn = std::min(kMaxGroupHeads, heads - h0);
@@ -149,6 +167,17 @@ AttentionPartial attend_block_q8_0(const void* q8, const void* k, const void* v,
     }
     (void)simd;
     return {max, sum};
+}
+
+void f32_to_f16_row(const float* x, uint16_t* y, int64_t n, SimdLevel level) {
+#if defined(__x86_64__)
+    if (use_avx2(level)) {
+        avx2::f32_to_f16_row(x, y, n);
+        return;
+    }
+#endif
+    (void)level;
+    f32_to_f16_row(x, y, n);
 }
 
 void f32_to_q8_0_row(const float* x, void* y, int64_t n, SimdLevel level) { kernels_for(level).quantize_q8_0(x, y, n); }

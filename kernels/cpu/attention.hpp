@@ -65,6 +65,11 @@ AttentionPartial attend_block_q8_0(const void* q8, const void* k, const void* v,
 // f32 row -> q8_0 blocks (n a multiple of 32), as llama.cpp stores a q8_0 cache.
 void f32_to_q8_0_row(const float* x, void* y, int64_t n, SimdLevel level);
 
+// f32 row -> f16 bits, rounded to nearest even: the bits of the scalar
+// f32_to_f16_row (cpu/ops.hpp) for every non-NaN value (F16C's conversion
+// where the level has it; a NaN stays a NaN, its payload may differ).
+void f32_to_f16_row(const float* x, uint16_t* y, int64_t n, SimdLevel level);
+
 namespace avx2 {
 AttentionPartial attend_block_f32(const float* q, const float* k, const float* v, int64_t stride, int64_t n, int64_t d,
                                   float scale, float* scores, float* acc);
@@ -73,8 +78,20 @@ AttentionPartial attend_block_f16(const uint16_t* q16, const uint16_t* k, const 
 void attend_block_f16_group(const uint16_t* q16, int64_t heads, const uint16_t* k, const uint16_t* v, int64_t stride,
                             int64_t n, int64_t d, float scale, float* qf, uint16_t* acc16, float* acc,
                             AttentionPartial* parts);
+void f32_to_f16_row(const float* x, uint16_t* y, int64_t n);
 float dot_f32(const float* a, const float* b, int64_t n);
 void axpy_f32(float a, const float* x, float* y, int64_t n);
 }  // namespace avx2
+
+// AVX-512 f16 kernels (attention_avx512.cpp): d a multiple of 32, the
+// single-head one d <= kMaxAvx512HeadDim; the dispatchers above check.
+constexpr int64_t kMaxAvx512HeadDim = 512;
+namespace avx512 {
+AttentionPartial attend_block_f16(const uint16_t* q16, const uint16_t* k, const uint16_t* v, int64_t stride,
+                                  int64_t n, int64_t d, float scale, uint16_t* acc16, float* acc);
+void attend_block_f16_group(const uint16_t* q16, int64_t heads, const uint16_t* k, const uint16_t* v, int64_t stride,
+                            int64_t n, int64_t d, float scale, float* qf, uint16_t* acc16, float* acc,
+                            AttentionPartial* parts);
+}  // namespace avx512
 
 }  // namespace apr::cpu

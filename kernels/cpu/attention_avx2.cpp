@@ -189,9 +189,10 @@ AttentionPartial attend_block_f16(const uint16_t* q16, const uint16_t* k, const 
 void attend_block_f16_group(const uint16_t* q16, int64_t heads, const uint16_t* k, const uint16_t* v, int64_t stride,
                             int64_t n, int64_t d, float scale, float* qf, uint16_t* acc16, float* acc,
                             AttentionPartial* parts) {
-    for (int64_t i = 0; i < heads * d; ++i) {
-        acc16[i] = 0;
-        qf[i] = f16_to_f32(q16[i]);  // exact: every f16 is an f32
+    // d is a multiple of 16 (the dispatcher checks), so heads * d of 8.
+    for (int64_t i = 0; i < heads * d; i += 8) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(acc16 + i), _mm_setzero_si128());
+        _mm256_storeu_ps(qf + i, load_f16(q16 + i));  // exact: every f16 is an f32
     }
     float sum[kMaxGroupHeads], max[kMaxGroupHeads], s[kMaxGroupHeads];
     for (int64_t h = 0; h < heads; ++h) {
@@ -234,8 +235,14 @@ void attend_block_f16_group(const uint16_t* q16, int64_t heads, const uint16_t* 
             }
         }
     }
-    for (int64_t i = 0; i < heads * d; ++i) acc[i] = f16_to_f32(acc16[i]);
+    for (int64_t i = 0; i < heads * d; i += 8) _mm256_storeu_ps(acc + i, load_f16(acc16 + i));
     for (int64_t h = 0; h < heads; ++h) parts[h] = {max[h], sum[h]};
+}
+
+void f32_to_f16_row(const float* x, uint16_t* y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) store_f16(y + i, _mm256_loadu_ps(x + i));
+    for (; i < n; ++i) y[i] = f32_to_f16(x[i]);
 }
 
 }  // namespace apr::cpu::avx2

@@ -69,7 +69,7 @@ public:
                 return cpu::attend_block_f32(qh, reinterpret_cast<const float*>(k), reinterpret_cast<const float*>(v),
                                              hd_, n, hd_, scale_, s.scores.data(), acc, level_);
             case KVCacheType::f16:
-                cpu::f32_to_f16_row(qh, s.q16.data(), hd_);
+                cpu::f32_to_f16_row(qh, s.q16.data(), hd_, level_);
                 return cpu::attend_block_f16(s.q16.data(), reinterpret_cast<const uint16_t*>(k),
                                              reinterpret_cast<const uint16_t*>(v), hd_, n, hd_, scale_, s.acc16.data(),
                                              acc, level_);
@@ -89,7 +89,7 @@ public:
                      float* acc, cpu::AttentionPartial* parts) const {
         if (cache.layout().type == KVCacheType::f16) {
             const float* qg = q_ + row * q_dim_ + kv_head * group_ * hd_;
-            cpu::f32_to_f16_row(qg, s.q16.data(), group_ * hd_);
+            cpu::f32_to_f16_row(qg, s.q16.data(), group_ * hd_, level_);
             cpu::attend_block_f16_group(s.q16.data(), group_, reinterpret_cast<const uint16_t*>(cache.slab(b, layer_, 0, kv_head)),
                                         reinterpret_cast<const uint16_t*>(cache.slab(b, layer_, 1, kv_head)), hd_, n, hd_,
                                         scale_, s.qf.data(), s.acc16.data(), acc, parts, level_);
@@ -143,7 +143,7 @@ void store_row(HostKVCache& cache, int layer, int64_t pos, const float* k, const
             std::byte* dst = cache.row(pos, layer, kv, h);
             switch (cache.type()) {
                 case KVCacheType::f32: std::memcpy(dst, src, static_cast<size_t>(hd) * 4); break;
-                case KVCacheType::f16: cpu::f32_to_f16_row(src, reinterpret_cast<uint16_t*>(dst), hd); break;
+                case KVCacheType::f16: cpu::f32_to_f16_row(src, reinterpret_cast<uint16_t*>(dst), hd, level); break;
                 case KVCacheType::q8_0: cpu::f32_to_q8_0_row(src, dst, hd, level); break;
             }
         }
@@ -173,11 +173,18 @@ void cpu_attention(tbb::task_arena& arena, int threads, cpu::SimdLevel level, in
         auto [cache, r] = row_cache[static_cast<size_t>(i)];
         store_row(*cache, layer, positions[r], k + r * kv_dim, v + r * kv_dim, hd, shape.kv_heads, level);
     };
-    arena.execute([&] {
-        tbb::parallel_for(tbb::blocked_range<int64_t>(0, rows, 16), [&](const tbb::blocked_range<int64_t>& range) {
-            for (int64_t i = range.begin(); i < range.end(); ++i) store(i);
+    // A few rows (a decode step) are stored on this thread: converting
+    // 8 rows of a small model's keys and values takes microseconds, less
+    // than waking the other threads would.
+    if (rows * kv_dim < 8192) {
+        for (int64_t i = 0; i < rows; ++i) store(i);
+    } else {
+        arena.execute([&] {
+            tbb::parallel_for(tbb::blocked_range<int64_t>(0, rows, 16), [&](const tbb::blocked_range<int64_t>& range) {
+                for (int64_t i = range.begin(); i < range.end(); ++i) store(i);
+            });
         });
-    });
+    }
 
     // 2. the units of work
     const Attention attn(level, shape, layer, q);

@@ -92,7 +92,7 @@ public:
 
     void rmsnorm(const float* x, const Weight& w, float eps, int64_t rows, int64_t cols, float* y) override {
         const auto* weight = static_cast<const float*>(w.data);
-        run_rows(rows, [&](int64_t r) { cpu::rmsnorm_row(x + r * cols, weight, cols, eps, y + r * cols); });
+        run_rows(rows, rows * cols, [&](int64_t r) { cpu::rmsnorm_row(x + r * cols, weight, cols, eps, y + r * cols); });
     }
 
     void matmul(const Weight& w, const float* x, int64_t rows, float* y) override {
@@ -112,7 +112,8 @@ public:
         for (int64_t i = 0; i < head_dim / 2; ++i)
             inv[static_cast<size_t>(i)] =
                 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(head_dim));
-        run_rows(rows, [&](int64_t r) {
+        // sin and cos per pair: about 4 elements' worth of work per element.
+        run_rows(rows, 4 * rows * heads * head_dim, [&](int64_t r) {
             for (int64_t h = 0; h < heads; ++h)
                 (style == RopeStyle::neox ? cpu::rope_neox_head : cpu::rope_normal_head)(
                     x + (r * heads + h) * head_dim, head_dim, static_cast<float>(positions[r]), inv.data());
@@ -126,7 +127,7 @@ public:
 
     void swiglu(const float* gate, const float* up, int64_t n, float* y) override {
         constexpr int64_t kChunk = 4096;
-        run_rows((n + kChunk - 1) / kChunk, [&](int64_t c) {
+        run_rows((n + kChunk - 1) / kChunk, n, [&](int64_t c) {
             const int64_t begin = c * kChunk;
             cpu::swiglu_row(gate + begin, up + begin, std::min(kChunk, n - begin), y + begin);
         });
@@ -149,10 +150,18 @@ public:
     }
 
 private:
+    // fn(0) .. fn(rows - 1), over the threads when the op is big enough:
+    // `elements` (its size in elements touched) below kInlineElements runs
+    // on the calling thread, since a parallel region's fork and join (a few
+    // microseconds, more when a worker must be woken) would cost more than
+    // the op. A small model's decode step has dozens of such ops (nano: an
+    // rmsnorm of 8 x 512 takes about a microsecond). Each row is computed
+    // the same either way, so the split changes no value.
+    static constexpr int64_t kInlineElements = 32768;
     template <typename Fn>
-    void run_rows(int64_t rows, const Fn& fn) {
-        if (rows <= 1) {
-            if (rows == 1) fn(0);
+    void run_rows(int64_t rows, int64_t elements, const Fn& fn) {
+        if (rows <= 1 || elements < kInlineElements) {
+            for (int64_t r = 0; r < rows; ++r) fn(r);
             return;
         }
         arena_.execute([&] {

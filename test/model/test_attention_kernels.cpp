@@ -60,6 +60,7 @@ std::vector<float> blocked(const Block& block) {
 std::vector<cpu::SimdLevel> levels() {
     std::vector<cpu::SimdLevel> out{cpu::SimdLevel::scalar};
     if (cpu::simd_level_supported(cpu::SimdLevel::avx2)) out.push_back(cpu::SimdLevel::avx2);
+    if (cpu::simd_level_supported(cpu::SimdLevel::avx512)) out.push_back(cpu::SimdLevel::avx512);
     return out;
 }
 
@@ -167,5 +168,27 @@ TEST_CASE("f16 cache: a GQA group's heads in one pass give each head's bits of a
                 }
                 CHECK(differ == 0);
             }
+    }
+}
+
+TEST_CASE("f32 -> f16 rows: every SIMD level gives the scalar conversion's bits") {
+    // Random values across the whole f16 range, values that round halfway
+    // (ties to even), subnormal results, overflow to infinity, zeros and an
+    // odd length so the vector loop's tail runs too.
+    std::vector<float> x = random_values(1003, 7);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = std::ldexp(x[i], static_cast<int>(i % 48) - 30);
+    const float special[] = {0.0f, -0.0f, 1.0f + 0x1p-11f, 1.0f + 0x1p-10f + 0x1p-11f, 65504.0f, 65520.0f, -70000.0f,
+                             0x1p-24f, 0x1p-25f, 0x1.8p-25f, 0x1p-15f + 0x1p-25f, -0x1p-20f, INFINITY, -INFINITY, 1e-40f};
+    x.insert(x.end(), std::begin(special), std::end(special));
+    std::vector<uint16_t> want(x.size());
+    cpu::f32_to_f16_row(x.data(), want.data(), static_cast<int64_t>(x.size()));
+    for (cpu::SimdLevel level : levels()) {
+        INFO(cpu::simd_level_name(level));
+        std::vector<uint16_t> got(x.size());
+        cpu::f32_to_f16_row(x.data(), got.data(), static_cast<int64_t>(x.size()), level);
+        for (size_t i = 0; i < x.size(); ++i) {
+            INFO("value " << x[i]);
+            CHECK(got[i] == want[i]);
+        }
     }
 }

@@ -4,6 +4,10 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <thread>
+#include <vector>
+
+#include <fmt/core.h>
 #include <cstdio>
 #include <memory>
 
@@ -213,6 +217,58 @@ TEST_CASE("serve: a follow-up turn reuses the slot's cached prefix (cached_token
     // everything of the first exchange but the closing tokens is reused
     CHECK(cached >= p1);
     CHECK(cached < int64_t(d2.root["usage"]["prompt_tokens"]));
+}
+
+TEST_CASE("serve: identical prompts admitted together evaluate their prefix once (one reads it, the others copy it)") {
+    const std::string model = (apr::test::vendored_models_dir() / "nano" / "nano-q4_k_m.gguf").string();
+    ServeProcess s({model, "--parallel", "4", "--ctx-size", "2048"});
+    auto completion = [&](const std::string& prompt, int64_t max_tokens) {
+        auto r = s.client(120).Post(
+            "/v1/completions", fmt::format(R"({{"prompt":"{}","max_tokens":{},"temperature":0}})", prompt, max_tokens),
+            "application/json");
+        REQUIRE(r);
+        REQUIRE(r->status == 200);
+        return std::string(r->body);
+    };
+    // A ~1,700-token prompt holds every step's whole token budget (256) for
+    // several steps; the three identical requests sent meanwhile all wait in
+    // slots for budget and are first read in the same step.
+    std::string blocker;
+    for (int i = 0; i < 450; ++i) blocker += fmt::format("n{} ", i);
+    std::thread first([&] { completion(blocker, 1); });
+    for (int i = 0; i < 500; ++i) {
+        const std::string m = std::string(s.client().Get("/metrics")->body);
+        if (m.find("apr_busy_slots 1") != std::string::npos) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    const std::string twin = "Write a Python function that reverses a string, and explain each step of it in detail. "
+                             "Then write one that checks if a number is even, and explain that one too.";
+    std::array<std::string, 3> bodies;
+    {
+        std::vector<std::thread> ts;
+        for (size_t i = 0; i < bodies.size(); ++i) ts.emplace_back([&, i] { bodies[i] = completion(twin, 8); });
+        for (auto& t : ts) t.join();
+    }
+    first.join();
+    int64_t prompt_tokens = 0, evaluated = 0;
+    std::vector<std::string> texts;
+    for (const std::string& b : bodies) {
+        JsonDoc d(b);
+        prompt_tokens = int64_t(d.root["usage"]["prompt_tokens"]);
+        evaluated += prompt_tokens - int64_t(d.root["usage"]["prompt_tokens_details"]["cached_tokens"]);
+        texts.emplace_back(std::string_view(d.root["choices"].at(0)["text"]));
+    }
+    INFO("prompt tokens " << prompt_tokens << ", evaluated in all three " << evaluated);
+    REQUIRE(prompt_tokens > 20);
+    // One reads the prompt; the others copy all of it but the last token
+    // (evaluated for its logits). Each reading its own would be 3x.
+    CHECK(evaluated <= prompt_tokens + 2);
+    // The copies are the evaluated bits: the same greedy answer, also alone.
+    CHECK(texts[0] == texts[1]);
+    CHECK(texts[0] == texts[2]);
+    JsonDoc alone(completion(twin, 8));
+    CHECK(std::string(std::string_view(alone.root["choices"].at(0)["text"])) == texts[0]);
+    CHECK(s.stop() == 0);
 }
 
 TEST_CASE("serve: Ollama /api/chat streams NDJSON by default and answers whole with stream false") {

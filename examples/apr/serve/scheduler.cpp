@@ -18,11 +18,12 @@ bool Sequence::next(GenEvent& event, std::chrono::milliseconds timeout) {
 }
 
 void Sequence::push(GenEvent event) {
+    const bool wake = event.final || !quiet_.load();
     {
         std::lock_guard lock(mutex_);
         events_.push_back(std::move(event));
     }
-    cv_.notify_all();
+    if (wake) cv_.notify_all();
 }
 
 // One batched step's events go to the recorder of every traced sequence in
@@ -53,6 +54,7 @@ struct Scheduler::Slot {
     std::optional<Sampler> sampler;
     std::optional<TextStream> text;
     int32_t pending = -1;  // the last sampled token, evaluated in the next step
+    bool fresh = false;    // admitted, no prompt chunk evaluated yet (see wait_for_shared_prefix)
     Clock::time_point last_token_at{};
 };
 
@@ -158,10 +160,13 @@ void Scheduler::assign_waiting() {
         // At least the prompt's last token is evaluated: its logits start generation.
         size_t reuse = std::min(best_lcp, prompt.size() - 1);
         const size_t donor_reuse = std::min(donor_lcp, prompt.size() - 1);
-        if (donor != nullptr && donor_reuse > reuse &&
-            best->session.copy_prefix_from(donor->session, static_cast<int64_t>(donor_reuse))) {
-            best->cached.assign(prompt.begin(), prompt.begin() + static_cast<std::ptrdiff_t>(donor_reuse));
-            reuse = donor_reuse;
+        if (donor != nullptr && donor_reuse > reuse) {
+            if (best->session.copy_prefix_from(donor->session, static_cast<int64_t>(donor_reuse))) {
+                best->cached.assign(prompt.begin(), prompt.begin() + static_cast<std::ptrdiff_t>(donor_reuse));
+                reuse = donor_reuse;
+            } else {
+                can_copy_prefix_ = false;
+            }
         }
         best->session.truncate(static_cast<int64_t>(reuse));  // blocks past `reuse` go back to the pool
         best->cached.resize(reuse);
@@ -170,12 +175,57 @@ void Scheduler::assign_waiting() {
         for (int32_t t : prompt) best->sampler->accept(t);
         best->text.emplace(*model_.tokenizer(), seq->request.stop);
         best->pending = -1;
+        best->fresh = true;
         seq->prompt_tokens = static_cast<int64_t>(prompt.size());
         seq->cached_tokens = static_cast<int64_t>(reuse);
         seq->started_at = Clock::now();
         best->seq = std::move(seq);
         ++busy_;
     }
+}
+
+// For a slot admitted but not yet reading its prompt (slots_[index]):
+// requests admitted together often share a prefix no cache held when they
+// were admitted (a burst of chats with one system prompt, the same question
+// twice), and each would evaluate it. So first, when another slot's cache
+// now holds more of the prompt than this one, that prefix is copied (the
+// same bits as evaluating it). Then, when another slot reading its own
+// prompt will hold at least kWaitGain tokens more of this prompt once it has
+// read it, this slot sits out the step (returns true) and copies next step,
+// one step later but without evaluating those tokens again. Only a slot
+// ahead of this one is waited for (more of its prompt read, or as much and
+// earlier in slots_), so of twins admitted together one always proceeds.
+bool Scheduler::wait_for_shared_prefix(Slot& slot, size_t index) {
+    constexpr size_t kWaitGain = 4;
+    const std::vector<int32_t>& prompt = slot.seq->request.prompt;
+    const size_t limit = prompt.size() - 1;  // the last prompt token is always evaluated (its logits start the answer)
+    Slot* donor = nullptr;
+    size_t held = slot.prompt_pos;
+    for (auto& other : slots_) {
+        if (other.get() == &slot) continue;
+        const size_t lcp = std::min({common_prefix(other->cached, prompt), static_cast<size_t>(other->session.position()), limit});
+        if (lcp > held) {
+            donor = other.get();
+            held = lcp;
+        }
+    }
+    if (donor != nullptr) {
+        if (slot.session.copy_prefix_from(donor->session, static_cast<int64_t>(held))) {
+            slot.cached.assign(prompt.begin(), prompt.begin() + static_cast<std::ptrdiff_t>(held));
+            slot.prompt_pos = held;
+            slot.seq->cached_tokens = static_cast<int64_t>(held);
+        } else {
+            can_copy_prefix_ = false;
+        }
+    }
+    if (!can_copy_prefix_) return false;
+    for (size_t i = 0; i < slots_.size(); ++i) {
+        const Slot& other = *slots_[i];
+        if (i == index || !other.seq || other.pending >= 0) continue;
+        const bool ahead = other.prompt_pos > slot.prompt_pos || (other.prompt_pos == slot.prompt_pos && i < index);
+        if (ahead && std::min(common_prefix(other.seq->request.prompt, prompt), limit) >= slot.prompt_pos + kWaitGain) return true;
+    }
+    return false;
 }
 
 void Scheduler::finish(Slot& slot, FinishReason reason, const std::string& error) {
@@ -239,14 +289,17 @@ void Scheduler::step() {
         --budget;
     }
     // Prompt chunks share what is left of the step's budget.
-    for (auto& slot : slots_) {
+    for (size_t index = 0; index < slots_.size(); ++index) {
+        Slot* slot = slots_[index].get();
         if (!slot->seq || slot->pending >= 0 || budget <= 0) continue;
+        if (slot->fresh && wait_for_shared_prefix(*slot, index)) continue;
+        slot->fresh = false;
         const std::vector<int32_t>& prompt = slot->seq->request.prompt;
         const int64_t left = static_cast<int64_t>(prompt.size() - slot->prompt_pos);
         const int64_t n = std::min(left, budget);
         items.push_back({&slot->session, std::span<const int32_t>(prompt.data() + slot->prompt_pos, static_cast<size_t>(n)),
                          n == left});
-        owners.push_back(slot.get());
+        owners.push_back(slot);
         budget -= n;
     }
     if (items.empty()) return;

@@ -71,6 +71,10 @@ public:
     // The client went away or the server stops: the scheduler frees the slot
     // before its next step.
     void cancel() { cancelled_.store(true); }
+    // The reader wants only the final event in time (a whole answer, not a
+    // stream): token events are queued without waking it, so a waiting HTTP
+    // thread is not scheduled once per token beside the compute threads.
+    void wake_on_final_only() { quiet_.store(true); }
     bool cancelled() const { return cancelled_.load(); }
 
     // Filled by the scheduler; read after the final event.
@@ -88,6 +92,7 @@ public:
 
 private:
     std::atomic<bool> cancelled_{false};
+    std::atomic<bool> quiet_{false};
     std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<GenEvent> events_;
@@ -126,6 +131,7 @@ private:
     class StepFanout;
     void loop();
     void assign_waiting();
+    bool wait_for_shared_prefix(Slot& slot, size_t index);
     void step();
     void finish(Slot& slot, FinishReason reason, const std::string& error = {});
     void update_kv_gauges();
@@ -138,6 +144,7 @@ private:
     BatchEvaluator evaluator_;
     std::unique_ptr<StepFanout> fanout_;  // hands a step's events to its traced sequences' recorders
     std::vector<int32_t> end_ids_;
+    bool can_copy_prefix_ = true;  // false once a copy failed (caches on a GPU): then no slot waits to copy
 
     mutable std::mutex mutex_;
     std::condition_variable cv_;

@@ -107,6 +107,10 @@ std::vector<std::shared_ptr<Sequence>> Service::submit(const GenRequest& request
 std::vector<ChoiceResult> Service::collect(const std::vector<std::shared_ptr<Sequence>>& seqs) {
     std::vector<ChoiceResult> out(seqs.size());
     std::string error;
+    // Nothing is written before the end, so token events need not wake this
+    // thread; pump's waits time out (200 ms, 2 ms with several) and drain
+    // whatever has queued meanwhile.
+    for (const auto& s : seqs) s->wake_on_final_only();
     pump(seqs, [&](size_t i, const GenEvent& ev) {
         ChoiceResult& c = out[i];
         if (ev.final) {
