@@ -553,7 +553,8 @@ public:
                 if (recording_) fail(ErrorCode::internal, "CUDA: attention scratch grown during a recording");
                 check(cudaStreamSynchronize(stream_), "growing the attention scratch");
                 decode_scratch_.allocate(std::max<size_t>(need * 2, 64 << 10), "the attention scratch");
-                check(cudaMemset(decode_scratch_.get(), 0, decode_scratch_.bytes()), "clearing the attention scratch");
+                check(cudaMemsetAsync(decode_scratch_.get(), 0, decode_scratch_.bytes(), stream_),
+                      "clearing the attention scratch");
             }
             cuda::attention_decode(kv, layer, q, k, v, d_pos, rows, shape.heads, shape.kv_heads, shape.head_dim,
                                    1.0f / std::sqrt(static_cast<float>(shape.head_dim)), rope.table, rope.neox, max_held,
@@ -618,9 +619,12 @@ public:
         if (argmax_scratch_.bytes() < scratch) {
             check(cudaStreamSynchronize(stream_), "growing the argmax scratch");
             argmax_scratch_.allocate(std::max<size_t>(scratch, 4096), "the argmax scratch");
-            check(cudaMemset(argmax_scratch_.get(), 0, argmax_scratch_.bytes()), "clearing the argmax scratch");
+            // On the backend's stream: a plain cudaMemset goes to the legacy
+            // stream, which a non-blocking stream does not wait for.
+            check(cudaMemsetAsync(argmax_scratch_.get(), 0, argmax_scratch_.bytes(), stream_), "clearing the argmax scratch");
         }
-        cuda::argmax_rows(x, rows, n, static_cast<int32_t*>(ids_dev_.get()), argmax_scratch_.get(), stream_);
+        cuda::argmax_rows(x, rows, n, static_cast<int32_t*>(ids_dev_.get()), argmax_scratch_.get(),
+                          static_cast<int64_t>(argmax_scratch_.bytes() / cuda::argmax_scratch_bytes(1)), stream_);
         launched("argmax_rows");
         check(cudaMemcpyAsync(ids_pinned_, ids_dev_.get(), bytes, cudaMemcpyDeviceToHost, stream_), "copy ids to host");
         check(cudaStreamSynchronize(stream_), "the forward pass");
@@ -637,7 +641,7 @@ private:
     static constexpr size_t kMaxGraphs = 32;
     // Prompt batches of at least this many rows multiply on tensor cores.
     static constexpr int64_t kTensorCoreRows = 64;
-    static constexpr int64_t kDecodeTensorCoreRows = 8;
+    static constexpr int64_t kDecodeTensorCoreRows = 16;
     // Measurement knobs (defaults measured on the H200, docs/performance.md):
     // APR_CUDA_F16_SCRATCH_MIB, the f16 weight scratch of the tensor-core
     // products; APR_CUDA_CUBLAS_WORKSPACE_KIB, the workspace given to cuBLAS.
