@@ -137,8 +137,8 @@ void BM_matmul(benchmark::State& state, DType type, int64_t n, int64_t k, bool r
     }
     std::vector<std::byte> w = random_weights(type, n, k);
     if (repacked) {
-        std::vector<std::byte> packed(cpu::repacked_bytes(type, n, k));
-        cpu::repack_rows(type, w.data(), k, 0, n, packed.data());
+        std::vector<std::byte> packed(cpu::repacked_bytes(type, n, k, level));
+        cpu::repack_rows(type, w.data(), k, 0, n, packed.data(), level);
         w = std::move(packed);
     }
     // Generation streams a model far larger than the caches: for T=1 cycle

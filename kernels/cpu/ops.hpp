@@ -18,6 +18,11 @@ void rmsnorm_row(const float* x, const float* w, int64_t n, float eps, float* y)
 void rope_neox_head(float* x, int64_t d, float position, const float* inv_freq);
 // Same, with adjacent pairs (2i, 2i + 1) (llama.cpp's "normal" rope of Llama GGUFs).
 void rope_normal_head(float* x, int64_t d, float position, const float* inv_freq);
+// `heads` consecutive heads of one row at one position: each head's bits of
+// the one-head functions above, with the angles' cos and sin computed once
+// for all the heads instead of once per head.
+void rope_neox_heads(float* x, int64_t heads, int64_t d, float position, const float* inv_freq);
+void rope_normal_heads(float* x, int64_t heads, int64_t d, float position, const float* inv_freq);
 
 // y = silu(gate) * up = gate / (1 + exp(-gate)) * up
 void swiglu_row(const float* gate, const float* up, int64_t n, float* y);

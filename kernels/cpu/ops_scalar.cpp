@@ -43,6 +43,57 @@ void rope_normal_head(float* x, int64_t d, float position, const float* inv_freq
     }
 }
 
+namespace {
+// cos and sin of position * inv_freq[i] for the d/2 angles of a head, the
+// same expressions as the one-head functions; false when d/2 exceeds the
+// table (then the callers rotate head by head).
+constexpr int64_t kAngleTable = 512;
+bool angles(int64_t d, float position, const float* inv_freq, float* c, float* s) {
+    if (d / 2 > kAngleTable) return false;
+    for (int64_t i = 0; i < d / 2; ++i) {
+        const float theta = position * inv_freq[i];
+        c[i] = std::cos(theta);
+        s[i] = std::sin(theta);
+    }
+    return true;
+}
+}  // namespace
+
+void rope_neox_heads(float* x, int64_t heads, int64_t d, float position, const float* inv_freq) {
+    float c[kAngleTable], s[kAngleTable];
+    if (!angles(d, position, inv_freq, c, s)) {
+        for (int64_t h = 0; h < heads; ++h) rope_neox_head(x + h * d, d, position, inv_freq);
+        return;
+    }
+    const int64_t half = d / 2;
+    for (int64_t h = 0; h < heads; ++h) {
+        float* xh = x + h * d;
+        for (int64_t i = 0; i < half; ++i) {
+            const float x0 = xh[i];
+            const float x1 = xh[i + half];
+            xh[i] = x0 * c[i] - x1 * s[i];
+            xh[i + half] = x0 * s[i] + x1 * c[i];
+        }
+    }
+}
+
+void rope_normal_heads(float* x, int64_t heads, int64_t d, float position, const float* inv_freq) {
+    float c[kAngleTable], s[kAngleTable];
+    if (!angles(d, position, inv_freq, c, s)) {
+        for (int64_t h = 0; h < heads; ++h) rope_normal_head(x + h * d, d, position, inv_freq);
+        return;
+    }
+    for (int64_t h = 0; h < heads; ++h) {
+        float* xh = x + h * d;
+        for (int64_t i = 0; i < d / 2; ++i) {
+            const float x0 = xh[2 * i];
+            const float x1 = xh[2 * i + 1];
+            xh[2 * i] = x0 * c[i] - x1 * s[i];
+            xh[2 * i + 1] = x0 * s[i] + x1 * c[i];
+        }
+    }
+}
+
 void swiglu_row(const float* gate, const float* up, int64_t n, float* y) {
     for (int64_t i = 0; i < n; ++i) {
         const float g = gate[i];

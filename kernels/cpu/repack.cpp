@@ -24,20 +24,30 @@ using quant::kQKK;
 
 namespace {
 
-size_t group_block_bytes(DType type) {
+bool wide(SimdLevel level) { return level == SimdLevel::avx512; }
+
+void check_level(SimdLevel level) {
+    if (level != SimdLevel::avx2 && level != SimdLevel::avx512)
+        fail(ErrorCode::invalid_argument, "repacked weights: no layout for SIMD level {}", simd_level_name(level));
+}
+
+size_t group_block_bytes(DType type, SimdLevel level) {
+    check_level(level);
     switch (type) {
-        case DType::Q4_K: return sizeof(BlockQ4_Kx8);
-        case DType::Q6_K: return sizeof(BlockQ6_Kx8);
+        case DType::Q4_K: return wide(level) ? sizeof(BlockQ4_Kx16) : sizeof(BlockQ4_Kx8);
+        case DType::Q6_K: return wide(level) ? sizeof(BlockQ6_Kx16) : sizeof(BlockQ6_Kx8);
         default: fail(ErrorCode::unsupported, "repacked weights: type {} has no repacked layout", dtype_name(type));
     }
 }
 
-void check_shape(DType type, int64_t rows, int64_t cols) {
+void check_shape(DType type, int64_t rows, int64_t cols, SimdLevel level) {
+    check_level(level);
     if (type != DType::Q4_K && type != DType::Q6_K)
         fail(ErrorCode::unsupported, "repacked weights: type {} has no repacked layout", dtype_name(type));
-    if (rows <= 0 || cols <= 0 || rows % kRepackRows != 0 || cols % kQKK != 0)
-        fail(ErrorCode::invalid_argument, "repacked weights: shape {}x{} needs rows % 8 == 0 and cols % 256 == 0",
-             rows, cols);
+    const int64_t group = repack_group_rows(level);
+    if (rows <= 0 || cols <= 0 || rows % group != 0 || cols % kQKK != 0)
+        fail(ErrorCode::invalid_argument, "repacked weights: shape {}x{} needs rows % {} == 0 and cols % 256 == 0",
+             rows, cols, group);
 }
 
 // --- Q4_K: the 6-bit scales and mins of the file's 12 packed bytes -----------
@@ -152,25 +162,96 @@ void unpack_row_q6_K(const BlockQ6_Kx8& g, int r, BlockQ6_K& b) {
     q6_encode(q, b);
 }
 
-template <typename Block, typename Group, typename Repack>
+// --- the 16-row (AVX-512) layouts ------------------------------------------
+
+void repack_group_q4_K16(const BlockQ4_K* rows[16], BlockQ4_Kx16& out) {
+    for (int r = 0; r < 16; ++r) {
+        const BlockQ4_K& b = *rows[r];
+        out.d[r] = b.d;
+        out.dmin[r] = b.dmin;
+        uint8_t sc[8], mn[8];
+        q4_unpack_scales(b.scales, sc, mn);
+        for (int s = 0; s < 8; ++s) {
+            out.scales[s][r] = sc[s];
+            out.mins[s][r] = mn[s];
+        }
+        for (int p = 0; p < 4; ++p)
+            for (int c = 0; c < 8; ++c) std::memcpy(out.qs[p][c][r], b.qs + 32 * p + 4 * c, 4);
+    }
+}
+
+void unpack_row_q4_K16(const BlockQ4_Kx16& g, int r, BlockQ4_K& b) {
+    b.d = g.d[r];
+    b.dmin = g.dmin[r];
+    uint8_t sc[8], mn[8];
+    for (int s = 0; s < 8; ++s) {
+        sc[s] = g.scales[s][r];
+        mn[s] = g.mins[s][r];
+    }
+    q4_pack_scales(sc, mn, b.scales);
+    for (int p = 0; p < 4; ++p)
+        for (int c = 0; c < 8; ++c) std::memcpy(b.qs + 32 * p + 4 * c, g.qs[p][c][r], 4);
+}
+
+void repack_group_q6_K16(const BlockQ6_K* rows[16], BlockQ6_Kx16& out) {
+    std::memset(&out, 0, sizeof out);
+    for (int r = 0; r < 16; ++r) {
+        const BlockQ6_K& b = *rows[r];
+        out.d[r] = b.d;
+        uint8_t q[256];
+        q6_decode(b, q);
+        for (int s = 0; s < 8; ++s) {
+            out.scales[s][r][0] = b.scales[2 * s];
+            out.scales[s][r][1] = b.scales[2 * s + 1];
+            BlockQ6_Kx16::Quad& quad = out.quad[s / 4];
+            for (int c = 0; c < 8; ++c)
+                for (int i = 0; i < 4; ++i) {
+                    const int v = q[32 * s + 4 * c + i];
+                    uint8_t& ql = quad.ql[(s / 2) % 2][c][r][i];
+                    uint8_t& qh = quad.qh[c][r][i];
+                    ql = static_cast<uint8_t>(ql | ((v & 0xF) << (4 * (s % 2))));
+                    qh = static_cast<uint8_t>(qh | ((v >> 4) << (2 * (s % 4))));
+                }
+        }
+    }
+}
+
+void unpack_row_q6_K16(const BlockQ6_Kx16& g, int r, BlockQ6_K& b) {
+    b.d = g.d[r];
+    uint8_t q[256];
+    for (int s = 0; s < 8; ++s) {
+        b.scales[2 * s] = g.scales[s][r][0];
+        b.scales[2 * s + 1] = g.scales[s][r][1];
+        const BlockQ6_Kx16::Quad& quad = g.quad[s / 4];
+        for (int c = 0; c < 8; ++c)
+            for (int i = 0; i < 4; ++i) {
+                const int lo = (quad.ql[(s / 2) % 2][c][r][i] >> (4 * (s % 2))) & 0xF;
+                const int hi = (quad.qh[c][r][i] >> (2 * (s % 4))) & 3;
+                q[32 * s + 4 * c + i] = static_cast<uint8_t>(lo | (hi << 4));
+            }
+    }
+    q6_encode(q, b);
+}
+
+template <typename Block, typename Group, int R, typename Repack>
 void repack_typed(const std::byte* src, int64_t cols, int64_t row_begin, int64_t row_end, std::byte* dst,
                   Repack repack) {
     const int64_t blocks = cols / kQKK;
     const auto* in = reinterpret_cast<const Block*>(src);
     auto* out = reinterpret_cast<Group*>(dst);
-    for (int64_t g = row_begin / 8; g < row_end / 8; ++g)
+    for (int64_t g = row_begin / R; g < row_end / R; ++g)
         for (int64_t b = 0; b < blocks; ++b) {
-            const Block* rows[8];
-            for (int r = 0; r < 8; ++r) rows[r] = in + (8 * g + r) * blocks + b;
+            const Block* rows[R];
+            for (int r = 0; r < R; ++r) rows[r] = in + (R * g + r) * blocks + b;
             repack(rows, out[g * blocks + b]);
         }
 }
 
 RepackedTileFn tile_for(DType type, SimdLevel level) {
-    if (level != SimdLevel::avx2)
-        fail(ErrorCode::invalid_argument, "repacked weights: no kernels for SIMD level {}", simd_level_name(level));
+    check_level(level);
 #if defined(__x86_64__)
     kernels_for(level);  // throws when this CPU cannot run it
+    if (wide(level)) return type == DType::Q4_K ? &avx512::repacked_tile_q4_K : &avx512::repacked_tile_q6_K;
     return type == DType::Q4_K ? &avx2::repacked_tile_q4_K : &avx2::repacked_tile_q6_K;
 #else
     (void)type;
@@ -180,61 +261,80 @@ RepackedTileFn tile_for(DType type, SimdLevel level) {
 
 }  // namespace
 
+int64_t repack_group_rows(SimdLevel level) noexcept { return level == SimdLevel::avx512 ? 16 : kRepackRows; }
+
 bool repack_supported(DType type, int64_t rows, int64_t cols, SimdLevel level) noexcept {
 #if defined(__x86_64__)
-    return level == SimdLevel::avx2 && (type == DType::Q4_K || type == DType::Q6_K) && rows > 0 &&
-           rows % kRepackRows == 0 && cols > 0 && cols % kQKK == 0 && simd_level_supported(level);
+    return (level == SimdLevel::avx2 || level == SimdLevel::avx512) && (type == DType::Q4_K || type == DType::Q6_K) &&
+           rows > 0 && rows % repack_group_rows(level) == 0 && cols > 0 && cols % kQKK == 0 &&
+           simd_level_supported(level);
 #else
     (void)type, (void)rows, (void)cols, (void)level;
     return false;
 #endif
 }
 
-size_t repacked_bytes(DType type, int64_t rows, int64_t cols) {
-    check_shape(type, rows, cols);
-    return static_cast<size_t>(rows / 8) * static_cast<size_t>(cols / kQKK) * group_block_bytes(type);
+size_t repacked_bytes(DType type, int64_t rows, int64_t cols, SimdLevel level) {
+    check_shape(type, rows, cols, level);
+    return static_cast<size_t>(rows / repack_group_rows(level)) * static_cast<size_t>(cols / kQKK) *
+           group_block_bytes(type, level);
 }
 
 void repack_rows(DType type, const std::byte* src, int64_t cols, int64_t row_begin, int64_t row_end,
-                 std::byte* dst) {
+                 std::byte* dst, SimdLevel level) {
     if (row_end == row_begin) return;
-    check_shape(type, row_end - row_begin, cols);
-    if (row_begin < 0 || row_begin % 8 != 0)
+    check_shape(type, row_end - row_begin, cols, level);
+    if (row_begin < 0 || row_begin % repack_group_rows(level) != 0)
         fail(ErrorCode::invalid_argument, "repacked weights: row range starts at {}", row_begin);
-    if (type == DType::Q4_K)
-        repack_typed<BlockQ4_K, BlockQ4_Kx8>(src, cols, row_begin, row_end, dst, repack_group_q4_K);
-    else
-        repack_typed<BlockQ6_K, BlockQ6_Kx8>(src, cols, row_begin, row_end, dst, repack_group_q6_K);
+    if (wide(level)) {
+        if (type == DType::Q4_K)
+            repack_typed<BlockQ4_K, BlockQ4_Kx16, 16>(src, cols, row_begin, row_end, dst, repack_group_q4_K16);
+        else
+            repack_typed<BlockQ6_K, BlockQ6_Kx16, 16>(src, cols, row_begin, row_end, dst, repack_group_q6_K16);
+    } else if (type == DType::Q4_K) {
+        repack_typed<BlockQ4_K, BlockQ4_Kx8, 8>(src, cols, row_begin, row_end, dst, repack_group_q4_K);
+    } else {
+        repack_typed<BlockQ6_K, BlockQ6_Kx8, 8>(src, cols, row_begin, row_end, dst, repack_group_q6_K);
+    }
 }
 
-void dequantize_repacked_row(DType type, const std::byte* packed, int64_t cols, int64_t row, float* out) {
-    check_shape(type, 8, cols);
+void dequantize_repacked_row(DType type, const std::byte* packed, int64_t cols, int64_t row, float* out,
+                             SimdLevel level) {
+    const int64_t rows = repack_group_rows(level);
+    check_shape(type, rows, cols, level);
     const int64_t blocks = cols / kQKK;
-    const int64_t g = row / 8;
-    const int r = static_cast<int>(row % 8);
+    const int64_t g = row / rows;
+    const int r = static_cast<int>(row % rows);
     for (int64_t b = 0; b < blocks; ++b) {
-        const std::byte* group = packed + static_cast<size_t>(g * blocks + b) * group_block_bytes(type);
+        const std::byte* group = packed + static_cast<size_t>(g * blocks + b) * group_block_bytes(type, level);
         if (type == DType::Q4_K) {
             BlockQ4_K block;
-            unpack_row_q4_K(*reinterpret_cast<const BlockQ4_Kx8*>(group), r, block);
+            if (wide(level))
+                unpack_row_q4_K16(*reinterpret_cast<const BlockQ4_Kx16*>(group), r, block);
+            else
+                unpack_row_q4_K(*reinterpret_cast<const BlockQ4_Kx8*>(group), r, block);
             quant::dequantize_row(type, &block, out + b * kQKK, kQKK);
         } else {
             BlockQ6_K block;
-            unpack_row_q6_K(*reinterpret_cast<const BlockQ6_Kx8*>(group), r, block);
+            if (wide(level))
+                unpack_row_q6_K16(*reinterpret_cast<const BlockQ6_Kx16*>(group), r, block);
+            else
+                unpack_row_q6_K(*reinterpret_cast<const BlockQ6_Kx8*>(group), r, block);
             quant::dequantize_row(type, &block, out + b * kQKK, kQKK);
         }
     }
 }
 
 void matmul_repacked(const RepackedWeight& w, const std::byte* act, int64_t t, float* y, SimdLevel level) {
-    check_shape(w.type, w.rows, w.cols);
+    check_shape(w.type, w.rows, w.cols, level);
     if (t <= 0) return;
     if (w.data == nullptr || act == nullptr || y == nullptr)
         fail(ErrorCode::invalid_argument, "repacked matmul: null weight, activation or output");
     const RepackedTileFn tile = tile_for(w.type, level);
     const size_t act_row_bytes = activation_row_bytes(w.type, w.cols);
-    const size_t group_bytes = static_cast<size_t>(w.cols / kQKK) * group_block_bytes(w.type);
-    const int64_t groups = w.rows / 8;
+    const int64_t group_rows = repack_group_rows(level);
+    const size_t group_bytes = static_cast<size_t>(w.cols / kQKK) * group_block_bytes(w.type, level);
+    const int64_t groups = w.rows / group_rows;
     // Groups per task: a few tasks per thread so a core stalled by the
     // shared machine is balanced by the other; results do not depend on it.
     const int64_t threads = std::max(1, tbb::this_task_arena::max_concurrency());
@@ -244,7 +344,8 @@ void matmul_repacked(const RepackedWeight& w, const std::byte* act, int64_t t, f
     auto run = [&](int64_t task) {
         const int64_t g0 = task * chunk;
         const int64_t n = std::min(chunk, groups - g0);
-        tile(w.cols, w.data + static_cast<size_t>(g0) * group_bytes, n, act, act_row_bytes, t, y + 8 * g0, w.rows);
+        tile(w.cols, w.data + static_cast<size_t>(g0) * group_bytes, n, act, act_row_bytes, t, y + group_rows * g0,
+             w.rows);
     };
     if (tasks == 1) {
         run(0);
@@ -259,7 +360,7 @@ void matmul_repacked(const RepackedWeight& w, const std::byte* act, int64_t t, f
 }
 
 void matmul_repacked_f32(const RepackedWeight& w, const float* x, int64_t t, float* y, SimdLevel level) {
-    check_shape(w.type, w.rows, w.cols);
+    check_shape(w.type, w.rows, w.cols, level);
     if (t <= 0) return;
     if (x == nullptr) fail(ErrorCode::invalid_argument, "repacked matmul: null input");
     with_quantized_activations(w.type, x, t, w.cols, level,

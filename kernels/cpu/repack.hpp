@@ -1,5 +1,5 @@
 // Weights repacked at load time into a row-interleaved layout for the AVX2
-// kernels (the files on disk are unchanged; the backend repacks its own copy).
+// and AVX-512 kernels (the files on disk are unchanged; the backend repacks its own copy).
 //
 // Why: in the file's layout each row's super-block is a self-contained 144
 // (Q4_K) or 210 (Q6_K) bytes; a kernel reading one row at a time must unpack
@@ -29,6 +29,17 @@
 // A repacked matrix is `rows / 8` groups of `cols / 256` group blocks each,
 // group-major. Repacking needs rows % 8 == 0 and cols % 256 == 0.
 //
+// The AVX-512 level has its own layouts (repack_layout.hpp): 16 rows per
+// group, so one 64-byte register holds 4 values of each of 16 rows and
+// vpdpbusd with the token's 4 activation bytes broadcast from memory gives
+// each row's partial sums in its own 32-bit lane.
+//   Q4_K x16 (2368 bytes, 148 per row-super-block): as Q4_K x8 with 16 rows.
+//   Q6_K x16 (3360 bytes, 210 per row-super-block): d, scales as x8 with 16
+//     rows, then per set quad (sets 4h..4h+3) the low bits of its two set
+//     pairs and its high bits, in the order the kernel reads them.
+// Which layout a repacked matrix has is fixed by the level it was repacked
+// for; every function below takes that level.
+//
 // Numerics: the integer sums per sub-block are exact and identical to the
 // file-layout kernels'; the float work per super-block is the scalar
 // reference's (d_w * d_a * isum added, then dmin_w * d_a * min_sum
@@ -47,24 +58,30 @@ namespace apr::cpu {
 
 constexpr int64_t kRepackRows = 8;
 
+// Rows per group of `level`'s layout: 8 (AVX2) or 16 (AVX-512).
+int64_t repack_group_rows(SimdLevel level) noexcept;
+
 // Whether a rows x cols matrix of `type` can be repacked for `level`'s
-// kernels (today: Q4_K and Q6_K at the AVX2 level).
+// kernels (Q4_K and Q6_K at the AVX2 and AVX-512 levels, rows a multiple of
+// repack_group_rows(level), on a CPU that runs the level).
 bool repack_supported(DType type, int64_t rows, int64_t cols, SimdLevel level) noexcept;
 
 // Bytes of the repacked matrix (the same as the file's for Q6_K, 148/144 of
 // it for Q4_K).
-size_t repacked_bytes(DType type, int64_t rows, int64_t cols);
+size_t repacked_bytes(DType type, int64_t rows, int64_t cols, SimdLevel level);
 
-// Repacks rows [row_begin, row_end) (multiples of 8) of the file-layout
-// matrix `src` (rows of dtype_bytes(type, cols) bytes, starting at row 0)
-// into `dst` (the whole repacked matrix, repacked_bytes(...) bytes). Ranges
-// are independent, so callers may repack in parallel and in slices.
+// Repacks rows [row_begin, row_end) (multiples of repack_group_rows(level))
+// of the file-layout matrix `src` (rows of dtype_bytes(type, cols) bytes,
+// starting at row 0) into `dst` (the whole repacked matrix,
+// repacked_bytes(...) bytes). Ranges are independent, so callers may repack
+// in parallel and in slices.
 void repack_rows(DType type, const std::byte* src, int64_t cols, int64_t row_begin, int64_t row_end,
-                 std::byte* dst);
+                 std::byte* dst, SimdLevel level);
 
 // Dequantizes row `row` of a repacked matrix to cols floats (for embedding
 // lookups from a repacked table); equals dequantize_row of the file's row.
-void dequantize_repacked_row(DType type, const std::byte* packed, int64_t cols, int64_t row, float* out);
+void dequantize_repacked_row(DType type, const std::byte* packed, int64_t cols, int64_t row, float* out,
+                             SimdLevel level);
 
 struct RepackedWeight {
     DType type;

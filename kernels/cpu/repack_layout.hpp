@@ -25,9 +25,34 @@ struct BlockQ6_Kx8 {
 static_assert(sizeof(BlockQ4_Kx8) == 1184);
 static_assert(sizeof(BlockQ6_Kx8) == 1680);
 
-// Kernels over `ngroups` consecutive groups of 8 rows (each cols / 256 group
+// The AVX-512 layouts: 16 rows per group, so one 64-byte register holds 4
+// values of each of 16 rows (vpdpbusd with the token's 4 activation bytes
+// broadcast from memory gives each row's partial sum in its own lane).
+// The quants are stored in the order the kernel reads them.
+struct BlockQ4_Kx16 {
+    uint16_t d[16];
+    uint16_t dmin[16];
+    uint8_t scales[8][16];     // [set][row]
+    uint8_t mins[8][16];       // [set][row]
+    uint8_t qs[4][8][16][4];   // [set pair][chunk][row][value], low nibble = set 2p
+};
+
+struct BlockQ6_Kx16 {
+    uint16_t d[16];
+    int8_t scales[8][16][2];   // [set][row][first, second 16 values]
+    // per set quad h (sets 4h..4h+3): ql of set pairs 2h and 2h+1, then qh
+    struct Quad {
+        uint8_t ql[2][8][16][4];  // [pair in quad][chunk][row][value], low nibble = even set
+        uint8_t qh[8][16][4];     // [chunk][row][value], bits 2i..2i+1 = set 4h+i
+    } quad[2];
+};
+
+static_assert(sizeof(BlockQ4_Kx16) == 2368);
+static_assert(sizeof(BlockQ6_Kx16) == 3360);
+
+// Kernels over `ngroups` consecutive groups of 8 (AVX2) or 16 (AVX-512) rows (each cols / 256 group
 // blocks, starting at w) and `ntok` activation rows (Q8_K, act_row_bytes
-// apart): y[t * y_stride + 8 g + r] for row r of group g.
+// apart): y[t * y_stride + R g + r] for row r of group g (R rows per group).
 using RepackedTileFn = void (*)(int64_t cols, const std::byte* w, int64_t ngroups, const std::byte* act,
                                 size_t act_row_bytes, int64_t ntok, float* y, int64_t y_stride);
 
@@ -37,5 +62,12 @@ void repacked_tile_q4_K(int64_t cols, const std::byte* w, int64_t ngroups, const
 void repacked_tile_q6_K(int64_t cols, const std::byte* w, int64_t ngroups, const std::byte* act,
                         size_t act_row_bytes, int64_t ntok, float* y, int64_t y_stride);
 }  // namespace avx2
+
+namespace avx512 {
+void repacked_tile_q4_K(int64_t cols, const std::byte* w, int64_t ngroups, const std::byte* act,
+                        size_t act_row_bytes, int64_t ntok, float* y, int64_t y_stride);
+void repacked_tile_q6_K(int64_t cols, const std::byte* w, int64_t ngroups, const std::byte* act,
+                        size_t act_row_bytes, int64_t ntok, float* y, int64_t y_stride);
+}  // namespace avx512
 
 }  // namespace apr::cpu

@@ -99,6 +99,30 @@ public:
         arena_.execute([&] { matmul_.run(w, x, rows, y); });
     }
 
+    // The products sharing an input quantize it once (the default composes
+    // single matmuls, each quantizing it again); the same values.
+    void matmul_group(std::span<const LinearJob> jobs, const float* x, int64_t rows) override {
+        std::array<const Weight*, 4> ws{};
+        std::array<float*, 4> ys{};
+        if (jobs.size() > ws.size()) return Backend::matmul_group(jobs, x, rows);
+        for (size_t i = 0; i < jobs.size(); ++i) {
+            ws[i] = jobs[i].w;
+            ys[i] = jobs[i].y;
+        }
+        arena_.execute([&] {
+            matmul_.run_shared(std::span(ws.data(), jobs.size()), x, rows, std::span(ys.data(), jobs.size()));
+        });
+        for (const LinearJob& j : jobs)
+            if (j.bias != nullptr && *j.bias) add_bias(j.y, *j.bias, rows, j.w->rows);
+    }
+    void matmul_swiglu(const Weight& gate, const Weight& up, const float* x, int64_t rows, float* out,
+                       float* up_tmp) override {
+        const std::array<const Weight*, 2> ws{&gate, &up};
+        const std::array<float*, 2> ys{out, up_tmp};
+        arena_.execute([&] { matmul_.run_shared(ws, x, rows, ys); });
+        swiglu(out, up_tmp, rows * gate.rows, out);
+    }
+
     void add_bias(float* y, const Weight& bias, int64_t rows, int64_t cols) override {
         const auto* b = static_cast<const float*>(bias.data);
         for (int64_t r = 0; r < rows; ++r) cpu::add_row(y + r * cols, b, cols);
@@ -114,9 +138,8 @@ public:
                 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(head_dim));
         // sin and cos per pair: about 4 elements' worth of work per element.
         run_rows(rows, 4 * rows * heads * head_dim, [&](int64_t r) {
-            for (int64_t h = 0; h < heads; ++h)
-                (style == RopeStyle::neox ? cpu::rope_neox_head : cpu::rope_normal_head)(
-                    x + (r * heads + h) * head_dim, head_dim, static_cast<float>(positions[r]), inv.data());
+            (style == RopeStyle::neox ? cpu::rope_neox_heads : cpu::rope_normal_heads)(
+                x + r * heads * head_dim, heads, head_dim, static_cast<float>(positions[r]), inv.data());
         });
     }
 

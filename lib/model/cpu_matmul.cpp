@@ -68,18 +68,19 @@ Weight CpuMatmul::bind(const TensorView& t, bool repack) {
     Weight w{t.name, t.dtype, t.data, t.rows(), t.cols()};
     if (t.shape.size() == 1) w.rows = 1;
     if (!repack || !repack_ || t.shape.size() != 2 || !cpu::repack_supported(t.dtype, w.rows, w.cols, level_)) return w;
-    const size_t bytes = cpu::repacked_bytes(t.dtype, w.rows, w.cols);
+    const size_t bytes = cpu::repacked_bytes(t.dtype, w.rows, w.cols, level_);
     std::unique_ptr<std::byte[], AlignedFree> packed(new (std::align_val_t(kAlign)) std::byte[bytes]);
     // Slices of rows, each released from the mapping once repacked: the
     // peak extra memory is a few slices, not a second copy of the tensor.
     const bool release = in_shared_file_mapping(t.data, t.nbytes);
     const size_t row_bytes = dtype_bytes(t.dtype, w.cols);
-    const int64_t slice = std::max<int64_t>(8, (int64_t{1} << 20) / static_cast<int64_t>(row_bytes) / 8 * 8);
+    const int64_t group = cpu::repack_group_rows(level_);
+    const int64_t slice = std::max<int64_t>(group, (int64_t{1} << 20) / static_cast<int64_t>(row_bytes) / group * group);
     const int64_t slices = (w.rows + slice - 1) / slice;
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, slices), [&](const tbb::blocked_range<int64_t>& r) {
         for (int64_t i = r.begin(); i < r.end(); ++i) {
             const int64_t r0 = i * slice, r1 = std::min(w.rows, r0 + slice);
-            cpu::repack_rows(t.dtype, t.data, w.cols, r0, r1, packed.get());
+            cpu::repack_rows(t.dtype, t.data, w.cols, r0, r1, packed.get(), level_);
             if (release) release_pages(t.data + r0 * row_bytes, static_cast<size_t>(r1 - r0) * row_bytes);
         }
     });
@@ -99,10 +100,30 @@ void CpuMatmul::run(const Weight& w, const float* x, int64_t rows, float* y) con
     cpu::matmul(cpu::MatmulWeight{w.type, data, w.rows, w.cols}, x, rows, y, level_);
 }
 
+void CpuMatmul::run_shared(std::span<const Weight* const> ws, const float* x, int64_t rows,
+                           std::span<float* const> ys) const {
+    bool shared = !ws.empty() && rows > 0;
+    for (const Weight* w : ws)
+        shared = shared && w->cols == ws[0]->cols && cpu::activation_type(w->type) == cpu::activation_type(ws[0]->type) &&
+                 cpu::activation_type(w->type) != DType::F32;
+    if (!shared) {
+        for (size_t i = 0; i < ws.size(); ++i) run(*ws[i], x, rows, ys[i]);
+        return;
+    }
+    cpu::with_quantized_activations(ws[0]->type, x, rows, ws[0]->cols, level_, [&](const std::byte* act) {
+        for (size_t i = 0; i < ws.size(); ++i) {
+            const Weight& w = *ws[i];
+            const auto* data = static_cast<const std::byte*>(w.data);
+            if (w.repacked) cpu::matmul_repacked(cpu::RepackedWeight{w.type, data, w.rows, w.cols}, act, rows, ys[i], level_);
+            else cpu::matmul_quantized(cpu::MatmulWeight{w.type, data, w.rows, w.cols}, act, rows, ys[i], level_);
+        }
+    });
+}
+
 void CpuMatmul::dequantize_row(const Weight& w, int64_t row, float* out) const {
     const auto* data = static_cast<const std::byte*>(w.data);
     if (w.repacked) {
-        cpu::dequantize_repacked_row(w.type, data, w.cols, row, out);
+        cpu::dequantize_repacked_row(w.type, data, w.cols, row, out, level_);
         return;
     }
     quant::dequantize_row(w.type, data + static_cast<size_t>(row) * dtype_bytes(w.type, w.cols), out, w.cols);

@@ -6,7 +6,7 @@
 // is chosen once, at construction.
 //
 // Weights the repacked kernels handle (Q4_K / Q6_K with rows % 8 == 0 at the
-// AVX2 level, kernels/cpu/repack.hpp) are repacked at bind time into memory
+// AVX2 level, rows % 16 == 0 at the AVX-512 level, kernels/cpu/repack.hpp) are repacked at bind time into memory
 // this object owns, and the file mapping's pages behind them are released
 // (madvise), so the process holds one copy of them, not two. The file is
 // unchanged; APR_REPACK=0 in the environment keeps the file's layout.
@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <span>
 
 #include "apr/dtype.hpp"
 #include "apr/tensor.hpp"
@@ -35,6 +36,10 @@ public:
     // x: rows x w.cols f32; y: rows x w.rows f32. Thread-safe (the kernels'
     // scratch is per calling thread).
     void run(const Weight& w, const float* x, int64_t rows, float* y) const;
+    // ys[i] = x ws[i]^T for weights sharing one input (q/k/v, gate/up): when
+    // they take the same activation format, x is quantized once for all of
+    // them (the bits of quantizing it per product); else run() each.
+    void run_shared(std::span<const Weight* const> ws, const float* x, int64_t rows, std::span<float* const> ys) const;
     // Row `row` of w as f32 (embedding lookups; w repacked or not).
     void dequantize_row(const Weight& w, int64_t row, float* out) const;
     cpu::SimdLevel level() const { return level_; }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "apr/sampling.hpp"
@@ -59,5 +60,26 @@ TEST_CASE("rmsnorm, swiglu and NEOX rope match double references") {
         const double a = 5.0 * inv_freq[i];
         CHECK(adjacent[2 * i] == Approx(x[2 * i] * std::cos(a) - x[2 * i + 1] * std::sin(a)).margin(1e-5));
         CHECK(adjacent[2 * i + 1] == Approx(x[2 * i] * std::sin(a) + x[2 * i + 1] * std::cos(a)).margin(1e-5));
+    }
+}
+
+TEST_CASE("rope over a row's heads gives each head's bits of the one-head rotation") {
+    for (const int64_t d : {int64_t{64}, int64_t{128}, int64_t{2048}}) {  // 2048: past the angle table, head by head
+        const int64_t heads = 6;
+        std::vector<float> inv(static_cast<size_t>(d / 2));
+        for (int64_t i = 0; i < d / 2; ++i) inv[static_cast<size_t>(i)] = 1.0f / std::pow(1e6f, 2.0f * float(i) / float(d));
+        for (const float pos : {0.0f, 1.0f, 37.0f, 4095.0f, 32767.0f}) {
+            INFO("d " << d << ", position " << pos);
+            const std::vector<float> x = random_values(static_cast<size_t>(heads * d), 11, 3.0);
+            for (int normal = 0; normal < 2; ++normal) {
+                std::vector<float> one = x, all = x;
+                for (int64_t h = 0; h < heads; ++h)
+                    (normal ? cpu::rope_normal_head : cpu::rope_neox_head)(one.data() + h * d, d, pos, inv.data());
+                (normal ? cpu::rope_normal_heads : cpu::rope_neox_heads)(all.data(), heads, d, pos, inv.data());
+                int64_t differ = 0;
+                for (size_t i = 0; i < x.size(); ++i) differ += std::memcmp(&one[i], &all[i], sizeof(float)) != 0;
+                CHECK(differ == 0);
+            }
+        }
     }
 }

@@ -124,3 +124,27 @@ TEST_CASE("gpu_layers: 0 runs on the CPU even when CUDA is asked for; a negative
         CHECK(std::string(e.what()).find("gpu_layers") != std::string::npos);
     }
 }
+
+TEST_CASE("the CPU's fused ops (q/k/v and gate/up sharing one quantized input) give the single ops' logits, bit for bit") {
+    // Without an observer the forward pass runs the fused ops; an observer
+    // sees every single op (each product quantizing its input itself).
+    auto model = Model::load(kModel, ModelParams{Device::cpu, 2, -1});
+    const auto ids = model->tokenizer()->encode("The quick brown fox jumps over the lazy dog because");
+    for (const int64_t chunk : {int64_t{1}, int64_t{4}, static_cast<int64_t>(ids.size())}) {  // decode rows and prompt tiles
+        INFO("tokens per evaluation " << chunk);
+        Session fused(*model), single(*model);
+        CountingObserver seen;
+        single.set_observer(&seen);
+        std::vector<float> a, b;
+        for (size_t i = 0; i < ids.size(); i += static_cast<size_t>(chunk)) {
+            const auto part = std::span(ids).subspan(i, std::min(ids.size() - i, static_cast<size_t>(chunk)));
+            const auto fa = fused.evaluate(part);
+            const auto fb = single.evaluate(part);
+            a.assign(fa.begin(), fa.end());
+            b.assign(fb.begin(), fb.end());
+            REQUIRE(a.size() == b.size());
+            CHECK(std::equal(a.begin(), a.end(), b.begin()));
+        }
+        CHECK(seen.ops > 0);
+    }
+}
