@@ -43,6 +43,7 @@ struct Answer {
     int status = 0;
     std::string text;
     int64_t completion_tokens = 0;
+    int64_t prompt_tokens = 0, cached_tokens = 0;
 };
 
 Answer ask(const ServeProcess& server, const std::string& prompt, int64_t max_tokens) {
@@ -60,6 +61,8 @@ Answer ask(const ServeProcess& server, const std::string& prompt, int64_t max_to
     JsonDoc d(r->body);
     a.text = std::string(std::string_view(d.root["choices"].at(0)["message"]["content"]));
     a.completion_tokens = int64_t(d.root["usage"]["completion_tokens"]);
+    a.prompt_tokens = int64_t(d.root["usage"]["prompt_tokens"]);
+    a.cached_tokens = int64_t(d.root["usage"]["prompt_tokens_details"]["cached_tokens"]);
     return a;
 }
 
@@ -103,6 +106,7 @@ TEST_CASE("load: 64 concurrent greedy chats on --parallel 8 match one-at-a-time 
     const double sequential_s = seconds_since(t2);
 
     int64_t tokens_together = 0, tokens_alone = 0, tokens_together_of_alone = 0;
+    int64_t prompt_together = 0, evaluated_together = 0, evaluated_alone = 0;
     int lost = 0, differ = 0;
     for (size_t i = 0; i < ps.size(); ++i) {
         if (together[i].status != 200) {
@@ -110,7 +114,10 @@ TEST_CASE("load: 64 concurrent greedy chats on --parallel 8 match one-at-a-time 
             std::printf("# lost: prompt %zu: status %d %s\n", i, together[i].status, together[i].text.c_str());
         }
         tokens_together += together[i].completion_tokens;
+        prompt_together += together[i].prompt_tokens;
+        evaluated_together += together[i].prompt_tokens - together[i].cached_tokens;
         if (i >= n_alone) continue;
+        evaluated_alone += alone[i].prompt_tokens - alone[i].cached_tokens;
         REQUIRE(alone[i].status == 200);
         if (together[i].text != alone[i].text) {
             ++differ;
@@ -123,9 +130,9 @@ TEST_CASE("load: 64 concurrent greedy chats on --parallel 8 match one-at-a-time 
     const double tps_alone = tokens_alone / sequential_s;
     const std::string figures = fmt::format(
         "{}: 64 requests, --parallel 8: {} tokens in {:.2f} s = {:.1f} tok/s; one at a time ({} requests): {} tokens in {:.2f} s "
-        "= {:.1f} tok/s; ratio {:.2f}x",
+        "= {:.1f} tok/s; ratio {:.2f}x; prompt tokens evaluated (the rest from slots' caches): {} of {} together, {} alone",
         std::filesystem::path(model).filename().string(), tokens_together, concurrent_s, tps_together, n_alone, tokens_alone,
-        sequential_s, tps_alone, tps_together / tps_alone);
+        sequential_s, tps_alone, tps_together / tps_alone, evaluated_together, prompt_together, evaluated_alone);
     std::printf("# %s\n", figures.c_str());
     UNSCOPED_INFO(figures);
     CHECK(lost == 0);
