@@ -78,7 +78,7 @@ void gather_rows(const float* src, const int32_t* rows, int64_t count, int64_t c
 // NaN never wins). scratch: argmax_scratch_bytes(rows) of device memory
 // zeroed once before the first use (its counters return to zero).
 size_t argmax_scratch_bytes(int64_t rows);
-void argmax_rows(const float* x, int64_t rows, int64_t n, int32_t* out, void* scratch, Stream stream);
+void argmax_rows(const float* x, int64_t rows, int64_t n, int32_t* out, void* scratch, int64_t scratch_rows, Stream stream);
 
 // ---- attention (attention.cu) ------------------------------------------------
 // Where each batch row's sequence keeps its keys and values: element

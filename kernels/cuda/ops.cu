@@ -434,12 +434,17 @@ void gather_rows(const float* src, const int32_t* rows, int64_t count, int64_t c
 
 size_t argmax_scratch_bytes(int64_t rows) { return static_cast<size_t>(rows) * (kArgmaxBlocks * 8 + 4); }
 
-void argmax_rows(const float* x, int64_t rows, int64_t n, int32_t* out, void* scratch, Stream s) {
+void argmax_rows(const float* x, int64_t rows, int64_t n, int32_t* out, void* scratch, int64_t scratch_rows, Stream s) {
     if (rows <= 0) return;
-    // Counters first (zeroed once by the caller), then the blocks' values and indices.
+    if (scratch_rows < rows) throw std::invalid_argument("apr::cuda::argmax_rows: scratch for fewer rows than asked");
+    // Counters first (zeroed once by the caller), then the blocks' values and
+    // indices, laid out for the scratch's capacity, not this call's rows: a
+    // layout that followed `rows` put a later, larger call's counters where
+    // an earlier call left its blocks' values (seen on the H200: every id 0
+    // or garbage the first time 16 rows came after single rows).
     auto* counters = static_cast<int*>(scratch);
-    auto* best_v = reinterpret_cast<float*>(counters + rows);
-    auto* best_i = reinterpret_cast<int32_t*>(best_v + rows * kArgmaxBlocks);
+    auto* best_v = reinterpret_cast<float*>(counters + scratch_rows);
+    auto* best_i = reinterpret_cast<int32_t*>(best_v + scratch_rows * kArgmaxBlocks);
     argmax_kernel<<<dim3(kArgmaxBlocks, static_cast<unsigned>(rows)), kArgmaxThreads, 0, s>>>(x, n, out, best_v, best_i,
                                                                                           counters);
 }

@@ -328,6 +328,7 @@ public:
         const size_t ptr_at = (ints * 4 + 15) / 16 * 16;
         const size_t bytes = ptr_at + 2 * static_cast<size_t>(rows) * sizeof(void*);
         recording_ = false;
+        decode_batch_ = false;
         if (bytes > kPinnedBytes) {
             batch_active_ = false;  // a very large batch: the ops upload their own arrays
             return false;
@@ -367,6 +368,7 @@ public:
         kv_rows_ = {dptr, dptr + rows, di + n_tok + n_pos + n_log, f16};
         quantized_from_ = nullptr;
         x16_from_ = nullptr;
+        decode_batch_ = decode;
         // Prompt batches multiplied on tensor cores never quantize their
         // activations; the rest must not grow act_ inside a recording.
         if (!tensor_core_rows(rows)) ensure_act(rows);
@@ -551,7 +553,8 @@ public:
                 if (recording_) fail(ErrorCode::internal, "CUDA: attention scratch grown during a recording");
                 check(cudaStreamSynchronize(stream_), "growing the attention scratch");
                 decode_scratch_.allocate(std::max<size_t>(need * 2, 64 << 10), "the attention scratch");
-                check(cudaMemset(decode_scratch_.get(), 0, decode_scratch_.bytes()), "clearing the attention scratch");
+                check(cudaMemsetAsync(decode_scratch_.get(), 0, decode_scratch_.bytes(), stream_),
+                      "clearing the attention scratch");
             }
             cuda::attention_decode(kv, layer, q, k, v, d_pos, rows, shape.heads, shape.kv_heads, shape.head_dim,
                                    1.0f / std::sqrt(static_cast<float>(shape.head_dim)), rope.table, rope.neox, max_held,
@@ -616,9 +619,12 @@ public:
         if (argmax_scratch_.bytes() < scratch) {
             check(cudaStreamSynchronize(stream_), "growing the argmax scratch");
             argmax_scratch_.allocate(std::max<size_t>(scratch, 4096), "the argmax scratch");
-            check(cudaMemset(argmax_scratch_.get(), 0, argmax_scratch_.bytes()), "clearing the argmax scratch");
+            // On the backend's stream: a plain cudaMemset goes to the legacy
+            // stream, which a non-blocking stream does not wait for.
+            check(cudaMemsetAsync(argmax_scratch_.get(), 0, argmax_scratch_.bytes(), stream_), "clearing the argmax scratch");
         }
-        cuda::argmax_rows(x, rows, n, static_cast<int32_t*>(ids_dev_.get()), argmax_scratch_.get(), stream_);
+        cuda::argmax_rows(x, rows, n, static_cast<int32_t*>(ids_dev_.get()), argmax_scratch_.get(),
+                          static_cast<int64_t>(argmax_scratch_.bytes() / cuda::argmax_scratch_bytes(1)), stream_);
         launched("argmax_rows");
         check(cudaMemcpyAsync(ids_pinned_, ids_dev_.get(), bytes, cudaMemcpyDeviceToHost, stream_), "copy ids to host");
         check(cudaStreamSynchronize(stream_), "the forward pass");
@@ -635,6 +641,7 @@ private:
     static constexpr size_t kMaxGraphs = 32;
     // Prompt batches of at least this many rows multiply on tensor cores.
     static constexpr int64_t kTensorCoreRows = 64;
+    static constexpr int64_t kDecodeTensorCoreRows = 16;
     // Measurement knobs (defaults measured on the H200, docs/performance.md):
     // APR_CUDA_F16_SCRATCH_MIB, the f16 weight scratch of the tensor-core
     // products; APR_CUDA_CUBLAS_WORKSPACE_KIB, the workspace given to cuBLAS.
@@ -654,6 +661,10 @@ private:
         return env != nullptr && std::string_view(env) == "own";
     }();
     const size_t cublas_workspace_bytes_ = static_cast<size_t>(env_or("APR_CUDA_CUBLAS_WORKSPACE_KIB", 4 << 10)) << 10;
+    // APR_CUDA_DECODE_TC_ROWS: decode batches of at least this many rows
+    // multiply on tensor cores (default measured on the H200, docs/performance.md).
+    const int64_t decode_tensor_core_rows_ = std::max<int64_t>(1, env_or("APR_CUDA_DECODE_TC_ROWS", kDecodeTensorCoreRows));
+    bool decode_batch_ = false;  // the announced batch is one row per sequence
 
     struct Recorded {
         StepKey key;
@@ -721,8 +732,14 @@ private:
         x16_from_ = nullptr;
     }
 
+    // Quantized products of this many rows or more run on tensor cores
+    // (f16 slices of the weight + cuBLAS): prompt batches from
+    // kTensorCoreRows, decode batches (one row per sequence, recorded as
+    // graphs) from decode_tensor_core_rows_: the int8 products read each
+    // weight row once per 8 tokens and redo its unpacking for every token,
+    // so they lose to a GEMM long before prompt sizes.
     bool tensor_core_rows(int64_t rows) const {
-        return rows >= kTensorCoreRows && !recording_ && (cublas_ != nullptr || own_gemm_);
+        return rows >= (decode_batch_ ? decode_tensor_core_rows_ : kTensorCoreRows) && (cublas_ != nullptr || own_gemm_);
     }
 
     // x (rows x cols) quantized for weights of type `weight`, in act_: reused
@@ -812,6 +829,8 @@ private:
         const size_t x_bytes = static_cast<size_t>(rows * kc) * 2;
         const size_t w_bytes = static_cast<size_t>(nr * kc) * 2;
         if (x16_.bytes() < x_bytes || w16_.bytes() < w_bytes) {
+            // A recorded step's shape ran op by op once before, so its scratch exists.
+            if (recording_) fail(ErrorCode::internal, "CUDA: f16 scratch grown during a recording");
             check(cudaStreamSynchronize(stream_), "growing the f16 scratch");
             if (x16_.bytes() < x_bytes) x16_.allocate(x_bytes, "f16 activations");
             if (w16_.bytes() < w_bytes) w16_.allocate(w_bytes, "f16 weights");

@@ -384,24 +384,29 @@ TEST_CASE("fused decode attention (rope, cache store, split over the cache) equa
     }
 }
 
-TEST_CASE("argmax picks the largest value, the first on ties") {
+TEST_CASE("argmax picks the largest value, the first on ties, on one scratch for calls of different row counts") {
+    // One scratch for up to 8 rows, used by calls of 1, 3, 8 and again 1
+    // rows, as a backend does when single sessions and batches alternate.
+    constexpr int64_t kScratchRows = 8;
+    Dev scratch(cuda::argmax_scratch_bytes(kScratchRows));
+    ok(cudaMemset(scratch.p, 0, scratch.bytes));
     for (int64_t n : {1, 7, 2048, 151936}) {
-        INFO("n " << n);
-        const int64_t rows = 3;
-        auto x = random_floats(static_cast<size_t>(rows * n));
-        if (n > 10) {
-            x[5] = 100.0f;       // row 0: a tie between 5 and 9
-            x[9] = 100.0f;
-            x[n + n - 1] = 50.0f;  // row 1: the last one
-        }
-        Dev dx(x.size() * 4), dout(rows * 4), scratch(cuda::argmax_scratch_bytes(rows));
-        ok(cudaMemset(scratch.p, 0, scratch.bytes));
-        dx.put(x.data());
-        cuda::argmax_rows(dx.as<float>(), rows, n, dout.as<int32_t>(), scratch.p, nullptr);
-        const std::vector<int32_t> got = dout.get<int32_t>();
-        for (int64_t r = 0; r < rows; ++r) {
-            const auto first = x.begin() + r * n;
-            CHECK(got[static_cast<size_t>(r)] == std::max_element(first, first + n) - first);
+        for (int64_t rows : {1, 3, 8, 1}) {
+            INFO("n " << n << ", rows " << rows);
+            auto x = random_floats(static_cast<size_t>(rows * n));
+            if (n > 10) {
+                x[5] = 100.0f;  // row 0: a tie between 5 and 9
+                x[9] = 100.0f;
+                if (rows > 1) x[n + n - 1] = 50.0f;  // row 1: the last one
+            }
+            Dev dx(x.size() * 4), dout(rows * 4);
+            dx.put(x.data());
+            cuda::argmax_rows(dx.as<float>(), rows, n, dout.as<int32_t>(), scratch.p, kScratchRows, nullptr);
+            const std::vector<int32_t> got = dout.get<int32_t>();
+            for (int64_t r = 0; r < rows; ++r) {
+                const auto first = x.begin() + r * n;
+                CHECK(got[static_cast<size_t>(r)] == std::max_element(first, first + n) - first);
+            }
         }
     }
 }
