@@ -14,7 +14,7 @@
 // the scalar level's vec_dot bit for bit, whatever the number of tokens per
 // pass or threads.
 //
-// Up to 8 tokens share each unpacked weight register (prompt processing and
+// Up to 12 tokens share each unpacked weight register (prompt processing and
 // batched decode); a group's weights (16 rows x cols) stay in L1/L2 while
 // all token passes go over them.
 #include <immintrin.h>
@@ -40,7 +40,9 @@ inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<co
 using alias_int = int __attribute__((may_alias, aligned(1)));
 inline __m512i bcast4(const void* p) { return _mm512_set1_epi32(*static_cast<const alias_int*>(p)); }
 
-constexpr int kMaxTok = 8;
+// 12 rather than 8: 6-7% faster at 128 tokens (bench_kernels, one thread,
+// 3 alternating runs); the 12 float accumulators then live partly on the stack.
+constexpr int kMaxTok = 12;
 
 // The block `ahead` blocks after p (the next group's near the end of a group,
 // past the matrix for the last group: harmless, a prefetch never faults; the
@@ -190,12 +192,12 @@ struct Q6 {
 template <typename Group, template <int, bool> class K>
 void run_groups(int64_t cols, const std::byte* w, int64_t ngroups, const std::byte* act, size_t act_row_bytes,
                 int64_t ntok, float* y, int64_t y_stride) {
-    static constexpr GroupFn<Group> first[kMaxTok] = {K<1, true>::fn, K<2, true>::fn, K<3, true>::fn,
-                                                      K<4, true>::fn, K<5, true>::fn, K<6, true>::fn,
-                                                      K<7, true>::fn, K<8, true>::fn};
-    static constexpr GroupFn<Group> later[kMaxTok] = {K<1, false>::fn, K<2, false>::fn, K<3, false>::fn,
-                                                      K<4, false>::fn, K<5, false>::fn, K<6, false>::fn,
-                                                      K<7, false>::fn, K<8, false>::fn};
+    static constexpr GroupFn<Group> first[kMaxTok] = {
+        K<1, true>::fn, K<2, true>::fn, K<3, true>::fn, K<4, true>::fn,  K<5, true>::fn,  K<6, true>::fn,
+        K<7, true>::fn, K<8, true>::fn, K<9, true>::fn, K<10, true>::fn, K<11, true>::fn, K<12, true>::fn};
+    static constexpr GroupFn<Group> later[kMaxTok] = {
+        K<1, false>::fn, K<2, false>::fn, K<3, false>::fn,  K<4, false>::fn,  K<5, false>::fn,  K<6, false>::fn,
+        K<7, false>::fn, K<8, false>::fn, K<9, false>::fn, K<10, false>::fn, K<11, false>::fn, K<12, false>::fn};
     const int64_t blocks = cols / kQKK;
     const auto* groups = reinterpret_cast<const Group*>(w);
     for (int64_t gi = 0; gi < ngroups; ++gi) {
