@@ -33,6 +33,9 @@ typedef struct AprCudaPeaks {
     double read_gbs;
     double f16_gflops;
     long long l2_bytes;
+    int multiprocessors;     // for sanity bounds on the measured rate
+    int max_clock_khz;
+    int compute_major, compute_minor;
 } AprCudaPeaks;
 int apr_cuda_measure_peaks(AprCudaPeaks* peaks, char* message, unsigned long size);
 // Fills only the name and L2 size (no measurement, no memory taken).

@@ -12,6 +12,7 @@
 #include "apr/model.hpp"
 #include "apr/session.hpp"
 #include "apr/trace.hpp"
+#include "cuda/device_info.h"
 #include "support/fixtures.hpp"
 
 using namespace apr;
@@ -48,6 +49,21 @@ TEST_CASE("CUDA: the card's peaks are measured on it, cached by its name, and ar
     CHECK(first.gflops > 20000);
     CHECK(first.gflops < 5e6);
     CHECK(first.llc_bytes > (1 << 20));
+    // No card multiplies faster than its tensor cores can: on Hopper (compute
+    // 9.x) the dense f16 rate is 4,096 FLOP per multiprocessor per clock
+    // (H100 SXM: 132 x 1.83 GHz x 4,096 = 989 TFLOP/s), and the measurement
+    // must stay under it. (A first version folded its four equal chains into
+    // one and reported 1.22 PFLOP/s on an H200.) Elsewhere: under 16,384.
+    AprCudaPeaks card{};
+    REQUIRE(apr_cuda_describe_device(&card, nullptr, 0) == 0);
+    INFO(card.multiprocessors << " multiprocessors at " << card.max_clock_khz << " kHz, compute " << card.compute_major
+                              << "." << card.compute_minor);
+    REQUIRE(card.multiprocessors > 0);
+    REQUIRE(card.max_clock_khz > 0);
+    const double per_clock = card.compute_major == 9 ? 4096.0 : 16384.0;
+    const double limit_gflops = card.multiprocessors * (card.max_clock_khz * 1e3) * per_clock / 1e9;
+    CHECK(first.gflops <= limit_gflops);
+    CHECK(first.gflops >= 0.3 * limit_gflops);  // warp-level products reach a good share of it
     const trace::MachinePeaks again = device_peaks(*model, cache);
     CHECK(again.from_cache);
     CHECK(again.gpu);
