@@ -238,6 +238,42 @@ struct StepKey {
     bool operator==(const StepKey&) const = default;
 };
 
+// Times an op on the device: an event on the stream before it is issued and
+// one after, then the time between them once the second has passed
+// (cudaEventElapsedTime). Launches are asynchronous, so a host clock around
+// them would measure the launch, not the work. Each stop_ms() waits for the
+// stream: a traced pass runs op by op (it is never a replayed recording
+// either, since the forward pass records no step while an observer watches),
+// and an op's time includes the gap between the first event and its kernel's
+// start (the launch, a few microseconds). An op the backend holds back to fuse
+// into the next one (RMSNorm before a quantized product) shows about zero, and
+// the next op carries its work.
+class EventOpTimer final : public OpTimer {
+public:
+    explicit EventOpTimer(cudaStream_t stream) : stream_(stream) {
+        check(cudaEventCreate(&start_), "cudaEventCreate");
+        check(cudaEventCreate(&stop_), "cudaEventCreate");
+    }
+    ~EventOpTimer() override {
+        cudaEventDestroy(start_);
+        cudaEventDestroy(stop_);
+    }
+    EventOpTimer(const EventOpTimer&) = delete;
+    EventOpTimer& operator=(const EventOpTimer&) = delete;
+    void start() override { check(cudaEventRecord(start_, stream_), "cudaEventRecord"); }
+    double stop_ms() override {
+        check(cudaEventRecord(stop_, stream_), "cudaEventRecord");
+        check(cudaEventSynchronize(stop_), "cudaEventSynchronize");
+        float ms = 0;
+        check(cudaEventElapsedTime(&ms, start_, stop_), "cudaEventElapsedTime");
+        return ms;
+    }
+
+private:
+    cudaStream_t stream_;
+    cudaEvent_t start_ = nullptr, stop_ = nullptr;
+};
+
 class CudaBackend final : public Backend {
 public:
     // weight_bytes: the model's tensors as stored, held in one allocation
@@ -632,6 +668,7 @@ public:
     }
 
     bool host_memory() const override { return false; }
+    std::unique_ptr<OpTimer> make_op_timer() override { return std::make_unique<EventOpTimer>(stream_); }
 
 private:
     static constexpr size_t kPinnedBytes = 1 << 20;
