@@ -69,8 +69,11 @@ void q4_pack_scales(const uint8_t sc[8], const uint8_t mn[8], uint8_t* q) {
     }
 }
 
-void repack_group_q4_K(const BlockQ4_K* rows[8], BlockQ4_Kx8& out) {
-    for (int r = 0; r < 8; ++r) {
+// Both Q4_K layouts (8 rows for AVX2, 16 for AVX-512) keep each row's
+// values, scales and mins in the same places; only the row count differs.
+template <int R, typename Group>
+void repack_group_q4(const BlockQ4_K* const* rows, Group& out) {
+    for (int r = 0; r < R; ++r) {
         const BlockQ4_K& b = *rows[r];
         out.d[r] = b.d;
         out.dmin[r] = b.dmin;
@@ -85,7 +88,8 @@ void repack_group_q4_K(const BlockQ4_K* rows[8], BlockQ4_Kx8& out) {
     }
 }
 
-void unpack_row_q4_K(const BlockQ4_Kx8& g, int r, BlockQ4_K& b) {
+template <typename Group>
+void unpack_row_q4(const Group& g, int r, BlockQ4_K& b) {
     b.d = g.d[r];
     b.dmin = g.dmin[r];
     uint8_t sc[8], mn[8];
@@ -97,6 +101,9 @@ void unpack_row_q4_K(const BlockQ4_Kx8& g, int r, BlockQ4_K& b) {
     for (int p = 0; p < 4; ++p)
         for (int c = 0; c < 8; ++c) std::memcpy(b.qs + 32 * p + 4 * c, g.qs[p][c][r], 4);
 }
+
+void repack_group_q4_K(const BlockQ4_K* rows[8], BlockQ4_Kx8& out) { repack_group_q4<8>(rows, out); }
+void unpack_row_q4_K(const BlockQ4_Kx8& g, int r, BlockQ4_K& b) { unpack_row_q4(g, r, b); }
 
 // --- Q6_K: the 256 stored 6-bit numbers (0..63) of a block ----------------
 
@@ -164,34 +171,8 @@ void unpack_row_q6_K(const BlockQ6_Kx8& g, int r, BlockQ6_K& b) {
 
 // --- the 16-row (AVX-512) layouts ------------------------------------------
 
-void repack_group_q4_K16(const BlockQ4_K* rows[16], BlockQ4_Kx16& out) {
-    for (int r = 0; r < 16; ++r) {
-        const BlockQ4_K& b = *rows[r];
-        out.d[r] = b.d;
-        out.dmin[r] = b.dmin;
-        uint8_t sc[8], mn[8];
-        q4_unpack_scales(b.scales, sc, mn);
-        for (int s = 0; s < 8; ++s) {
-            out.scales[s][r] = sc[s];
-            out.mins[s][r] = mn[s];
-        }
-        for (int p = 0; p < 4; ++p)
-            for (int c = 0; c < 8; ++c) std::memcpy(out.qs[p][c][r], b.qs + 32 * p + 4 * c, 4);
-    }
-}
-
-void unpack_row_q4_K16(const BlockQ4_Kx16& g, int r, BlockQ4_K& b) {
-    b.d = g.d[r];
-    b.dmin = g.dmin[r];
-    uint8_t sc[8], mn[8];
-    for (int s = 0; s < 8; ++s) {
-        sc[s] = g.scales[s][r];
-        mn[s] = g.mins[s][r];
-    }
-    q4_pack_scales(sc, mn, b.scales);
-    for (int p = 0; p < 4; ++p)
-        for (int c = 0; c < 8; ++c) std::memcpy(b.qs + 32 * p + 4 * c, g.qs[p][c][r], 4);
-}
+void repack_group_q4_K16(const BlockQ4_K* rows[16], BlockQ4_Kx16& out) { repack_group_q4<16>(rows, out); }
+void unpack_row_q4_K16(const BlockQ4_Kx16& g, int r, BlockQ4_K& b) { unpack_row_q4(g, r, b); }
 
 void repack_group_q6_K16(const BlockQ6_K* rows[16], BlockQ6_Kx16& out) {
     std::memset(&out, 0, sizeof out);
