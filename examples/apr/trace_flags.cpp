@@ -93,7 +93,7 @@ void TraceReporter::report(const trace::Recorder& rec, const Model& model, int t
         if (!peaks_) peaks_ = device_peaks(model, trace::default_peaks_cache());
         if (turn > 0) fmt::print(stderr, "[PROFILE]{}\n", label);
         const trace::Profile profile = trace::profile_of(rec, *peaks_, kv_cache_value_bytes(kv_type));
-        fmt::print(stderr, "{}", trace::format_profile(profile, !rec.passes().empty()));
+        fmt::print(stderr, "{}", trace::format_profile(profile));
         // A stale peak (measured on a busy machine) heals itself: the cache
         // keeps the most this machine was seen to stream.
         const trace::MachinePeaks raised = trace::raised_peaks(profile, *peaks_);

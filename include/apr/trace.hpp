@@ -235,7 +235,7 @@ APR_API Profile profile_of(const Recorder& rec, const MachinePeaks& peaks, doubl
 // --profile: the same as text.
 APR_API std::string format_profile(const Recorder& rec, const MachinePeaks& peaks, double kv_value_bytes = 2.0);
 // The text of a profile already computed (callers that also need the numbers).
-APR_API std::string format_profile(const Profile& profile, bool ran_a_pass);
+APR_API std::string format_profile(const Profile& profile);
 
 // --trace-output: Chrome Trace Event JSON ({"traceEvents": [...],
 // "summary": {...}}); `summary_fields` is spliced into the summary object

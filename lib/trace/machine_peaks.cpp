@@ -84,7 +84,10 @@ double measure_bandwidth(int threads) {
 
 #if defined(__x86_64__)
 __attribute__((target("avx2,fma"))) double fma_loop_avx2(int64_t iterations) {
-    __m256 a0 = _mm256_set1_ps(1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    // Chains that start apart: equal ones compute the same values, and a
+    // compiler may fold them into one (the GPU's first tensor-core probe was).
+    __m256 a0 = _mm256_set1_ps(1.0f), a1 = _mm256_set1_ps(1.1f), a2 = _mm256_set1_ps(1.2f), a3 = _mm256_set1_ps(1.3f),
+           a4 = _mm256_set1_ps(1.4f), a5 = _mm256_set1_ps(1.5f), a6 = _mm256_set1_ps(1.6f), a7 = _mm256_set1_ps(1.7f);
     const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
     for (int64_t i = 0; i < iterations; ++i) {
         a0 = _mm256_fmadd_ps(a0, m, c); a1 = _mm256_fmadd_ps(a1, m, c);
@@ -102,7 +105,8 @@ __attribute__((target("avx2,fma"))) double fma_loop_avx2(int64_t iterations) {
 // The same with 16-wide vectors: a CPU with AVX-512 does twice the FLOPs per
 // instruction, and its kernels use them.
 __attribute__((target("avx512f"))) double fma_loop_avx512(int64_t iterations) {
-    __m512 a0 = _mm512_set1_ps(1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    __m512 a0 = _mm512_set1_ps(1.0f), a1 = _mm512_set1_ps(1.1f), a2 = _mm512_set1_ps(1.2f), a3 = _mm512_set1_ps(1.3f),
+           a4 = _mm512_set1_ps(1.4f), a5 = _mm512_set1_ps(1.5f), a6 = _mm512_set1_ps(1.6f), a7 = _mm512_set1_ps(1.7f);
     const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
     for (int64_t i = 0; i < iterations; ++i) {
         a0 = _mm512_fmadd_ps(a0, m, c); a1 = _mm512_fmadd_ps(a1, m, c);
@@ -112,7 +116,9 @@ __attribute__((target("avx512f"))) double fma_loop_avx512(int64_t iterations) {
     }
     const __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
                                    _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
-    return _mm512_reduce_add_ps(s);
+    float out[16];
+    _mm512_storeu_ps(out, s);
+    return out[0];
 }
 #endif
 

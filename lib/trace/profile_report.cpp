@@ -68,37 +68,31 @@ Cost cost_of(const OpRecord& op, int64_t kv_dim, double kv_bytes) {
 }
 
 
-std::string cpu_recommendation(Class worst, const ProfilePhase& ph, double w_gbs, const MachinePeaks& peaks) {
+// What to try next, for the phase's bottleneck class `worst`. On a GPU a
+// decode step is hundreds of short kernels: below the card's bandwidth the
+// time goes to launches and kernels too small to fill it, not to a lack of
+// threads.
+std::string recommendation(Class worst, const ProfilePhase& ph, bool gpu) {
     if (worst == attention)
-        return "attention over the KV cache dominates: shorter contexts, or an f16 / q8_0 KV cache (--kv-type), "
-               "move fewer bytes";
-    if (ph.bottleneck_memory_bound && w_gbs < 0.6 * peaks.bandwidth_gbs)
-        return fmt::format("the kernels reach {:.0f}% of the measured bandwidth: more threads (--threads) or faster "
-                           "kernels would help before the memory limit does",
-                           100 * ph.bottleneck_peak_share);
-    if (ph.bottleneck_memory_bound)
-        return "near the bandwidth ceiling: fewer bytes per weight (a smaller quantization such as Q4_K) or a GPU is "
-               "the lever; batching requests (apr serve --parallel) shares each weight read";
-    return "compute-bound: larger SIMD (AVX-512), more threads or a GPU help; bigger batches will not";
-}
-
-// On a GPU a decode step is hundreds of short kernels: below the card's
-// bandwidth the time goes to launches and kernels that do not stream at
-// full rate, not to a lack of threads.
-std::string gpu_recommendation(Class worst, const ProfilePhase& ph) {
-    if (worst == attention)
-        return "attention over the KV cache dominates on the GPU: shorter contexts, or an f16 / q8_0 KV cache "
-               "(--kv-type), move fewer bytes";
+        return fmt::format("attention over the KV cache dominates{}: shorter contexts, or an f16 / q8_0 KV cache "
+                           "(--kv-type), move fewer bytes",
+                           gpu ? " on the GPU" : "");
     if (ph.bottleneck_memory_bound && ph.bottleneck_peak_share < 0.6)
-        return fmt::format("the kernels reach {:.0f}% of the card's measured bandwidth: each step is many short "
-                           "kernels, so launch gaps and products too small to fill the card cost more than the "
-                           "bytes; batching requests (apr serve --parallel) gives every kernel more work",
-                           100 * ph.bottleneck_peak_share);
+        return gpu ? fmt::format("the kernels reach {:.0f}% of the card's measured bandwidth: each step is many short "
+                                 "kernels, so launch gaps and products too small to fill the card cost more than the "
+                                 "bytes; batching requests (apr serve --parallel) gives every kernel more work",
+                                 100 * ph.bottleneck_peak_share)
+                   : fmt::format("the kernels reach {:.0f}% of the measured bandwidth: more threads (--threads) or "
+                                 "faster kernels would help before the memory limit does",
+                                 100 * ph.bottleneck_peak_share);
     if (ph.bottleneck_memory_bound)
-        return "near the card's bandwidth ceiling: fewer bytes per weight (a smaller quantization such as Q4_K) or "
-               "batching requests (apr serve --parallel), which shares each weight read, is the lever";
-    return "compute-bound on the tensor cores: the prompt's products run near the card's f16 rate; bigger batches "
-           "will not help";
+        return gpu ? "near the card's bandwidth ceiling: fewer bytes per weight (a smaller quantization such as Q4_K) "
+                     "or batching requests (apr serve --parallel), which shares each weight read, is the lever"
+                   : "near the bandwidth ceiling: fewer bytes per weight (a smaller quantization such as Q4_K) or a "
+                     "GPU is the lever; batching requests (apr serve --parallel) shares each weight read";
+    return gpu ? "compute-bound on the tensor cores: the prompt's products run near the card's f16 rate; bigger "
+                 "batches will not help"
+               : "compute-bound: larger SIMD (AVX-512), more threads or a GPU help; bigger batches will not";
 }
 
 }  // namespace
@@ -181,13 +175,13 @@ Profile profile_of(const Recorder& rec, const MachinePeaks& peaks, double kv_val
         ph.bottleneck_memory_bound = (w.bytes > 0 ? w.flops / w.bytes : 0) < ridge;
         ph.bottleneck_peak_share = ph.bottleneck_memory_bound ? w_gbs / std::max(peaks.bandwidth_gbs, 1e-9)
                                                               : w_gflops / std::max(peaks.gflops, 1e-9);
-        ph.recommendation = peaks.gpu ? gpu_recommendation(static_cast<Class>(worst), ph) : cpu_recommendation(static_cast<Class>(worst), ph, w_gbs, peaks);
+        ph.recommendation = recommendation(static_cast<Class>(worst), ph, peaks.gpu);
         out.phases.push_back(std::move(ph));
     }
     return out;
 }
 
-std::string format_profile(const Profile& profile, bool ran_a_pass) {
+std::string format_profile(const Profile& profile) {
     const MachinePeaks& peaks = profile.peaks;
     std::string out =
         peaks.gpu ? fmt::format("[PROFILE] machine: {} (GPU): {:.1f} GB/s read bandwidth, {:.1f} GFLOP/s f16 "
@@ -225,12 +219,13 @@ std::string format_profile(const Profile& profile, bool ran_a_pass) {
                            "peak{}: the peak was measured while the machine was busy; the figures above use it, "
                            "later runs use the higher one\n",
                            profile.memory_gbs_above_peak, peaks.bandwidth_gbs, peaks.from_cache ? " cached" : "");
-    if (!ran_a_pass) out += "[PROFILE] no forward pass was run\n";
+    // Every pass has tokens, so a recording with a pass has a phase.
+    if (profile.phases.empty()) out += "[PROFILE] no forward pass was run\n";
     return out;
 }
 
 std::string format_profile(const Recorder& rec, const MachinePeaks& peaks, double kv_value_bytes) {
-    return format_profile(profile_of(rec, peaks, kv_value_bytes), !rec.passes().empty());
+    return format_profile(profile_of(rec, peaks, kv_value_bytes));
 }
 
 MachinePeaks raised_peaks(const Profile& profile, MachinePeaks peaks) {

@@ -90,7 +90,7 @@ TEST_CASE("CUDA: a recorded generation on the GPU is profiled against the card's
     generate(session, "def fib(n):", gp);
     const trace::MachinePeaks peaks = device_peaks(*model, cache);
     const trace::Profile profile = trace::profile_of(rec, peaks);
-    const std::string text = trace::format_profile(profile, true);
+    const std::string text = trace::format_profile(profile);
     INFO(text);
     REQUIRE(profile.phases.size() == 2);
     CHECK(text.find("(GPU): ") != std::string::npos);

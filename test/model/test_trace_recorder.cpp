@@ -186,7 +186,7 @@ TEST_CASE("a GPU's peaks give the GPU's header and advice, are never raised, and
     const apr::trace::Profile profile = apr::trace::profile_of(rec, gpu);
     REQUIRE(profile.phases.size() == 2);
     CHECK(profile.memory_gbs_above_peak == 0);  // the card's own measurement is never raised
-    const std::string text = apr::trace::format_profile(profile, true);
+    const std::string text = apr::trace::format_profile(profile);
     INFO(text);
     CHECK(text.find("[PROFILE] machine: Test GPU (GPU): 4000.0 GB/s read bandwidth, 600000.0 GFLOP/s f16 "
                     "tensor-core multiply-add (measured on the card now)") != std::string::npos);
@@ -202,7 +202,7 @@ TEST_CASE("a GPU's peaks give the GPU's header and advice, are never raised, and
     slow.bandwidth_gbs = 1e-6;
     const apr::trace::Profile above = apr::trace::profile_of(rec, slow);
     CHECK(above.memory_gbs_above_peak == 0);
-    const std::string above_text = apr::trace::format_profile(above, true);
+    const std::string above_text = apr::trace::format_profile(above);
     INFO(above_text);
     CHECK(above_text.find("MB L2 cache of the card, so memory-bound ops run above") != std::string::npos);
     CHECK(above_text.find("this run streamed") == std::string::npos);

@@ -169,7 +169,7 @@ Json profile_json(const trace::Recorder& rec, const trace::MachinePeaks& peaks, 
     }
     Json out = Json::object();
     out.set("machine", std::move(machine)).set("ridge_flop_per_byte", profile.ridge).set("phases", std::move(phases));
-    out.set("text", trace::format_profile(profile, !rec.passes().empty()));
+    out.set("text", trace::format_profile(profile));
     return out;
 }
 
