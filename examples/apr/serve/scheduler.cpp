@@ -143,31 +143,10 @@ void Scheduler::assign_waiting() {
         if (best == nullptr) return;
         waiting_.pop_front();
         const std::vector<int32_t>& prompt = seq->request.prompt;
-        // Another slot (busy or free) may hold a longer prefix of the prompt
-        // (a shared system prompt, the same question asked again): its keys
-        // and values are copied instead of recomputed, the same bits.
-        Slot* donor = nullptr;
-        size_t donor_lcp = best_lcp;
-        for (auto& slot : slots_) {
-            if (slot.get() == best) continue;
-            const size_t lcp = std::min(common_prefix(slot->cached, seq->request.prompt),
-                                        static_cast<size_t>(slot->session.position()));
-            if (lcp > donor_lcp) {
-                donor = slot.get();
-                donor_lcp = lcp;
-            }
-        }
-        // At least the prompt's last token is evaluated: its logits start generation.
-        size_t reuse = std::min(best_lcp, prompt.size() - 1);
-        const size_t donor_reuse = std::min(donor_lcp, prompt.size() - 1);
-        if (donor != nullptr && donor_reuse > reuse) {
-            if (best->session.copy_prefix_from(donor->session, static_cast<int64_t>(donor_reuse))) {
-                best->cached.assign(prompt.begin(), prompt.begin() + static_cast<std::ptrdiff_t>(donor_reuse));
-                reuse = donor_reuse;
-            } else {
-                can_copy_prefix_ = false;
-            }
-        }
+        // At least the prompt's last token is evaluated: its logits start
+        // generation. Another slot (busy or free) may hold a longer prefix (a
+        // shared system prompt, the same question asked again).
+        const size_t reuse = copy_longer_prefix(*best, prompt, std::min(best_lcp, prompt.size() - 1));
         best->session.truncate(static_cast<int64_t>(reuse));  // blocks past `reuse` go back to the pool
         best->cached.resize(reuse);
         best->prompt_pos = reuse;
@@ -182,6 +161,32 @@ void Scheduler::assign_waiting() {
         best->seq = std::move(seq);
         ++busy_;
     }
+}
+
+// When another slot's cache holds more than `held` tokens of `prompt` (at
+// most all but its last), copies that prefix's keys and values into `slot`
+// (the same bits as evaluating them) and returns how many it now holds; else
+// `held`. A copy the caches cannot make (on a GPU) turns prefix copying off.
+size_t Scheduler::copy_longer_prefix(Slot& slot, const std::vector<int32_t>& prompt, size_t held) {
+    const size_t limit = prompt.size() - 1;
+    Slot* donor = nullptr;
+    size_t longest = held;
+    for (auto& other : slots_) {
+        if (other.get() == &slot) continue;
+        const size_t lcp =
+            std::min({common_prefix(other->cached, prompt), static_cast<size_t>(other->session.position()), limit});
+        if (lcp > longest) {
+            donor = other.get();
+            longest = lcp;
+        }
+    }
+    if (donor == nullptr) return held;
+    if (!slot.session.copy_prefix_from(donor->session, static_cast<int64_t>(longest))) {
+        can_copy_prefix_ = false;
+        return held;
+    }
+    slot.cached.assign(prompt.begin(), prompt.begin() + static_cast<std::ptrdiff_t>(longest));
+    return longest;
 }
 
 // For a slot admitted but not yet reading its prompt (slots_[index]):
@@ -199,24 +204,10 @@ bool Scheduler::wait_for_shared_prefix(Slot& slot, size_t index) {
     constexpr size_t kWaitGain = 4;
     const std::vector<int32_t>& prompt = slot.seq->request.prompt;
     const size_t limit = prompt.size() - 1;  // the last prompt token is always evaluated (its logits start the answer)
-    Slot* donor = nullptr;
-    size_t held = slot.prompt_pos;
-    for (auto& other : slots_) {
-        if (other.get() == &slot) continue;
-        const size_t lcp = std::min({common_prefix(other->cached, prompt), static_cast<size_t>(other->session.position()), limit});
-        if (lcp > held) {
-            donor = other.get();
-            held = lcp;
-        }
-    }
-    if (donor != nullptr) {
-        if (slot.session.copy_prefix_from(donor->session, static_cast<int64_t>(held))) {
-            slot.cached.assign(prompt.begin(), prompt.begin() + static_cast<std::ptrdiff_t>(held));
-            slot.prompt_pos = held;
-            slot.seq->cached_tokens = static_cast<int64_t>(held);
-        } else {
-            can_copy_prefix_ = false;
-        }
+    const size_t held = copy_longer_prefix(slot, prompt, slot.prompt_pos);
+    if (held > slot.prompt_pos) {
+        slot.prompt_pos = held;
+        slot.seq->cached_tokens = static_cast<int64_t>(held);
     }
     if (!can_copy_prefix_) return false;
     for (size_t i = 0; i < slots_.size(); ++i) {

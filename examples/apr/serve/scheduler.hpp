@@ -131,6 +131,7 @@ private:
     class StepFanout;
     void loop();
     void assign_waiting();
+    size_t copy_longer_prefix(Slot& slot, const std::vector<int32_t>& prompt, size_t held);
     bool wait_for_shared_prefix(Slot& slot, size_t index);
     void step();
     void finish(Slot& slot, FinishReason reason, const std::string& error = {});
