@@ -18,80 +18,58 @@ void rmsnorm_row(const float* x, const float* w, int64_t n, float eps, float* y)
     for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
 }
 
-void rope_neox_head(float* x, int64_t d, float position, const float* inv_freq) {
-    const int64_t half = d / 2;
-    for (int64_t i = 0; i < half; ++i) {
-        const float theta = position * inv_freq[i];
-        const float c = std::cos(theta);
-        const float s = std::sin(theta);
-        const float x0 = x[i];
-        const float x1 = x[i + half];
-        x[i] = x0 * c - x1 * s;
-        x[i + half] = x0 * s + x1 * c;
-    }
+namespace {
+
+// Rotates pair i of a head by the angle whose cosine and sine are c and s:
+// neox pairs (i, i + d/2), "normal" pairs (2i, 2i + 1).
+template <bool Neox>
+inline void rotate_pair(float* x, int64_t d, int64_t i, float c, float s) {
+    const int64_t i0 = Neox ? i : 2 * i, i1 = Neox ? i + d / 2 : 2 * i + 1;
+    const float x0 = x[i0];
+    const float x1 = x[i1];
+    x[i0] = x0 * c - x1 * s;
+    x[i1] = x0 * s + x1 * c;
 }
 
-void rope_normal_head(float* x, int64_t d, float position, const float* inv_freq) {
+template <bool Neox>
+void rope_head(float* x, int64_t d, float position, const float* inv_freq) {
     for (int64_t i = 0; i < d / 2; ++i) {
         const float theta = position * inv_freq[i];
-        const float c = std::cos(theta);
-        const float s = std::sin(theta);
-        const float x0 = x[2 * i];
-        const float x1 = x[2 * i + 1];
-        x[2 * i] = x0 * c - x1 * s;
-        x[2 * i + 1] = x0 * s + x1 * c;
+        rotate_pair<Neox>(x, d, i, std::cos(theta), std::sin(theta));
     }
 }
 
-namespace {
-// cos and sin of position * inv_freq[i] for the d/2 angles of a head, the
-// same expressions as the one-head functions; false when d/2 exceeds the
-// table (then the callers rotate head by head).
+// `heads` heads at one position: the angles' cos and sin once for all the
+// heads (the same expressions, so each head gets the one-head bits); head
+// by head when d/2 exceeds the table.
 constexpr int64_t kAngleTable = 512;
-bool angles(int64_t d, float position, const float* inv_freq, float* c, float* s) {
-    if (d / 2 > kAngleTable) return false;
+template <bool Neox>
+void rope_heads(float* x, int64_t heads, int64_t d, float position, const float* inv_freq) {
+    if (d / 2 > kAngleTable) {
+        for (int64_t h = 0; h < heads; ++h) rope_head<Neox>(x + h * d, d, position, inv_freq);
+        return;
+    }
+    float c[kAngleTable], s[kAngleTable];
     for (int64_t i = 0; i < d / 2; ++i) {
         const float theta = position * inv_freq[i];
         c[i] = std::cos(theta);
         s[i] = std::sin(theta);
     }
-    return true;
+    for (int64_t h = 0; h < heads; ++h)
+        for (int64_t i = 0; i < d / 2; ++i) rotate_pair<Neox>(x + h * d, d, i, c[i], s[i]);
 }
+
 }  // namespace
 
-void rope_neox_heads(float* x, int64_t heads, int64_t d, float position, const float* inv_freq) {
-    float c[kAngleTable], s[kAngleTable];
-    if (!angles(d, position, inv_freq, c, s)) {
-        for (int64_t h = 0; h < heads; ++h) rope_neox_head(x + h * d, d, position, inv_freq);
-        return;
-    }
-    const int64_t half = d / 2;
-    for (int64_t h = 0; h < heads; ++h) {
-        float* xh = x + h * d;
-        for (int64_t i = 0; i < half; ++i) {
-            const float x0 = xh[i];
-            const float x1 = xh[i + half];
-            xh[i] = x0 * c[i] - x1 * s[i];
-            xh[i + half] = x0 * s[i] + x1 * c[i];
-        }
-    }
+void rope_neox_head(float* x, int64_t d, float position, const float* inv_freq) { rope_head<true>(x, d, position, inv_freq); }
+void rope_normal_head(float* x, int64_t d, float position, const float* inv_freq) {
+    rope_head<false>(x, d, position, inv_freq);
 }
-
+void rope_neox_heads(float* x, int64_t heads, int64_t d, float position, const float* inv_freq) {
+    rope_heads<true>(x, heads, d, position, inv_freq);
+}
 void rope_normal_heads(float* x, int64_t heads, int64_t d, float position, const float* inv_freq) {
-    float c[kAngleTable], s[kAngleTable];
-    if (!angles(d, position, inv_freq, c, s)) {
-        for (int64_t h = 0; h < heads; ++h) rope_normal_head(x + h * d, d, position, inv_freq);
-        return;
-    }
-    for (int64_t h = 0; h < heads; ++h) {
-        float* xh = x + h * d;
-        for (int64_t i = 0; i < d / 2; ++i) {
-            const float x0 = xh[2 * i];
-            const float x1 = xh[2 * i + 1];
-            xh[2 * i] = x0 * c[i] - x1 * s[i];
-            xh[2 * i + 1] = x0 * s[i] + x1 * c[i];
-        }
-    }
+    rope_heads<false>(x, heads, d, position, inv_freq);
 }
 
 void swiglu_row(const float* gate, const float* up, int64_t n, float* y) {
