@@ -73,6 +73,7 @@ struct OpEvent {
     int64_t weight_cols = 0;
     std::string_view kernel;         // the kernel that ran, e.g. "avx512 Q4_K x Q8_K"; static storage
     double ms = 0;                   // time of the op
+    double start_ms = 0;             // when it began, since its forward pass began (the op timer's clock)
 };
 
 // Where a hidden state was taken: the embedding output (layer -1), the output

@@ -95,18 +95,23 @@ struct AttentionShape {
     int64_t head_dim;
 };
 
-// Times ops for observers (only when one is attached). start() is called
-// right before an op is issued and stop_ms() right after; stop_ms() returns
-// the op's time in milliseconds. The CPU's timer reads the host clock (its
-// ops are synchronous). A device backend returns a timer that records an
-// event on its stream in start() and in stop_ms(), waits for the second and
-// returns the time between them (cudaEventElapsedTime): device time, not the
-// launch's host time.
+// Times ops for observers (only when one is attached). mark() is called
+// right before an op is issued and right after it; ms(from, to) is the time
+// between two of the timer's marks, in milliseconds. The CPU's timer reads
+// the host clock (its ops are synchronous, so a time is known at once). A
+// device backend's timer records an event on its stream at each mark and
+// says deferred(): ms() then waits for the later mark's event, so the forward
+// pass asks for its ops' times only at its end, and meanwhile the device runs
+// the pass's ops back to back, as it does untraced (waiting after every op
+// would add each launch's latency to the op after it). Marks are valid for
+// the timer's life.
 class OpTimer {
 public:
+    using Mark = size_t;
     virtual ~OpTimer() = default;
-    virtual void start() = 0;
-    virtual double stop_ms() = 0;
+    virtual Mark mark() = 0;
+    virtual double ms(Mark from, Mark to) = 0;
+    virtual bool deferred() const { return false; }
 };
 
 // A forward pass announced to the backend before its ops (see

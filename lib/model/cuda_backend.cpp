@@ -14,6 +14,7 @@
 #include <string_view>
 #include <deque>
 #include <filesystem>
+#include <mutex>
 #include <vector>
 
 #include "core/fail.hpp"
@@ -238,40 +239,74 @@ struct StepKey {
     bool operator==(const StepKey&) const = default;
 };
 
-// Times an op on the device: an event on the stream before it is issued and
-// one after, then the time between them once the second has passed
-// (cudaEventElapsedTime). Launches are asynchronous, so a host clock around
-// them would measure the launch, not the work. Each stop_ms() waits for the
-// stream: a traced pass runs op by op (it is never a replayed recording
-// either, since the forward pass records no step while an observer watches),
-// and an op's time includes the gap between the first event and its kernel's
-// start (the launch, a few microseconds). An op the backend holds back to fuse
-// into the next one (RMSNorm before a quantized product) shows about zero, and
-// the next op carries its work.
-class EventOpTimer final : public OpTimer {
+// Events kept between traced forward passes for their timers: a pass marks
+// each op twice, and creating a few hundred events per pass would cost more
+// host time than the pass.
+class EventPool {
 public:
-    explicit EventOpTimer(cudaStream_t stream) : stream_(stream) {
-        check(cudaEventCreate(&start_), "cudaEventCreate");
-        check(cudaEventCreate(&stop_), "cudaEventCreate");
+    EventPool() = default;
+    EventPool(const EventPool&) = delete;
+    EventPool& operator=(const EventPool&) = delete;
+    ~EventPool() {
+        for (auto& set : spare_)
+            for (cudaEvent_t e : set) cudaEventDestroy(e);
     }
-    ~EventOpTimer() override {
-        cudaEventDestroy(start_);
-        cudaEventDestroy(stop_);
+    std::vector<cudaEvent_t> take() {
+        std::lock_guard lock(mutex_);
+        if (spare_.empty()) return {};
+        std::vector<cudaEvent_t> set = std::move(spare_.back());
+        spare_.pop_back();
+        return set;
     }
-    EventOpTimer(const EventOpTimer&) = delete;
-    EventOpTimer& operator=(const EventOpTimer&) = delete;
-    void start() override { check(cudaEventRecord(start_, stream_), "cudaEventRecord"); }
-    double stop_ms() override {
-        check(cudaEventRecord(stop_, stream_), "cudaEventRecord");
-        check(cudaEventSynchronize(stop_), "cudaEventSynchronize");
-        float ms = 0;
-        check(cudaEventElapsedTime(&ms, start_, stop_), "cudaEventElapsedTime");
-        return ms;
+    void give(std::vector<cudaEvent_t> set) {
+        std::lock_guard lock(mutex_);
+        spare_.push_back(std::move(set));
     }
 
 private:
+    std::mutex mutex_;
+    std::vector<std::vector<cudaEvent_t>> spare_;
+};
+
+// Times ops on the device: an event recorded on the stream at every mark
+// (before an op is issued and after it), and the time between two of them
+// once the later one has passed (cudaEventElapsedTime). Launches are
+// asynchronous, so a host clock around them would time the launch, not the
+// work. The timer is deferred (see OpTimer): the forward pass asks for the
+// times at its end, so the device runs the ops back to back as it does
+// untraced, and an op's time is its own work unless the device sat waiting
+// for its launch (a traced pass is issued op by op: the forward pass records
+// no step while an observer watches, so there is no replayed graph). An op
+// the backend holds back to fuse into the next one (RMSNorm before a
+// quantized product) shows about zero, and the next op carries its work.
+class EventOpTimer final : public OpTimer {
+public:
+    EventOpTimer(cudaStream_t stream, EventPool& pool) : stream_(stream), pool_(pool), events_(pool.take()) {}
+    ~EventOpTimer() override { pool_.give(std::move(events_)); }
+    EventOpTimer(const EventOpTimer&) = delete;
+    EventOpTimer& operator=(const EventOpTimer&) = delete;
+    Mark mark() override {
+        if (used_ == events_.size()) {
+            cudaEvent_t e = nullptr;
+            check(cudaEventCreate(&e), "cudaEventCreate");
+            events_.push_back(e);
+        }
+        check(cudaEventRecord(events_[used_], stream_), "cudaEventRecord");
+        return used_++;
+    }
+    double ms(Mark from, Mark to) override {
+        check(cudaEventSynchronize(events_.at(to)), "cudaEventSynchronize");
+        float ms = 0;
+        check(cudaEventElapsedTime(&ms, events_.at(from), events_.at(to)), "cudaEventElapsedTime");
+        return ms;
+    }
+    bool deferred() const override { return true; }
+
+private:
     cudaStream_t stream_;
-    cudaEvent_t start_ = nullptr, stop_ = nullptr;
+    EventPool& pool_;
+    std::vector<cudaEvent_t> events_;
+    size_t used_ = 0;
 };
 
 class CudaBackend final : public Backend {
@@ -668,7 +703,7 @@ public:
     }
 
     bool host_memory() const override { return false; }
-    std::unique_ptr<OpTimer> make_op_timer() override { return std::make_unique<EventOpTimer>(stream_); }
+    std::unique_ptr<OpTimer> make_op_timer() override { return std::make_unique<EventOpTimer>(stream_, event_pool_); }
 
 private:
     static constexpr size_t kPinnedBytes = 1 << 20;
@@ -971,6 +1006,7 @@ private:
     const int32_t *dev_tokens_ = nullptr, *dev_positions_ = nullptr, *dev_logit_rows_ = nullptr;
     cuda::KVRows kv_rows_{};
     std::vector<Recorded> graphs_;
+    EventPool event_pool_;  // the op timers' events (traced passes)
     StepKey pending_key_;
     std::vector<StepKey> seen_once_;
     Staging ids_, positions_, gather_, row_k_stage_, row_v_stage_, row_cap_stage_;

@@ -14,13 +14,16 @@ namespace {
 
 class HostOpTimer final : public OpTimer {
 public:
-    void start() override { start_ = std::chrono::steady_clock::now(); }
-    double stop_ms() override {
-        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+    Mark mark() override {
+        marks_.push_back(std::chrono::steady_clock::now());
+        return marks_.size() - 1;
+    }
+    double ms(Mark from, Mark to) override {
+        return std::chrono::duration<double, std::milli>(marks_.at(to) - marks_.at(from)).count();
     }
 
 private:
-    std::chrono::steady_clock::time_point start_;
+    std::vector<std::chrono::steady_clock::time_point> marks_;
 };
 
 }  // namespace

@@ -102,39 +102,45 @@ namespace {
 
 // Reports ops to the observer; free when there is none (one null check per
 // op, no clock reads). With an observer, each op is timed by the backend's
-// op timer: start() before the op is issued, stop_ms() right after.
+// op timer: a mark before the op is issued and one after. A deferred
+// (device) timer's times are asked for at the pass's end, so its op and layer
+// events are held until then and delivered in their order; when the observer
+// wants outputs, copying each one to the host waits for the device anyway, so
+// they go out at once.
 class Tracer {
 public:
     Tracer(Observer* observer, Backend& backend, const Batch& batch, const ModelConfig& c)
         : observer_(observer), backend_(&backend), positions_(batch.positions.data()) {
         if (observer_ == nullptr) return;
-        timer_ = backend.make_op_timer();
-        batch_timer_ = backend.make_op_timer();
-        copy_outputs_ = !backend.host_memory() && observer_->wants_outputs();
+        wants_outputs_ = observer_->wants_outputs();
         event_ = BatchEvent{static_cast<int64_t>(batch.tokens.size()), positions_,
                             static_cast<int64_t>(batch.seqs.size()), c.num_layers, 0};
         observer_->on_batch_begin(event_);
-        batch_timer_->start();
+        batch_timer_ = backend.make_op_timer();
+        batch_start_ = batch_timer_->mark();
+        use_timer(backend);
     }
     // The ops that follow run on `backend` (the next stage of a split model).
     void use(Backend& backend) {
         if (observer_ == nullptr || &backend == backend_) return;
         backend_ = &backend;
-        timer_ = backend.make_op_timer();
-        copy_outputs_ = !backend.host_memory() && observer_->wants_outputs();
+        use_timer(backend);
     }
     void finish() {
         if (observer_ == nullptr) return;
-        event_.ms = batch_timer_->stop_ms();
+        const OpTimer::Mark end = batch_timer_->mark();
+        deliver_held();
+        event_.ms = batch_timer_->ms(batch_start_, end);
         observer_->on_batch_end(event_);
     }
-    void start() const {
-        if (observer_ != nullptr) timer_->start();
+    void start() {
+        if (observer_ != nullptr) from_ = timer_->mark();
     }
     // The op just issued: `w` is its weight (null for weightless ops).
     void op(OpKind kind, int layer, std::string_view name, const float* out, int64_t rows, int64_t cols,
             const Weight* w = nullptr) {
         if (observer_ == nullptr) return;
+        const OpTimer::Mark to = timer_->mark();
         OpEvent e{};
         e.op = kind;
         e.layer = layer;
@@ -142,21 +148,59 @@ public:
         e.output = host(out, rows * cols);
         e.rows = rows;
         e.cols = cols;
-        e.ms = timer_->stop_ms();
         if (w != nullptr) {
             e.weight_type = w->type;
             e.weight_rows = w->rows;
             e.weight_cols = w->cols;
         }
         e.kernel = backend_->kernel_name(kind, e.weight_type);
+        if (hold_) {
+            held_.push_back({e, timer_.get(), stage_offset_ms_, stage_start_, from_, to, {}});
+            return;
+        }
+        e.ms = timer_->ms(from_, to);
+        e.start_ms = stage_offset_ms_ + timer_->ms(stage_start_, from_);
         observer_->on_op(e);
     }
     void layer(LayerStage stage, int index, const float* hidden, int64_t rows, int64_t cols) {
-        if (observer_ != nullptr)
-            observer_->on_layer(LayerEvent{stage, index, host(hidden, rows * cols), rows, cols, positions_});
+        if (observer_ == nullptr) return;
+        const LayerEvent e{stage, index, host(hidden, rows * cols), rows, cols, positions_};
+        if (hold_) held_.push_back({{}, nullptr, 0, 0, 0, 0, e});
+        else observer_->on_layer(e);
     }
 
 private:
+    // An op (timer set) or a layer event held for the pass's end.
+    struct Held {
+        OpEvent op;
+        OpTimer* timer;
+        double stage_offset_ms;
+        OpTimer::Mark stage_start, from, to;
+        LayerEvent layer;
+    };
+
+    void deliver_held() {
+        for (Held& h : held_) {
+            if (h.timer == nullptr) {
+                observer_->on_layer(h.layer);
+                continue;
+            }
+            h.op.ms = h.timer->ms(h.from, h.to);
+            h.op.start_ms = h.stage_offset_ms + h.timer->ms(h.stage_start, h.from);
+            observer_->on_op(h.op);
+        }
+        held_.clear();
+    }
+    void use_timer(Backend& backend) {
+        deliver_held();  // a split model's next stage: its events must come after these
+        // Ops' starts count from the pass's start: a later stage's timer
+        // starts at its own mark, which is this far into the pass.
+        stage_offset_ms_ = timer_ == nullptr ? 0 : batch_timer_->ms(batch_start_, batch_timer_->mark());
+        timer_ = backend.make_op_timer();
+        stage_start_ = timer_->mark();
+        copy_outputs_ = !backend.host_memory() && wants_outputs_;
+        hold_ = timer_->deferred() && !copy_outputs_;
+    }
     const float* host(const float* data, int64_t n) {
         if (backend_->host_memory()) return data;
         if (!copy_outputs_) return nullptr;
@@ -169,7 +213,10 @@ private:
     Backend* backend_;
     const int32_t* positions_;
     std::unique_ptr<OpTimer> timer_, batch_timer_;
-    bool copy_outputs_ = false;
+    OpTimer::Mark from_ = 0, batch_start_ = 0, stage_start_ = 0;
+    double stage_offset_ms_ = 0;
+    bool wants_outputs_ = false, copy_outputs_ = false, hold_ = false;
+    std::vector<Held> held_;
     BatchEvent event_{};
     std::vector<float> copy_;
 };

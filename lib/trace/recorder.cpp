@@ -54,8 +54,12 @@ void Recorder::on_batch_end(const BatchEvent& e) {
 }
 
 void Recorder::on_op(const OpEvent& e) {
+    // A device backend's op times reach the recorder at the pass's end, so
+    // its start comes from the pass's start, not from the clock now.
+    const double start = batch_positions_ != nullptr && !passes_.empty() ? passes_.back().start_ms + e.start_ms
+                                                                         : now_ms() - e.ms;
     OpRecord r{e.op, e.layer, e.name, e.weight_type, e.weight_rows, e.weight_cols, e.kernel, e.rows, e.cols,
-               now_ms() - e.ms, e.ms, 0};
+               start, e.ms, 0};
     if (e.op == OpKind::attention && batch_positions_ != nullptr)
         for (int64_t i = 0; i < e.rows && i < batch_rows_; ++i) r.attended += batch_positions_[i] + 1;
     ops_.push_back(r);

@@ -113,5 +113,22 @@ TEST_CASE("CUDA: a recorded generation on the GPU is profiled against the card's
         }
     CHECK(products > 0);
     CHECK(timed == products);
+    // The times are the device's, from events asked for at the pass's end:
+    // within a pass the ops follow one another on the card (each starts
+    // after the one before has begun, inside the pass), and their times add
+    // up to no more than the pass's own time on the card.
+    for (const trace::PassRecord& p : rec.passes()) {
+        REQUIRE(p.op_count > 0);
+        double sum = 0, last_start = p.start_ms;
+        for (size_t i = p.first_op; i < p.first_op + p.op_count; ++i) {
+            const trace::OpRecord& op = rec.ops()[i];
+            CHECK(op.ms >= 0);
+            CHECK(op.start_ms >= last_start - 1e-6);
+            CHECK(op.start_ms + op.ms <= p.start_ms + p.ms + 1e-3);
+            last_start = op.start_ms;
+            sum += op.ms;
+        }
+        CHECK(sum <= p.ms * 1.001 + 1e-3);
+    }
     std::filesystem::remove_all(cache.parent_path());
 }
