@@ -3,7 +3,8 @@
 //
 // The numerics are the AVX2 kernels' but for the Q.K summation order: the
 // query already rounded to f16, Q.K in f32 (two sixteen-lane sums over
-// 32-value steps, then one horizontal sum), the scalar exp, and the running
+// 32-value steps, then one horizontal sum), the scalar exp's values (computed
+// sixteen at a time, exp_avx512.hpp), and the running
 // P.V sum rounded to f16 after every position (the same multiply and fused
 // multiply-add per value as AVX2, sixteen at a time). So at this level the
 // single-head kernel and the group kernel give the same bits per head, as
@@ -14,6 +15,7 @@
 #include <cmath>
 
 #include "cpu/attention.hpp"
+#include "cpu/avx512/exp_avx512.hpp"
 
 namespace apr::cpu::avx512 {
 namespace {
@@ -135,22 +137,35 @@ void attend_block_f16_group(const uint16_t* q16, int64_t heads, const uint16_t* 
             }
             for (int64_t h = 0; h < heads; ++h) scores[h][j] = _mm512_reduce_add_ps(_mm512_add_ps(a0[h], a1[h])) * scale;
         }
-        // The online softmax's steps in position order (the same scalar exp
-        // and sums as position by position), then the P.V steps of the chunk.
+        // The online softmax's steps in position order, as position by
+        // position: where the maximum grows, the rescale exp(max - s) (the
+        // position's weight 1), else the weight exp(s - max). The running
+        // maximum is a scan; the exps of the chunk then go sixteen at a time
+        // (exp_ps: std::exp's bits), and the sums in position order.
         float w[kMaxGroupHeads][kChunk], ms[kMaxGroupHeads][kChunk];
-        bool grows[kChunk];
-        for (int64_t j = 0; j < m; ++j) {
-            grows[j] = false;
-            for (int64_t h = 0; h < heads; ++h) {
+        alignas(64) float arg[kChunk];
+        bool grows[kChunk], grew[kMaxGroupHeads][kChunk];
+        const int64_t m16 = (m + 15) / 16 * 16;
+        for (int64_t j = 0; j < m; ++j) grows[j] = false;
+        for (int64_t h = 0; h < heads; ++h) {
+            float mx = max[h];
+            for (int64_t j = 0; j < m; ++j) {
                 const float s = scores[h][j];
-                float mscale = 1.0f, vs = 1.0f;
-                if (s > max[h]) {
-                    mscale = std::exp(max[h] - s);
-                    max[h] = s;
+                grew[h][j] = s > mx;
+                if (s > mx) {
+                    arg[j] = mx - s;
+                    mx = s;
                     grows[j] = true;
                 } else {
-                    vs = std::exp(s - max[h]);
+                    arg[j] = s - mx;
                 }
+            }
+            max[h] = mx;
+            for (int64_t j = m; j < m16; ++j) arg[j] = 0.0f;
+            for (int64_t j = 0; j < m16; j += 16) _mm512_store_ps(arg + j, exp_ps(_mm512_load_ps(arg + j)));
+            for (int64_t j = 0; j < m; ++j) {
+                const float e = arg[j];
+                const float mscale = grew[h][j] ? e : 1.0f, vs = grew[h][j] ? 1.0f : e;
                 w[h][j] = vs;
                 ms[h][j] = mscale;
                 sum[h] = sum[h] * mscale + vs;

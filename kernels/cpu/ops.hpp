@@ -26,6 +26,13 @@ void rope_normal_heads(float* x, int64_t heads, int64_t d, float position, const
 
 // y = silu(gate) * up = gate / (1 + exp(-gate)) * up
 void swiglu_row(const float* gate, const float* up, int64_t n, float* y);
+// The same at a SIMD level: at avx512, sixteen values at a time with the
+// same operations and an exp with std::exp's bits (avx512/exp_avx512.hpp),
+// so the bits of swiglu_row; other levels run swiglu_row. y may alias gate.
+void swiglu_row(const float* gate, const float* up, int64_t n, float* y, SimdLevel level);
+// y = exp(x), each value std::exp's bits at every level (avx512: sixteen at
+// a time). y may alias x.
+void exp_row(const float* x, int64_t n, float* y, SimdLevel level);
 
 // y += x
 void add_row(float* y, const float* x, int64_t n);
@@ -51,5 +58,10 @@ void axpy_f32(float a, const float* x, float* y, int64_t n);
 // min(n, 256) floats. The reference the CUDA kernel tests compare against.
 void attend_head_f32(const float* q, const float* k, const float* v, int64_t stride, int64_t n, int64_t d,
                      float scale, float* scores, float* out);
+
+namespace avx512 {  // ops_avx512.cpp: call only at the avx512 level
+void swiglu_row(const float* gate, const float* up, int64_t n, float* y);
+void exp_row(const float* x, int64_t n, float* y);
+}  // namespace avx512
 
 }  // namespace apr::cpu

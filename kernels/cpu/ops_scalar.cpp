@@ -79,6 +79,22 @@ void swiglu_row(const float* gate, const float* up, int64_t n, float* y) {
     }
 }
 
+void swiglu_row(const float* gate, const float* up, int64_t n, float* y, SimdLevel level) {
+#if defined(__x86_64__)
+    if (level == SimdLevel::avx512) return avx512::swiglu_row(gate, up, n, y);
+#endif
+    (void)level;
+    swiglu_row(gate, up, n, y);
+}
+
+void exp_row(const float* x, int64_t n, float* y, SimdLevel level) {
+#if defined(__x86_64__)
+    if (level == SimdLevel::avx512) return avx512::exp_row(x, n, y);
+#endif
+    (void)level;
+    for (int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
+}
+
 void add_row(float* y, const float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }

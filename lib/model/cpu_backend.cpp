@@ -152,7 +152,7 @@ public:
         constexpr int64_t kChunk = 4096;
         run_rows((n + kChunk - 1) / kChunk, n, [&](int64_t c) {
             const int64_t begin = c * kChunk;
-            cpu::swiglu_row(gate + begin, up + begin, std::min(kChunk, n - begin), y + begin);
+            cpu::swiglu_row(gate + begin, up + begin, std::min(kChunk, n - begin), y + begin, matmul_.level());
         });
     }
 
