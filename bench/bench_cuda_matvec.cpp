@@ -3,7 +3,13 @@
 // same run: for each weight type and shape, microseconds per product,
 // weight bytes streamed per second, and that as a share of the copy rate.
 //
-//   bench_cuda_matvec [--reps N]
+//   bench_cuda_matvec [--reps N] [--kinds 0123]
+//
+// Kinds: 0 the product of matmul_impl.cuh on quantized activations; 1 the
+// quantize kernel + that product (decode before matvec.cu); 2 matvec
+// (streaming, quantizing inside); 3 matvec with the RMSNorm inside too.
+// Launches follow each other on one stream, so matvec's programmatic
+// dependent launch overlaps each with the last, as in a decode step.
 //
 // Weights rotate among enough copies (> 4x the L2) that every product reads
 // from device memory; the inputs are random, never zeros.
@@ -61,8 +67,11 @@ struct Shape {
 
 int main(int argc, char** argv) {
     int reps = 200;
-    for (int i = 1; i + 1 < argc; i += 2)
+    std::string only;  // --kinds 023: only those kinds (see below)
+    for (int i = 1; i + 1 < argc; i += 2) {
         if (std::string(argv[i]) == "--reps") reps = std::max(1, std::atoi(argv[i + 1]));
+        if (std::string(argv[i]) == "--kinds") only = argv[i + 1];
+    }
     cudaDeviceProp prop{};
     ok(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
     const double peak = copy_gbps();
@@ -104,17 +113,46 @@ int main(int argc, char** argv) {
             cudaEvent_t e0, e1;
             cudaEventCreate(&e0);
             cudaEventCreate(&e1);
-            cudaEventRecord(e0);
-            for (int i = 0; i < reps; ++i) apr::cuda::matmul_quantized(type, w[i % copies], s.n, s.k, act, 1, y, nullptr);
-            cudaEventRecord(e1);
-            ok(cudaEventSynchronize(e1), "matvec");
-            ok(cudaGetLastError(), "matvec launch");
-            float ms = 0;
-            cudaEventElapsedTime(&ms, e0, e1);
-            const double us = ms * 1e3 / reps;
-            const double gbps = wbytes / (us * 1e-6) / 1e9;
-            fmt::print("{:<6} {:<10} {:>7} {:>6} {:>10.2f} {:>9.0f} {:>6.0f}%\n", apr::dtype_name(type), s.what, s.n, s.k, us,
-                       gbps, 100.0 * gbps / peak);
+            // kind 0: the product of matmul_impl.cuh on quantized activations;
+            // 1: quantize kernel + that product (what decode ran before
+            // matvec); 2: matvec, quantizing inside; 3: matvec with the
+            // RMSNorm inside too.
+            const bool streams = apr::cuda::matvec_supported(type, s.k, 1);
+            float* xn = nullptr;
+            float* nw = nullptr;
+            ok(cudaMalloc(&xn, s.k * 4), "cudaMalloc");
+            ok(cudaMalloc(&nw, s.k * 4), "cudaMalloc");
+            ok(cudaMemcpy(nw, row.data(), s.k * 4, cudaMemcpyHostToDevice), "upload");
+            const char* kinds[] = {"product", "quantize+product", "matvec", "matvec+norm"};
+            for (int kind = 0; kind < (streams ? 4 : 1); ++kind) {
+                if (!only.empty() && only.find(std::to_string(kind)) == std::string::npos) continue;
+                auto one = [&](int i) {
+                    void* wi = w[static_cast<size_t>(i % copies)];
+                    if (kind <= 1) {
+                        if (kind == 1) apr::cuda::quantize_activations(type, x, 1, s.k, act, nullptr);
+                        apr::cuda::matmul_quantized(type, wi, s.n, s.k, act, 1, y, nullptr);
+                        return;
+                    }
+                    const apr::cuda::MatmulJob job{wi, s.n, nullptr, y};
+                    apr::cuda::MatvecInput in{x};
+                    if (kind == 3) in = {x, nw, 1e-6f, xn};
+                    apr::cuda::matvec(&job, &type, 1, s.k, 1, in, false, nullptr);
+                };
+                for (int i = 0; i < 10; ++i) one(i);
+                cudaEventRecord(e0);
+                for (int i = 0; i < reps; ++i) one(i);
+                cudaEventRecord(e1);
+                ok(cudaEventSynchronize(e1), "matvec");
+                ok(cudaGetLastError(), "matvec launch");
+                float ms = 0;
+                cudaEventElapsedTime(&ms, e0, e1);
+                const double us = ms * 1e3 / reps;
+                const double gbps = wbytes / (us * 1e-6) / 1e9;
+                fmt::print("{:<6} {:<10} {:>7} {:>6} {:>10.2f} {:>9.0f} {:>6.0f}%  {}\n", apr::dtype_name(type), s.what, s.n,
+                           s.k, us, gbps, 100.0 * gbps / peak, kinds[kind]);
+            }
+            cudaFree(xn);
+            cudaFree(nw);
             for (auto p : w) cudaFree(p);
             cudaFree(x);
             cudaFree(y);

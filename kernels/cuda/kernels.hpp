@@ -54,6 +54,34 @@ void matmul_group(DType weight, const MatmulJob* jobs, int count, int64_t k, con
 void matmul_swiglu(DType weight, const void* gate, const void* up, int64_t n, int64_t k, const void* act, int64_t rows,
                    float* out, Stream stream);
 
+// Products of 1 to kMatvecRows activation rows (decode, matvec.cu) for
+// Q4_K and Q6_K weights, streaming the weights: the kernel quantizes the f32
+// input x (rows x k) itself, after an RMSNorm when norm_w is set (each row /
+// its rms * norm_w with eps, the normalized rows also written to norm_y when
+// that is set; norm_y must not alias x), exactly as rmsnorm_quantize /
+// quantize_activations would, so no separate kernel runs before it. A row's
+// results do not depend on how many rows come with it (the same sums in the
+// same order), and equal matmul_group / matmul_swiglu's up to f32
+// summation order. APR_CUDA_PDL=1 launches them with programmatic dependent
+// launch (weights read before the previous kernel's results are waited for).
+constexpr int kMatvecRows = 8;
+struct MatvecInput {
+    const float* x;
+    const float* norm_w = nullptr;
+    float eps = 0.0f;
+    float* norm_y = nullptr;
+};
+// Q4_K or Q6_K, k a multiple of 256, rows * k / 256 * 304 bytes within 200 KiB.
+bool matvec_supported(DType weight, int64_t k, int64_t rows) noexcept;
+// Up to kMaxGroup weights (types[i] each, mixed Q4_K / Q6_K allowed) of
+// inner size k: y_j[r][o] = dot + bias_j[o], or y_j[r][o] += that when
+// accumulate (y_j rows x n_j).
+void matvec(const MatmulJob* jobs, const DType* types, int count, int64_t k, int64_t rows, const MatvecInput& in,
+            bool accumulate, Stream stream);
+// out[r][o] = silu(dot(gate row o)) * dot(up row o).
+void matvec_swiglu(DType weight, const void* gate, const void* up, int64_t n, int64_t k, int64_t rows,
+                   const MatvecInput& in, float* out, Stream stream);
+
 // ---- element-wise and row ops (ops.cu) ---------------------------------------
 // y[r] = dequantize(table row ids[r]), table rows of `cols` values of `type`.
 void get_rows(DType type, const void* table, int64_t cols, const int32_t* ids, int64_t rows, float* y,
@@ -116,6 +144,24 @@ void attention_decode(const KVRows& kv, int layer, const float* q, const float* 
                       const int32_t* positions, int64_t rows, int64_t heads, int64_t kv_heads, int64_t head_dim,
                       float scale, const float* inv_freq, bool neox, int64_t max_capacity, void* scratch, float* out,
                       Stream stream);
+
+// QKV of decode steps in one matvec (matvec.cu): q, k and v (MatmulJob
+// each, with their biases; types Q4_K / Q6_K, mixed allowed) of the rows,
+// then in the same kernel q and k roped at each row's position (rope_qk's
+// arithmetic, inv_freq as there) and k and v stored in each row's cache at
+// that position (kv_store's), so neither of those kernels runs. Needs rows
+// that a unit takes two at a time (k <= 8 * 256) and an even head_dim.
+struct MatvecRope {
+    const int32_t* positions;
+    const float* inv_freq;
+    int64_t head_dim;
+    bool neox;
+    KVRows kv;
+    int layer;
+};
+bool matvec_qkv_supported(DType q, DType k_type, DType v, int64_t k, int64_t rows, int64_t head_dim) noexcept;
+void matvec_qkv(const MatmulJob* qkv, const DType* types, int64_t k, int64_t rows, const MatvecInput& in,
+                const MatvecRope& rope, Stream stream);
 
 }  // namespace apr::cuda
 

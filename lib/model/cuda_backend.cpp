@@ -511,6 +511,13 @@ public:
     }
 
     void matmul(const Weight& w, const float* x, int64_t rows, float* y) override {
+        if (matvec_ok(w, rows)) {
+            const cuda::MatmulJob job{w.data, w.rows, nullptr, y};
+            const cuda::MatvecInput in = matvec_input(x, rows, w.cols);
+            cuda::matvec(&job, &w.type, 1, w.cols, rows, in, false, stream_);
+            launched("matvec");
+            return;
+        }
         const bool quantized = dtype_info(w.type)->quantized;
         if (quantized && tensor_core_rows(rows)) {
             flush_norm();
@@ -522,6 +529,33 @@ public:
     }
 
     void matmul_group(std::span<const LinearJob> jobs, const float* x, int64_t rows) override {
+        bool streams = !jobs.empty() && jobs.size() <= static_cast<size_t>(cuda::kMaxGroup);
+        for (const LinearJob& j : jobs) streams = streams && matvec_ok(*j.w, rows) && j.w->cols == jobs[0].w->cols;
+        if (streams) {
+            cuda::MatmulJob list[cuda::kMaxGroup];
+            DType types[cuda::kMaxGroup];
+            for (size_t i = 0; i < jobs.size(); ++i) {
+                const Weight* bias = jobs[i].bias != nullptr && *jobs[i].bias ? jobs[i].bias : nullptr;
+                list[i] = {jobs[i].w->data, jobs[i].w->rows, bias ? static_cast<const float*>(bias->data) : nullptr,
+                           jobs[i].y};
+                types[i] = jobs[i].w->type;
+            }
+            const cuda::MatvecInput in = matvec_input(x, rows, jobs[0].w->cols);
+            if (qkv_fusion_on_ && jobs.size() == 3) {
+                // Held back: when rope_qk and attention come next, one
+                // kernel multiplies, ropes and stores the cache (attention()).
+                qkv_.on = true;
+                std::copy(list, list + 3, qkv_.list);
+                std::copy(types, types + 3, qkv_.types);
+                qkv_.k = jobs[0].w->cols;
+                qkv_.rows = rows;
+                qkv_.in = in;
+                return;
+            }
+            cuda::matvec(list, types, static_cast<int>(jobs.size()), jobs[0].w->cols, rows, in, false, stream_);
+            launched("matvec");
+            return;
+        }
         bool fusable = !jobs.empty() && !tensor_core_rows(rows);
         for (const LinearJob& j : jobs)
             fusable = fusable && dtype_info(j.w->type)->quantized && j.w->cols == jobs[0].w->cols &&
@@ -550,6 +584,13 @@ public:
     }
 
     void matmul_add(const Weight& w, const float* x, int64_t rows, float* y, float* tmp) override {
+        if (matvec_ok(w, rows)) {
+            const cuda::MatmulJob job{w.data, w.rows, nullptr, y};
+            const cuda::MatvecInput in = matvec_input(x, rows, w.cols);
+            cuda::matvec(&job, &w.type, 1, w.cols, rows, in, true, stream_);
+            launched("matvec");
+            return;
+        }
         if (!dtype_info(w.type)->quantized || tensor_core_rows(rows)) {
             flush_norm();
             return Backend::matmul_add(w, x, rows, y, tmp);
@@ -562,6 +603,12 @@ public:
 
     void matmul_swiglu(const Weight& gate, const Weight& up, const float* x, int64_t rows, float* out,
                        float* up_tmp) override {
+        if (matvec_ok(gate, rows) && gate.type == up.type && gate.rows == up.rows && gate.cols == up.cols) {
+            const cuda::MatvecInput in = matvec_input(x, rows, gate.cols);
+            cuda::matvec_swiglu(gate.type, gate.data, up.data, gate.rows, gate.cols, rows, in, out, stream_);
+            launched("matvec_swiglu");
+            return;
+        }
         if (!dtype_info(gate.type)->quantized || gate.type != up.type || gate.rows != up.rows || tensor_core_rows(rows)) {
             flush_norm();
             return Backend::matmul_swiglu(gate, up, x, rows, out, up_tmp);
@@ -575,7 +622,14 @@ public:
     // position per sequence, one kernel ropes, stores and attends.
     void rope_qk(float* q, float* k, const int32_t* positions, int64_t rows, const AttentionShape& shape, float theta,
                  RopeStyle style) override {
-        wrote();
+        if (qkv_.on && qkv_.list[0].y == q && qkv_.list[1].y == k) {
+            // The held-back QKV product makes q and k; nothing else is held
+            // (the product took the norm, and ran any earlier rope).
+            quantized_from_ = nullptr;
+            x16_from_ = nullptr;
+        } else {
+            wrote();
+        }
         const float* table = inv_freq(theta, shape.head_dim);
         rope_ = {q, k, positions, rows, shape, table, style == RopeStyle::neox};
     }
@@ -613,9 +667,29 @@ public:
         // kFusedDecodeFrom held positions.
         const bool fused = one_each && decode_mode_ != 0 && (decode_mode_ == 1 || max_held >= kFusedDecodeFrom) &&
                            cuda::attention_decode_supported(shape.head_dim) && (roped_here || rope_.q == nullptr);
+        const int64_t hd = shape.head_dim;
+        if (!fused && roped_here && qkv_.on && qkv_.rows == rows && qkv_.list[0].y == q && qkv_.list[1].y == k &&
+            qkv_.list[2].y == v && qkv_.list[0].n == shape.heads * hd && qkv_.list[1].n == shape.kv_heads * hd &&
+            qkv_.list[2].n == shape.kv_heads * hd &&
+            cuda::matvec_qkv_supported(qkv_.types[0], qkv_.types[1], qkv_.types[2], qkv_.k, rows, hd)) {
+            // The held-back QKV product with the rope and the cache store in
+            // its epilogue, then attention over the cache.
+            const PendingQkv p = qkv_;
+            const PendingRope r = rope_;
+            qkv_.on = false;
+            rope_ = {};
+            const cuda::KVRows kv = batch_active_ && positions == host_positions_ ? kv_rows_ : upload_rows(seqs, rows);
+            const int32_t* d_pos = device_ints(positions, rows, positions_);
+            cuda::matvec_qkv(p.list, p.types, p.k, rows, p.in, {d_pos, r.table, hd, r.neox, kv, layer}, stream_);
+            launched("matvec_qkv");
+            cuda::attention(kv, layer, q, d_pos, rows, shape.heads, shape.kv_heads, hd,
+                            1.0f / std::sqrt(static_cast<float>(hd)), out, stream_);
+            launched("attention");
+            return;
+        }
         const PendingRope rope = fused && roped_here ? rope_ : PendingRope{};
         if (fused) rope_ = {};
-        wrote();  // runs a rope that is not fused here
+        wrote();  // runs a rope that is not fused here, and a held-back QKV product
         const cuda::KVRows kv = batch_active_ && positions == host_positions_ ? kv_rows_ : upload_rows(seqs, rows);
         const int32_t* d_pos = device_ints(positions, rows, positions_);
         if (fused) {
@@ -774,7 +848,25 @@ private:
         bool neox = true;
     };
 
+    struct PendingQkv {
+        bool on = false;
+        cuda::MatmulJob list[3];
+        DType types[3];
+        int64_t k = 0, rows = 0;
+        cuda::MatvecInput in{nullptr};
+    };
+
+    // A held-back QKV product (matmul_group) runs as a plain matvec.
+    void flush_qkv() {
+        if (!qkv_.on) return;
+        const PendingQkv p = qkv_;
+        qkv_.on = false;
+        cuda::matvec(p.list, p.types, 3, p.k, p.rows, p.in, false, stream_);
+        launched("matvec");
+    }
+
     void flush_rope() {
+        flush_qkv();  // it makes the rope's input
         if (rope_.q == nullptr) return;
         const PendingRope r = rope_;
         rope_ = {};
@@ -812,6 +904,35 @@ private:
     // so they lose to a GEMM long before prompt sizes.
     bool tensor_core_rows(int64_t rows) const {
         return rows >= (decode_batch_ ? decode_tensor_core_rows_ : kTensorCoreRows) && (cublas_ != nullptr || own_gemm_);
+    }
+
+    // Up to cuda::kMatvecRows activation rows times a Q4_K / Q6_K weight
+    // (decode): the streaming products (kernels/cuda/matvec.cu), which
+    // quantize x themselves; a row's results there do not depend on the rows
+    // beside it, so a batch row equals the same sequence decoded alone.
+    // APR_CUDA_MATVEC=0: the products of matmul_impl.cuh after a quantize
+    // kernel, as before (for measuring).
+    bool matvec_ok(const Weight& w, int64_t rows) const {
+        return matvec_on_ && !tensor_core_rows(rows) && cuda::matvec_supported(w.type, w.cols, rows);
+    }
+
+    // The matvec's input: x, or the held-back norm whose output x is, run
+    // inside the product (unless it is in place: the product's blocks read x
+    // while one writes the normalized rows).
+    cuda::MatvecInput matvec_input(const float* x, int64_t rows, int64_t cols) {
+        cuda::MatvecInput in{x};
+        flush_rope();
+        if (norm_.y == x && norm_.rows == rows && norm_.cols == cols && norm_.x != norm_.y) {
+            in = {norm_.x, norm_.w, norm_.eps, norm_.y};
+            norm_ = {};
+        } else {
+            flush_norm();
+        }
+        // act_ is not touched, but the product may overwrite a buffer it
+        // was quantized from.
+        quantized_from_ = nullptr;
+        x16_from_ = nullptr;
+        return in;
     }
 
     // x (rows x cols) quantized for weights of type `weight`, in act_: reused
@@ -984,12 +1105,23 @@ private:
     DType quantized_type_ = DType::F32;
     PendingNorm norm_;
     PendingRope rope_;
+    PendingQkv qkv_;
     DeviceMemory decode_scratch_;  // attention_decode's chunk partials and counters
     DeviceMemory argmax_scratch_;  // argmax_rows' block results and counters
     const float* x16_from_ = nullptr;
     int64_t x16_rows_ = 0, x16_cols_ = 0;
     // The announced batch (begin_batch) and its device copies.
     bool batch_active_ = false, recording_ = false;
+    // APR_CUDA_QKV_FUSED=0: the decode QKV product without the rope and the
+    // cache store in its epilogue (rope_qk and kv_store kernels after it).
+    const bool qkv_fusion_on_ = [] {
+        const char* env = std::getenv("APR_CUDA_QKV_FUSED");
+        return env == nullptr || std::string_view(env) != "0";
+    }();
+    const bool matvec_on_ = [] {
+        const char* env = std::getenv("APR_CUDA_MATVEC");
+        return env == nullptr || std::string_view(env) != "0";
+    }();
     const bool graphs_disabled_ = [] {
         const char* env = std::getenv("APR_CUDA_GRAPHS");
         return env != nullptr && std::string_view(env) == "0";

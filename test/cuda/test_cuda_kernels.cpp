@@ -461,6 +461,217 @@ TEST_CASE("fused products: grouped with bias, accumulating, and gate/up with SiL
     }
 }
 
+namespace {
+
+// Row t of a rows x n result.
+std::vector<float> row_of(const std::vector<float>& y, int64_t n, int64_t t) {
+    return {y.begin() + t * n, y.begin() + (t + 1) * n};
+}
+
+}  // namespace
+
+TEST_CASE("matvec (streaming decode products): mixed Q4_K/Q6_K jobs, bias, accumulate, fused norm, SwiGLU, 1 to 8 rows; each row as alone, bit for bit") {
+    // Shapes: short rows (two rows a unit), long rows (one), odd row counts,
+    // a row count past one wave of units.
+    const std::pair<int64_t, int64_t> shapes[] = {{1, 256}, {7, 512}, {33, 1536}, {130, 2304}, {67, 8960}, {4099, 1536}};
+    for (auto [n, k] : shapes) {
+        for (DType t : {DType::Q4_K, DType::Q6_K}) {
+            for (int64_t rows : {1, 3, 8}) {
+                if (rows > 1 && n == 4099) continue;
+                for (bool norm : {false, true}) {
+                    INFO(dtype_name(t) << " n=" << n << " k=" << k << " rows=" << rows << " norm=" << norm);
+                    REQUIRE(cuda::matvec_supported(t, k, rows));
+                    const DType other = t == DType::Q4_K ? DType::Q6_K : DType::Q4_K;
+                    const int64_t n1 = n / 2 + 1, n2 = 5;
+                    const auto w0 = random_weight(t, n, k), w1 = random_weight(other, n1, k), w2 = random_weight(t, n2, k);
+                    const auto wu = random_weight(t, n, k);
+                    const auto x = random_floats(static_cast<size_t>(rows * k), 2.0f), nw = random_floats(static_cast<size_t>(k));
+                    const auto b0 = random_floats(static_cast<size_t>(n)), y1 = random_floats(static_cast<size_t>(rows * n1));
+                    Dev dw0(w0.size()), dw1(w1.size()), dw2(w2.size()), dwu(wu.size()), dx(rows * k * 4), dnw(k * 4),
+                        dxn(rows * k * 4), dxn2(rows * k * 4), db(n * 4), da(cuda::activation_row_bytes(t, k) * rows),
+                        dr0(rows * n * 4), dr1(rows * n1 * 4), dr2(rows * n2 * 4), dru(rows * n * 4), dy0(rows * n * 4),
+                        dy1(rows * n1 * 4), dy2(rows * n2 * 4), dsw(rows * n * 4);
+                    dw0.put(w0.data());
+                    dw1.put(w1.data());
+                    dw2.put(w2.data());
+                    dwu.put(wu.data());
+                    dx.put(x.data());
+                    dnw.put(nw.data());
+                    db.put(b0.data());
+                    // Reference: the norm, the quantizer, then the single-weight products.
+                    const float* in = dx.as<float>();
+                    if (norm) {
+                        cuda::rmsnorm(dx.as<float>(), dnw.as<float>(), 1e-6f, rows, k, dxn2.as<float>(), nullptr);
+                        in = dxn2.as<float>();
+                    }
+                    cuda::quantize_activations(t, in, rows, k, da.p, nullptr);
+                    cuda::matmul_quantized(t, dw0.p, n, k, da.p, rows, dr0.as<float>(), nullptr);
+                    cuda::matmul_quantized(other, dw1.p, n1, k, da.p, rows, dr1.as<float>(), nullptr);
+                    cuda::matmul_quantized(t, dw2.p, n2, k, da.p, rows, dr2.as<float>(), nullptr);
+                    cuda::matmul_quantized(t, dwu.p, n, k, da.p, rows, dru.as<float>(), nullptr);
+                    std::vector<float> r0 = dr0.get<float>(), r1 = dr1.get<float>(), r2 = dr2.get<float>(), ru = dru.get<float>();
+                    const std::vector<float> r1plain = r1;
+                    for (int64_t r = 0; r < rows; ++r) {
+                        for (int64_t o = 0; o < n; ++o) r0[static_cast<size_t>(r * n + o)] += b0[static_cast<size_t>(o)];
+                        for (int64_t o = 0; o < n1; ++o) r1[static_cast<size_t>(r * n1 + o)] += y1[static_cast<size_t>(r * n1 + o)];
+                    }
+                    cuda::MatvecInput mi{dx.as<float>()};
+                    if (norm) mi = {dx.as<float>(), dnw.as<float>(), 1e-6f, dxn.as<float>()};
+                    dy0.poison();
+                    dy1.put(y1.data());  // accumulated into
+                    dy2.poison();
+                    dxn.poison();
+                    // Two jobs, the first with a bias; then a weight of the
+                    // other type accumulating.
+                    const cuda::MatmulJob jobs[] = {{dw0.p, n, db.as<float>(), dy0.as<float>()},
+                                                    {dw2.p, n2, nullptr, dy2.as<float>()}};
+                    const DType types[] = {t, t};
+                    cuda::matvec(jobs, types, 2, k, rows, mi, false, nullptr);
+                    const cuda::MatmulJob acc[] = {{dw1.p, n1, nullptr, dy1.as<float>()}};
+                    cuda::matvec(acc, &other, 1, k, rows, mi, true, nullptr);
+                    const std::vector<float> got0 = dy0.get<float>();
+                    CHECK(rel_error(got0, r0) < 1e-5);
+                    CHECK(rel_error(dy1.get<float>(), r1) < 1e-5);
+                    CHECK(rel_error(dy2.get<float>(), r2) < 1e-5);
+                    if (norm) CHECK(dxn.get<float>() == dxn2.get<float>());
+                    // Mixed types in one launch: other's job first (the host reorders).
+                    Dev dm0(rows * n * 4), dm1(rows * n1 * 4);
+                    dm0.poison();
+                    dm1.poison();
+                    const cuda::MatmulJob mixed[] = {{dw1.p, n1, nullptr, dm1.as<float>()},
+                                                     {dw0.p, n, db.as<float>(), dm0.as<float>()}};
+                    const DType mtypes[] = {other, t};
+                    cuda::matvec(mixed, mtypes, 2, k, rows, mi, false, nullptr);
+                    CHECK(dm0.get<float>() == got0);
+                    CHECK(rel_error(dm1.get<float>(), r1plain) < 1e-5);
+                    // gate/up with SiLU.
+                    dsw.poison();
+                    cuda::matvec_swiglu(t, dw0.p, dwu.p, n, k, rows, mi, dsw.as<float>(), nullptr);
+                    const std::vector<float> g = dr0.get<float>(), gotsw = dsw.get<float>();
+                    std::vector<float> sw(g.size());
+                    cpu::swiglu_row(g.data(), ru.data(), static_cast<int64_t>(g.size()), sw.data());
+                    CHECK(rel_error(gotsw, sw) < 1e-5);
+                    // Each row alone gives the same bits as in the batch.
+                    if (rows > 1) {
+                        for (int64_t r : {int64_t{0}, rows - 1}) {
+                            Dev d1(n * 4), ds1(n * 4);
+                            d1.poison();
+                            ds1.poison();
+                            cuda::MatvecInput one{dx.as<float>() + r * k};
+                            if (norm) one = {dx.as<float>() + r * k, dnw.as<float>(), 1e-6f, nullptr};
+                            const cuda::MatmulJob j1[] = {{dw0.p, n, db.as<float>(), d1.as<float>()}};
+                            cuda::matvec(j1, &t, 1, k, 1, one, false, nullptr);
+                            cuda::matvec_swiglu(t, dw0.p, dwu.p, n, k, 1, one, ds1.as<float>(), nullptr);
+                            CHECK(d1.get<float>() == row_of(got0, n, r));
+                            CHECK(ds1.get<float>() == row_of(gotsw, n, r));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("matvec_qkv (QKV with rope and cache store in the epilogue) equals matvec + rope_qk + kv_store") {
+    struct Shape { int64_t heads, kv_heads, hd, k; };
+    for (Shape s : {Shape{12, 2, 128, 1536}, Shape{4, 2, 64, 512}}) {
+        for (bool f16 : {false, true}) {
+            for (bool neox : {true, false}) {
+                for (DType vt : {DType::Q4_K, DType::Q6_K}) {
+                    const int64_t layers = 2, cap = 64, kv_dim = s.kv_heads * s.hd, q_dim = s.heads * s.hd, layer = 1;
+                    const std::vector<int32_t> pos = {5, 0, 63};
+                    const int64_t rows = static_cast<int64_t>(pos.size());
+                    INFO("hd " << s.hd << (f16 ? " f16" : " f32") << (neox ? " neox" : " pairs") << " v " << dtype_name(vt));
+                    const size_t esz = f16 ? 2 : 4, cache_bytes = static_cast<size_t>(layers * cap * kv_dim) * esz;
+                    const auto wq = random_weight(DType::Q4_K, q_dim, s.k), wk = random_weight(DType::Q4_K, kv_dim, s.k),
+                               wv = random_weight(vt, kv_dim, s.k);
+                    const auto bq = random_floats(static_cast<size_t>(q_dim)), bk = random_floats(static_cast<size_t>(kv_dim)),
+                               bv = random_floats(static_cast<size_t>(kv_dim));
+                    const auto x = random_floats(static_cast<size_t>(rows * s.k), 2.0f);
+                    std::vector<float> inv(static_cast<size_t>(s.hd / 2));
+                    for (int64_t i = 0; i < s.hd / 2; ++i)
+                        inv[static_cast<size_t>(i)] = 1.0f / std::pow(1e6f, static_cast<float>(2 * i) / static_cast<float>(s.hd));
+                    Dev dwq(wq.size()), dwk(wk.size()), dwv(wv.size()), dbq(q_dim * 4), dbk(kv_dim * 4), dbv(kv_dim * 4),
+                        dx(x.size() * 4), dinv(inv.size() * 4), dpos(rows * 4), dcap(rows * 4), dq(rows * q_dim * 4),
+                        dk(rows * kv_dim * 4), dv(rows * kv_dim * 4), dq2(rows * q_dim * 4), dk2(rows * kv_dim * 4),
+                        dv2(rows * kv_dim * 4), dkb(rows * sizeof(void*)), dvb(rows * sizeof(void*)),
+                        dkb2(rows * sizeof(void*)), dvb2(rows * sizeof(void*));
+                    std::vector<std::unique_ptr<Dev>> caches;
+                    std::vector<void*> kb, vb, kb2, vb2;
+                    for (int64_t r = 0; r < rows; ++r)
+                        for (auto* list : {&kb, &vb, &kb2, &vb2}) {
+                            caches.push_back(std::make_unique<Dev>(cache_bytes));
+                            ok(cudaMemset(caches.back()->p, 0x11, cache_bytes));
+                            list->push_back(caches.back()->p);
+                        }
+                    dwq.put(wq.data());
+                    dwk.put(wk.data());
+                    dwv.put(wv.data());
+                    dbq.put(bq.data());
+                    dbk.put(bk.data());
+                    dbv.put(bv.data());
+                    dx.put(x.data());
+                    dinv.put(inv.data());
+                    dpos.put(pos.data());
+                    const std::vector<int32_t> caps(static_cast<size_t>(rows), static_cast<int32_t>(cap));
+                    dcap.put(caps.data());
+                    dkb.put(kb.data());
+                    dvb.put(vb.data());
+                    dkb2.put(kb2.data());
+                    dvb2.put(vb2.data());
+                    const cuda::KVRows kv{dkb.as<void*>(), dvb.as<void*>(), dcap.as<int32_t>(), f16};
+                    const cuda::KVRows kv2{dkb2.as<void*>(), dvb2.as<void*>(), dcap.as<int32_t>(), f16};
+                    const DType types[] = {DType::Q4_K, DType::Q4_K, vt};
+                    const cuda::MatvecInput in{dx.as<float>()};
+                    // Reference: the plain products, rope_qk, kv_store.
+                    const cuda::MatmulJob ref[] = {{dwq.p, q_dim, dbq.as<float>(), dq2.as<float>()},
+                                                   {dwk.p, kv_dim, dbk.as<float>(), dk2.as<float>()},
+                                                   {dwv.p, kv_dim, dbv.as<float>(), dv2.as<float>()}};
+                    cuda::matvec(ref, types, 3, s.k, rows, in, false, nullptr);
+                    cuda::rope_qk(dq2.as<float>(), dk2.as<float>(), dpos.as<int32_t>(), rows, s.heads, s.kv_heads, s.hd,
+                                  dinv.as<float>(), neox, nullptr);
+                    cuda::kv_store(kv2, static_cast<int>(layer), dk2.as<float>(), dv2.as<float>(), dpos.as<int32_t>(), rows,
+                                   kv_dim, nullptr);
+                    REQUIRE(cuda::matvec_qkv_supported(DType::Q4_K, DType::Q4_K, vt, s.k, rows, s.hd));
+                    dq.poison();
+                    dk.poison();
+                    dv.poison();
+                    const cuda::MatmulJob qkv[] = {{dwq.p, q_dim, dbq.as<float>(), dq.as<float>()},
+                                                   {dwk.p, kv_dim, dbk.as<float>(), dk.as<float>()},
+                                                   {dwv.p, kv_dim, dbv.as<float>(), dv.as<float>()}};
+                    cuda::matvec_qkv(qkv, types, s.k, rows, in,
+                                     {dpos.as<int32_t>(), dinv.as<float>(), s.hd, neox, kv, static_cast<int>(layer)}, nullptr);
+                    CHECK(rel_error(dq.get<float>(), dq2.get<float>()) < 1e-5);
+                    CHECK(rel_error(dk.get<float>(), dk2.get<float>()) < 1e-5);
+                    CHECK(rel_error(dv.get<float>(), dv2.get<float>()) < 1e-5);
+                    // The caches: the same everywhere (untouched bytes too), the
+                    // stored values within f16 (or f32) rounding of slightly
+                    // different sums.
+                    for (size_t c = 0; c < caches.size(); c += 4) {
+                        for (size_t which : {size_t{0}, size_t{1}}) {
+                            const auto a = caches[c + which]->get<uint8_t>(), b = caches[c + 2 + which]->get<uint8_t>();
+                            std::vector<float> fa(a.size() / esz), fb(b.size() / esz);
+                            for (size_t i = 0; i < fa.size(); ++i) {
+                                if (f16) {
+                                    uint16_t ha, hb;
+                                    std::memcpy(&ha, a.data() + 2 * i, 2);
+                                    std::memcpy(&hb, b.data() + 2 * i, 2);
+                                    fa[i] = f16_to_f32(ha);
+                                    fb[i] = f16_to_f32(hb);
+                                } else {
+                                    std::memcpy(&fa[i], a.data() + 4 * i, 4);
+                                    std::memcpy(&fb[i], b.data() + 4 * i, 4);
+                                }
+                            }
+                            CHECK(rel_error(fa, fb) < (f16 ? 2e-3 : 1e-5));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 TEST_CASE("rmsnorm + quantize in one kernel equals rmsnorm then quantize, byte for byte") {
     for (DType t : {DType::Q4_K, DType::Q8_0, DType::Q4_1}) {
         for (int64_t cols : {256, 1536, 2304}) {
