@@ -381,7 +381,7 @@ __global__ void __launch_bounds__(kGroupedThreads)
             load_kv_vec<F16, L>(cache, base + static_cast<size_t>(j) * kv_dim + d0, x);
         }
     };
-    constexpr int kAhead = 8;
+    constexpr int kAhead = 4;
     {
         float qv[G][L];
 #pragma unroll
@@ -508,7 +508,7 @@ __global__ void __launch_bounds__(kGroupedThreads)
         const float* pg = pr + static_cast<size_t>(g) * max_splits * stride + 4 + d;
         const float* wg = sc + g * sc_stride;
         float4 a = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        constexpr int kMAhead = 16;
+        constexpr int kMAhead = 8;
         for (int sb = 0; sb < nsplit; sb += kMAhead) {
             float4 pv[kMAhead];
 #pragma unroll
