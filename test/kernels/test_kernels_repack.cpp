@@ -78,7 +78,7 @@ TEST_CASE("repacked matmul equals the scalar dot products bit for bit") {
     if (!runs(level)) continue;
     for (DType type : {DType::Q4_K, DType::Q6_K}) {
         for (int64_t k : {256, 1536, 2816}) {
-            for (int64_t t : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 23}) {
+            for (int64_t t : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 23, 24, 40}) {
                 const Packed p(type, 48, k, 7 + static_cast<uint32_t>(k + t), level);
                 const std::vector<float> x = test::random_row(t * k, 99 + static_cast<uint32_t>(t));
                 const std::vector<float> y = p.run(x, t, 2);
