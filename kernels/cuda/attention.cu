@@ -22,15 +22,7 @@ __global__ void kv_store_kernel(KVRows kv, int layer, const float* __restrict__ 
                                 const int32_t* __restrict__ positions, int64_t kv_dim) {
     const int64_t r = blockIdx.x;
     const size_t at = (static_cast<size_t>(layer) * kv.capacity[r] + positions[r]) * kv_dim;
-    for (int64_t i = threadIdx.x; i < kv_dim; i += blockDim.x) {
-        if constexpr (F16) {
-            static_cast<uint16_t*>(kv.k_base[r])[at + i] = float_to_half_bits(k[r * kv_dim + i]);
-            static_cast<uint16_t*>(kv.v_base[r])[at + i] = float_to_half_bits(v[r * kv_dim + i]);
-        } else {
-            static_cast<float*>(kv.k_base[r])[at + i] = k[r * kv_dim + i];
-            static_cast<float*>(kv.v_base[r])[at + i] = v[r * kv_dim + i];
-        }
-    }
+    for (int64_t i = threadIdx.x; i < kv_dim; i += blockDim.x) store_kv<F16>(kv, r, at + i, k[r * kv_dim + i], v[r * kv_dim + i]);
 }
 
 // kWarps warps per block share the positions: 16 for decode-sized batches

@@ -89,14 +89,8 @@ __global__ void __launch_bounds__(kDecodeThreads)
             const float theta = __fmul_rn(fpos, inv_freq[i]);
             float sn, cs;
             sincosf(theta, &sn, &cs);
-            const int i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
-            float x0 = qh[i0], x1 = qh[i1];
-            qs[i0] = __fsub_rn(__fmul_rn(x0, cs), __fmul_rn(x1, sn));
-            qs[i1] = __fadd_rn(__fmul_rn(x0, sn), __fmul_rn(x1, cs));
-            x0 = kh[i0];
-            x1 = kh[i1];
-            kc[i0] = __fsub_rn(__fmul_rn(x0, cs), __fmul_rn(x1, sn));
-            kc[i1] = __fadd_rn(__fmul_rn(x0, sn), __fmul_rn(x1, cs));
+            rope_pair(qh, qs, i, half, neox, sn, cs);
+            rope_pair(kh, kc, i, half, neox, sn, cs);
         }
         for (int i = 2 * half + tid; i < hd; i += kDecodeThreads) {
             qs[i] = qh[i];
@@ -115,15 +109,7 @@ __global__ void __launch_bounds__(kDecodeThreads)
     const size_t at = base + static_cast<size_t>(pos) * kv_dim;
     for (int i = tid; i < hd; i += kDecodeThreads) {
         const float kv_k = kc[i], kv_v = vh[i];
-        if (writer) {
-            if constexpr (F16) {
-                static_cast<uint16_t*>(kv.k_base[r])[at + i] = float_to_half_bits(kv_k);
-                static_cast<uint16_t*>(kv.v_base[r])[at + i] = float_to_half_bits(kv_v);
-            } else {
-                static_cast<float*>(kv.k_base[r])[at + i] = kv_k;
-                static_cast<float*>(kv.v_base[r])[at + i] = kv_v;
-            }
-        }
+        if (writer) store_kv<F16>(kv, r, at + i, kv_k, kv_v);
         kc[i] = to_cache_precision<F16>(kv_k);
         vc[i] = to_cache_precision<F16>(kv_v);
         qs[i] = to_cache_precision<F16>(qs[i]);  // the CPU rounds q to f16 for an f16 cache too
@@ -337,10 +323,7 @@ __global__ void __launch_bounds__(kGroupedThreads)
             const float theta = __fmul_rn(fpos, inv_freq[i]);
             float sn, cs;
             sincosf(theta, &sn, &cs);
-            const int i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
-            const float x0 = src[i0], x1 = src[i1];
-            dst[i0] = __fsub_rn(__fmul_rn(x0, cs), __fmul_rn(x1, sn));
-            dst[i1] = __fadd_rn(__fmul_rn(x0, sn), __fmul_rn(x1, cs));
+            rope_pair(src, dst, i, half, neox, sn, cs);
         } else {
             dst[i] = src[i];
             dst[i + half] = src[i + half];
@@ -353,15 +336,7 @@ __global__ void __launch_bounds__(kGroupedThreads)
     const float* vh = v + (static_cast<size_t>(r) * kv_heads + kvh) * hd;
     for (int i = tid; i < hd; i += kGroupedThreads) {
         const float kv_k = kc[i], kv_v = vh[i];
-        if (split == 0) {  // one writer per KV head; nothing in this launch reads that slot
-            if constexpr (F16) {
-                static_cast<uint16_t*>(kv.k_base[r])[at + i] = float_to_half_bits(kv_k);
-                static_cast<uint16_t*>(kv.v_base[r])[at + i] = float_to_half_bits(kv_v);
-            } else {
-                static_cast<float*>(kv.k_base[r])[at + i] = kv_k;
-                static_cast<float*>(kv.v_base[r])[at + i] = kv_v;
-            }
-        }
+        if (split == 0) store_kv<F16>(kv, r, at + i, kv_k, kv_v);  // one writer per KV head; nothing here reads that slot
         kc[i] = to_cache_precision<F16>(kv_k);
         vc[i] = to_cache_precision<F16>(kv_v);
     }
@@ -372,16 +347,25 @@ __global__ void __launch_bounds__(kGroupedThreads)
     const void* vb = kv.v_base[r];
     const int j0 = split * chunk, j1 = min(n, j0 + chunk);
     const int d0 = lane * L;
-    // One row's L values of this lane: from the cache, or the new key/value.
-    auto row_values = [&](const void* cache, const float* fresh, int j, float (&x)[L]) {
-        if (j == pos) {
+    constexpr int kAhead = 4;
+    // This lane's L values of rows jj .. jj + kAhead - 1, their loads issued
+    // together: from the cache, the new key/value at the row's own position,
+    // zeros past the chunk.
+    auto rows_ahead = [&](const void* cache, const float* fresh, int jj, float (&x)[kAhead][L]) {
 #pragma unroll
-            for (int i = 0; i < L; ++i) x[i] = fresh[d0 + i];
-        } else {
-            load_kv_vec<F16, L>(cache, base + static_cast<size_t>(j) * kv_dim + d0, x);
+        for (int u = 0; u < kAhead; ++u) {
+            const int j = jj + u;
+            if (j >= j1) {
+#pragma unroll
+                for (int i = 0; i < L; ++i) x[u][i] = 0.0f;
+            } else if (j == pos) {
+#pragma unroll
+                for (int i = 0; i < L; ++i) x[u][i] = fresh[d0 + i];
+            } else {
+                load_kv_vec<F16, L>(cache, base + static_cast<size_t>(j) * kv_dim + d0, x[u]);
+            }
         }
     };
-    constexpr int kAhead = 4;
     {
         float qv[G][L];
 #pragma unroll
@@ -390,13 +374,7 @@ __global__ void __launch_bounds__(kGroupedThreads)
             for (int i = 0; i < L; ++i) qv[g][i] = qs[g * hd + d0 + i];
         for (int jj = j0 + warp * kAhead; jj < j1; jj += kAhead * kGroupedWarps) {
             float x[kAhead][L];
-#pragma unroll
-            for (int u = 0; u < kAhead; ++u) {
-                if (jj + u < j1) row_values(kb, kc, jj + u, x[u]);
-                else
-#pragma unroll
-                    for (int i = 0; i < L; ++i) x[u][i] = 0.0f;
-            }
+            rows_ahead(kb, kc, jj, x);
 #pragma unroll
             for (int u = 0; u < kAhead; ++u)
 #pragma unroll
@@ -437,13 +415,7 @@ __global__ void __launch_bounds__(kGroupedThreads)
             for (int i = 0; i < L; ++i) acc[g][i] = 0.0f;
         for (int jj = j0 + warp * kAhead; jj < j1; jj += kAhead * kGroupedWarps) {
             float x[kAhead][L];
-#pragma unroll
-            for (int u = 0; u < kAhead; ++u) {
-                if (jj + u < j1) row_values(vb, vc, jj + u, x[u]);
-                else
-#pragma unroll
-                    for (int i = 0; i < L; ++i) x[u][i] = 0.0f;
-            }
+            rows_ahead(vb, vc, jj, x);
 #pragma unroll
             for (int u = 0; u < kAhead; ++u) {
                 if (jj + u >= j1) continue;

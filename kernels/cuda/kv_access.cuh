@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "cuda/blocks.cuh"
+#include "cuda/kernels.hpp"
 
 namespace apr::cuda {
 
@@ -63,6 +64,29 @@ __device__ __forceinline__ void load_kv_vec(const void* base, size_t i, float (&
             }
         }
     }
+}
+
+// Element `at` of row r's keys and values: the new key and value, stored in
+// the cache's precision.
+template <bool F16>
+__device__ __forceinline__ void store_kv(const KVRows& kv, int64_t r, size_t at, float key, float value) {
+    if constexpr (F16) {
+        static_cast<uint16_t*>(kv.k_base[r])[at] = float_to_half_bits(key);
+        static_cast<uint16_t*>(kv.v_base[r])[at] = float_to_half_bits(value);
+    } else {
+        static_cast<float*>(kv.k_base[r])[at] = key;
+        static_cast<float*>(kv.v_base[r])[at] = value;
+    }
+}
+
+// RoPE of pair i of a head of 2 * half values (NEOX: i and i + half; else
+// 2i and 2i + 1), src to dst (which may be src), by the angle whose sine and
+// cosine are given: rope_qk_kernel's arithmetic (ops.cu), so the same bits.
+__device__ __forceinline__ void rope_pair(const float* src, float* dst, int i, int half, bool neox, float sn, float cs) {
+    const int i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
+    const float x0 = src[i0], x1 = src[i1];
+    dst[i0] = __fsub_rn(__fmul_rn(x0, cs), __fmul_rn(x1, sn));
+    dst[i1] = __fadd_rn(__fmul_rn(x0, sn), __fmul_rn(x1, cs));
 }
 
 }  // namespace apr::cuda
