@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
@@ -336,6 +337,54 @@ void matmul_repacked(const RepackedWeight& w, const std::byte* act, int64_t t, f
         tbb::blocked_range<int64_t>(0, tasks, 1),
         [&](const tbb::blocked_range<int64_t>& r) {
             for (int64_t task = r.begin(); task < r.end(); ++task) run(task);
+        },
+        tbb::simple_partitioner());
+}
+
+void matmul_repacked_many(std::span<const RepackedWeight> ws, const std::byte* act, int64_t t,
+                          std::span<float* const> ys, SimdLevel level) {
+    if (t <= 0 || ws.empty()) return;
+    if (ws.size() != ys.size()) fail(ErrorCode::invalid_argument, "repacked matmul: {} weights, {} outputs", ws.size(), ys.size());
+    const int64_t group_rows = repack_group_rows(level);
+    int64_t total_groups = 0;
+    for (const RepackedWeight& w : ws) {
+        check_shape(w.type, w.rows, w.cols, level);
+        if (w.data == nullptr || act == nullptr) fail(ErrorCode::invalid_argument, "repacked matmul: null weight or activation");
+        if (w.cols != ws[0].cols || activation_type(w.type) != activation_type(ws[0].type))
+            fail(ErrorCode::invalid_argument, "repacked matmul: weights sharing activations need the same columns and activation type");
+        total_groups += w.rows / group_rows;
+    }
+    for (float* y : ys)
+        if (y == nullptr) fail(ErrorCode::invalid_argument, "repacked matmul: null output");
+    const size_t act_row_bytes = activation_row_bytes(ws[0].type, ws[0].cols);
+    // Tasks as matmul_repacked's, sized over all the weights' groups (a task
+    // stays within one weight); results do not depend on the split.
+    const int64_t threads = std::max(1, tbb::this_task_arena::max_concurrency());
+    const int64_t tasks_wanted = threads == 1 ? 1 : threads * (t == 1 ? 4 : 8);
+    const int64_t chunk = std::max<int64_t>(1, (total_groups + tasks_wanted - 1) / tasks_wanted);
+    struct Task {
+        size_t weight;
+        int64_t g0, n;
+    };
+    std::vector<Task> tasks;
+    for (size_t i = 0; i < ws.size(); ++i) {
+        const int64_t groups = ws[i].rows / group_rows;
+        for (int64_t g0 = 0; g0 < groups; g0 += chunk) tasks.push_back({i, g0, std::min(chunk, groups - g0)});
+    }
+    auto run = [&](const Task& task) {
+        const RepackedWeight& w = ws[task.weight];
+        const size_t group_bytes = static_cast<size_t>(w.cols / kQKK) * group_block_bytes(w.type, level);
+        tile_for(w.type, level)(w.cols, w.data + static_cast<size_t>(task.g0) * group_bytes, task.n, act, act_row_bytes, t,
+                                ys[task.weight] + group_rows * task.g0, w.rows);
+    };
+    if (tasks.size() == 1) {
+        run(tasks[0]);
+        return;
+    }
+    tbb::parallel_for(
+        tbb::blocked_range<size_t>(0, tasks.size(), 1),
+        [&](const tbb::blocked_range<size_t>& r) {
+            for (size_t i = r.begin(); i < r.end(); ++i) run(tasks[i]);
         },
         tbb::simple_partitioner());
 }

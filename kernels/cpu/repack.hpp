@@ -50,6 +50,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "apr/dtype.hpp"
 #include "cpu/cpu_features.hpp"
@@ -95,6 +96,12 @@ struct RepackedWeight {
 // apr::cpu::matmul (the calling thread's TBB arena). `level` must be one the
 // weight was repacked for.
 void matmul_repacked(const RepackedWeight& w, const std::byte* act, int64_t t, float* y, SimdLevel level);
+
+// matmul_repacked of several weights over the same activations (the same
+// cols and activation type: q/k/v, gate/up) in one parallel region instead
+// of one each: ys[i] = ws[i] x act, the bits of separate calls.
+void matmul_repacked_many(std::span<const RepackedWeight> ws, const std::byte* act, int64_t t,
+                          std::span<float* const> ys, SimdLevel level);
 
 // The same from f32 input (quantized once, into the calling thread's scratch).
 void matmul_repacked_f32(const RepackedWeight& w, const float* x, int64_t t, float* y, SimdLevel level);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -110,7 +111,16 @@ void CpuMatmul::run_shared(std::span<const Weight* const> ws, const float* x, in
         for (size_t i = 0; i < ws.size(); ++i) run(*ws[i], x, rows, ys[i]);
         return;
     }
+    bool all_repacked = true;
+    for (const Weight* w : ws) all_repacked = all_repacked && w->repacked;
     cpu::with_quantized_activations(ws[0]->type, x, rows, ws[0]->cols, level_, [&](const std::byte* act) {
+        if (all_repacked && ws.size() <= 4) {  // one parallel region for all of them
+            std::array<cpu::RepackedWeight, 4> rw;
+            for (size_t i = 0; i < ws.size(); ++i)
+                rw[i] = cpu::RepackedWeight{ws[i]->type, static_cast<const std::byte*>(ws[i]->data), ws[i]->rows, ws[i]->cols};
+            cpu::matmul_repacked_many(std::span(rw.data(), ws.size()), act, rows, ys, level_);
+            return;
+        }
         for (size_t i = 0; i < ws.size(); ++i) {
             const Weight& w = *ws[i];
             const auto* data = static_cast<const std::byte*>(w.data);

@@ -122,6 +122,39 @@ TEST_CASE("repacked matmul is identical for any thread count and token batching"
   }
 }
 
+TEST_CASE("several repacked weights in one region equal separate products bit for bit") {
+  for (cpu::SimdLevel level : kLevels) {
+    if (!runs(level)) continue;
+    // q/k/v-like and gate/up-like sets sharing one Q8_K input, types mixed
+    const int64_t k = 512;
+    const Packed a(DType::Q4_K, 512, k, 21, level), b(DType::Q6_K, 256, k, 22, level), c(DType::Q4_K, 48, k, 23, level);
+    const cpu::RepackedWeight ws[] = {a.weight(), b.weight(), c.weight()};
+    for (int64_t t : {1, 8, 16}) {
+        for (int threads : {1, 2}) {
+            const std::vector<float> x = test::random_row(t * k, 30 + static_cast<uint32_t>(t));
+            std::vector<std::byte> act(cpu::activation_row_bytes(DType::Q4_K, k) * static_cast<size_t>(t));
+            cpu::quantize_activations(DType::Q4_K, x.data(), t, k, act.data(), level);
+            std::vector<std::vector<float>> many(3), single(3);
+            float* outs[3];
+            for (size_t i = 0; i < 3; ++i) {
+                many[i].assign(static_cast<size_t>(ws[i].rows * t), std::nanf(""));
+                single[i].assign(many[i].size(), std::nanf(""));
+                outs[i] = many[i].data();
+            }
+            tbb::task_arena arena(threads);
+            arena.execute([&] {
+                cpu::matmul_repacked_many(ws, act.data(), t, outs, level);
+                for (size_t i = 0; i < 3; ++i) cpu::matmul_repacked(ws[i], act.data(), t, single[i].data(), level);
+            });
+            for (size_t i = 0; i < 3; ++i) {
+                INFO(cpu::simd_level_name(level) << " t=" << t << " threads " << threads << " weight " << i);
+                REQUIRE(std::memcmp(many[i].data(), single[i].data(), many[i].size() * sizeof(float)) == 0);
+            }
+        }
+    }
+  }
+}
+
 TEST_CASE("repacking checks types, shapes and levels") {
     constexpr auto kLevel = cpu::SimdLevel::avx2;
     const bool have_avx2 = cpu::simd_level_supported(kLevel);
