@@ -687,7 +687,7 @@ const Config& config() {
         k.pdl = env_int("APR_CUDA_PDL", 0) != 0;
         k.max_rounds = std::max(0, env_int("APR_CUDA_MV_ROUNDS", 0));
         // Off by default: from registers measured 658-664 tok/s against
-        // 619-624 with the rings (H200, tg128, 16:00 UTC, whole-model tests
+        // 619-624 with the rings (H200, tg128, 15:47 UTC, whole-model tests
         // passing both ways); APR_CUDA_MV_STREAM=1 turns the rings on.
         k.stream = env_int("APR_CUDA_MV_STREAM", 0) != 0;
         allow_smem<false, 1>();
