@@ -305,10 +305,22 @@ void Scheduler::step() {
         }
     Session& first = *items[0].session;
     if (!fanout_->targets.empty()) first.set_observer(fanout_.get());
+    // When every row that samples this step takes the first maximum of its
+    // raw logits and nobody reads them (no logprobs, no trace), the step asks
+    // for the ids alone: on a GPU the argmax runs there and only the ids come
+    // back, not a vocabulary of floats per row (the same ids either way).
+    bool greedy = true;
+    for (size_t i = 0; i < items.size() && greedy; ++i) {
+        const Sequence& seq = *owners[i]->seq;
+        if (items[i].want_logits && (!owners[i]->sampler->picks_argmax() || seq.request.logprobs || seq.recorder))
+            greedy = false;
+    }
     std::span<const float> logits;
+    std::span<const int32_t> ids;
     const Clock::time_point step_start = Clock::now();
     try {
-        logits = evaluator_.evaluate(items);
+        if (greedy) ids = evaluator_.evaluate_greedy(items);
+        else logits = evaluator_.evaluate(items);
     } catch (const std::exception& e) {
         first.set_observer(nullptr);
         update_kv_gauges();
@@ -333,7 +345,7 @@ void Scheduler::step() {
         slot.cached.insert(slot.cached.end(), items[i].tokens.begin(), items[i].tokens.end());
         if (slot.pending < 0) slot.prompt_pos += items[i].tokens.size();
         if (!items[i].want_logits) continue;
-        const std::span<const float> row_logits = logits.subspan(row++ * vocab, vocab);
+        const size_t this_row = row++;
         Sequence& seq = *slot.seq;
         const GenRequest& req = seq.request;
         if (req.max_tokens == 0) {
@@ -341,6 +353,13 @@ void Scheduler::step() {
             continue;
         }
         GenEvent ev;
+        if (greedy) {
+            ev.id = ids[this_row];
+            slot.sampler->accept(ev.id);
+            emit(slot, std::move(ev));
+            continue;
+        }
+        const std::span<const float> row_logits = logits.subspan(this_row * vocab, vocab);
         const Clock::time_point sample_start = Clock::now();
         ev.id = slot.sampler->sample(row_logits);
         if (seq.recorder)
@@ -350,26 +369,33 @@ void Scheduler::step() {
         if (req.logprobs)
             ev.logprobs = StepLogprobs{ev.id, logprob_of(row_logits, ev.id), top_logprobs(row_logits, req.top_logprobs)};
         slot.sampler->accept(ev.id);
-        ++seq.completion_tokens;
-        const Clock::time_point now = Clock::now();
-        if (metrics_ != nullptr) {
-            if (seq.completion_tokens == 1) metrics_->time_to_first_token(std::chrono::duration<double>(now - seq.queued_at).count());
-            else metrics_->token_latency(std::chrono::duration<double>(now - slot.last_token_at).count());
-        }
-        if (seq.completion_tokens == 1) seq.first_token_at = now;
-        slot.last_token_at = now;
-        const bool is_end = std::binary_search(end_ids_.begin(), end_ids_.end(), ev.id);
-        if (!is_end) ev.text = slot.text->push(ev.id);
-        std::optional<FinishReason> reason;
-        if (is_end || slot.text->stopped()) reason = FinishReason::stop;
-        else if (seq.completion_tokens >= req.max_tokens || slot.session.position() >= context_length_)
-            reason = FinishReason::length;
-        if (reason && !slot.text->stopped()) ev.text += slot.text->finish();
-        const int32_t id = ev.id;
-        seq.push(std::move(ev));
-        if (reason) finish(slot, *reason);
-        else slot.pending = id;
+        emit(slot, std::move(ev));
     }
+}
+
+// A sampled token to its sequence: metrics, text, and whether it ends the answer.
+void Scheduler::emit(Slot& slot, GenEvent ev) {
+    Sequence& seq = *slot.seq;
+    const GenRequest& req = seq.request;
+    ++seq.completion_tokens;
+    const Clock::time_point now = Clock::now();
+    if (metrics_ != nullptr) {
+        if (seq.completion_tokens == 1) metrics_->time_to_first_token(std::chrono::duration<double>(now - seq.queued_at).count());
+        else metrics_->token_latency(std::chrono::duration<double>(now - slot.last_token_at).count());
+    }
+    if (seq.completion_tokens == 1) seq.first_token_at = now;
+    slot.last_token_at = now;
+    const bool is_end = std::binary_search(end_ids_.begin(), end_ids_.end(), ev.id);
+    if (!is_end) ev.text = slot.text->push(ev.id);
+    std::optional<FinishReason> reason;
+    if (is_end || slot.text->stopped()) reason = FinishReason::stop;
+    else if (seq.completion_tokens >= req.max_tokens || slot.session.position() >= context_length_)
+        reason = FinishReason::length;
+    if (reason && !slot.text->stopped()) ev.text += slot.text->finish();
+    const int32_t id = ev.id;
+    seq.push(std::move(ev));
+    if (reason) finish(slot, *reason);
+    else slot.pending = id;
 }
 
 }  // namespace apr::serve

@@ -135,6 +135,7 @@ private:
     bool wait_for_shared_prefix(Slot& slot, size_t index);
     void step();
     void finish(Slot& slot, FinishReason reason, const std::string& error = {});
+    void emit(Slot& slot, GenEvent ev);
     void update_kv_gauges();
 
     const Model& model_;
