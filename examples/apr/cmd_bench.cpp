@@ -1,11 +1,16 @@
 // apr bench [MODEL] [--prompt-tokens N] [--gen-tokens N] [--depth D[,D...]]
-//           [--repetitions R] [--json] [--assert-min-tok-s X]:
+//           [--sequences B[,B...]] [--repetitions R] [--json] [--assert-min-tok-s X]:
 // prompt-processing and generation speed, like llama-bench (-p, -n, -d, -r, -o json).
 // For each depth D the session is first filled with D tokens (not timed);
 // then, R times: N prompt tokens are evaluated in one call (timed: ppN @ dD)
 // and the cache is cut back to D; M tokens are evaluated one at a time
 // (timed: tgM @ dD) and the cache is cut back to D again. Each test reports
 // the median of its R rates and their spread (standard deviation, min, max).
+// With --sequences B (B > 1), tgM xB @ dD decodes B sequences together, each
+// holding its own D tokens, one batched forward pass per step
+// (apr::BatchEvaluator, as `apr serve --parallel` runs its decode rows; like
+// llama-batched-bench's -npl), and reports the aggregate B * M tokens per
+// second. B = 1 is the single-session tgM.
 // One untimed warm-up token runs first, as llama-bench's warm-up run does,
 // so the first repetition does not pay for page faults and cold caches.
 // The token ids are seeded pseudo-random ids, as llama-bench uses; speed
@@ -23,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "apr/batch.hpp"
 #include "apr/error.hpp"
 #include "apr/model.hpp"
 #include "apr/session.hpp"
@@ -36,8 +42,9 @@
 namespace apr::cli {
 namespace {
 
-// "0,4096,16384" -> {0, 4096, 16384}.
-std::vector<int64_t> parse_depths(const std::string& text) {
+// "0,4096,16384" -> {0, 4096, 16384}; `flag` names the list in errors, each
+// value at least `least`.
+std::vector<int64_t> parse_list(const std::string& text, const char* flag, int64_t least) {
     std::vector<int64_t> out;
     size_t start = 0;
     while (start <= text.size()) {
@@ -46,10 +53,10 @@ std::vector<int64_t> parse_depths(const std::string& text) {
         try {
             size_t used = 0;
             const long long v = std::stoll(item, &used);
-            if (used != item.size() || v < 0) throw std::invalid_argument(item);
+            if (used != item.size() || v < least) throw std::invalid_argument(item);
             out.push_back(v);
         } catch (const std::exception&) {
-            throw UsageError(fmt::format("--depth expects non-negative integers separated by commas, got '{}'", text));
+            throw UsageError(fmt::format("{} expects integers of at least {} separated by commas, got '{}'", flag, least, text));
         }
         start = comma + 1;
     }
@@ -83,9 +90,13 @@ struct TestResult {
     std::string kind;  // "pp" or "tg"
     int64_t tokens = 0;
     int64_t depth = 0;
+    int64_t sequences = 1;  // tg: sequences decoded together (tok_s is their sum)
     std::vector<double> tok_s;
 
-    std::string name() const { return fmt::format("{}{} @ d{}", kind, tokens, depth); }
+    std::string name() const {
+        return sequences > 1 ? fmt::format("{}{} x{} @ d{}", kind, tokens, sequences, depth)
+                             : fmt::format("{}{} @ d{}", kind, tokens, depth);
+    }
     double median() const {
         std::vector<double> v = tok_s;
         std::sort(v.begin(), v.end());
@@ -135,6 +146,32 @@ void bench_depth(Session& session, TokenStream& ids, int64_t depth, int64_t prom
     }
 }
 
+// Batched generation at one depth: the first `sequences` of `sessions` each
+// hold `depth` tokens of their own, then decode `gen_tokens` steps together,
+// `reps` times (each sequence cut back to `depth` after each).
+void bench_batched(std::vector<std::unique_ptr<Session>>& sessions, BatchEvaluator& evaluator, TokenStream& ids,
+                   int64_t depth, int64_t gen_tokens, int64_t reps, int64_t sequences, TestResult* tg) {
+    const auto n = static_cast<size_t>(sequences);
+    std::vector<int32_t> next(n);
+    for (size_t s = 0; s < n; ++s) {
+        sessions[s]->reset();
+        if (depth > 0) sessions[s]->evaluate(ids.take(depth));
+    }
+    std::vector<BatchItem> items(n);
+    for (int64_t r = 0; r < reps; ++r) {
+        const std::vector<int32_t> first = ids.take(sequences);
+        std::copy(first.begin(), first.end(), next.begin());
+        const auto start = std::chrono::steady_clock::now();
+        for (int64_t step = 0; step < gen_tokens; ++step) {
+            for (size_t s = 0; s < n; ++s) items[s] = {sessions[s].get(), std::span<const int32_t>(&next[s], 1), true};
+            const std::span<const int32_t> picked = evaluator.evaluate_greedy(items);
+            std::copy(picked.begin(), picked.end(), next.begin());
+        }
+        tg->tok_s.push_back(static_cast<double>(sequences * gen_tokens) / seconds_since(start));
+        for (size_t s = 0; s < n; ++s) sessions[s]->truncate(depth);
+    }
+}
+
 std::string json_array(const std::vector<double>& v) {
     std::string out = "[";
     for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + json_number(v[i]);
@@ -145,14 +182,16 @@ std::string json_array(const std::vector<double>& v) {
 
 int cmd_bench(const Args& args) {
     Flags flags("apr bench",
-                "[MODEL] [--prompt-tokens N] [--gen-tokens N] [--depth D[,D...]] [--repetitions R] [--json]\n"
-                "       [--assert-min-tok-s X] [options]",
+                "[MODEL] [--prompt-tokens N] [--gen-tokens N] [--depth D[,D...]] [--sequences B[,B...]]\n"
+                "       [--repetitions R] [--json] [--assert-min-tok-s X] [options]",
                 "Measure prompt processing (ppN) and generation (tgN) speed in tokens per second, with D tokens\n"
-                "already in the KV cache for each --depth (like llama-bench -p, -n, -d, -r). Each test runs R\n"
+                "already in the KV cache for each --depth (like llama-bench -p, -n, -d, -r). --sequences B adds\n"
+                "tgN xB: B sequences, each with its own D tokens, decoding together in one batched pass per step\n"
+                "(as apr serve --parallel does; like llama-batched-bench), their summed tok/s. Each test runs R\n"
                 "times; the median and the spread are reported. --assert-min-tok-s exits with status 3 when a\n"
                 "test's median is below the floor (for CI). MODEL defaults to the bundled model.");
     int64_t prompt_tokens = 512, gen_tokens = 128, threads = 0, repetitions = 3;
-    std::string depth_text = "0";
+    std::string depth_text = "0", sequences_text = "1";
     bool json = false;
     std::optional<double> min_tok_s;
     SessionFlags session_flags;
@@ -160,6 +199,9 @@ int cmd_bench(const Args& args) {
     flags.add("--prompt-tokens", &prompt_tokens, "prompt tokens evaluated in one call per depth (0 = skip)");
     flags.add("--gen-tokens", &gen_tokens, "tokens generated one at a time per depth (0 = skip)");
     flags.add("--depth", &depth_text, "tokens already in the cache, comma separated", "D[,D...]");
+    flags.add("--sequences", &sequences_text,
+              "sequences decoding together in one batched pass per step (tgN xB: their summed tok/s), comma separated",
+              "B[,B...]");
     flags.add("--repetitions", &repetitions, "runs of each test; the median and spread are reported", "R");
     flags.add("--json", &json, "print one JSON object instead of the table");
     flags.add("--assert-min-tok-s", &min_tok_s, "exit with status 3 if any test's median tok/s is below X");
@@ -176,7 +218,11 @@ int cmd_bench(const Args& args) {
         throw UsageError("--assert-min-tok-s must be a positive number of tokens per second");
     if (threads < 0 || threads > 4096) throw UsageError("--threads must be 0..4096");
     session_flags.validate();
-    const std::vector<int64_t> depths = parse_depths(depth_text);
+    const std::vector<int64_t> depths = parse_list(depth_text, "--depth", 0);
+    const std::vector<int64_t> sequence_counts = parse_list(sequences_text, "--sequences", 1);
+    const int64_t most_sequences = *std::max_element(sequence_counts.begin(), sequence_counts.end());
+    if (most_sequences > 1024) throw UsageError("--sequences must be 1..1024");
+    if (most_sequences > 1 && gen_tokens == 0) throw UsageError("--sequences above 1 needs --gen-tokens above 0");
     const std::string path = positional.empty() ? default_model_path() : positional[0];
 
     ModelParams mp;
@@ -203,18 +249,34 @@ int cmd_bench(const Args& args) {
         session.evaluate(one);
         session.reset();
     }
+    // The batched tests' sessions and their evaluator.
+    std::vector<std::unique_ptr<Session>> batch_sessions;
+    std::optional<BatchEvaluator> evaluator;
+    if (most_sequences > 1) {
+        for (int64_t s = 0; s < most_sequences; ++s) batch_sessions.push_back(std::make_unique<Session>(*model, session_flags.params()));
+        evaluator.emplace(*model, most_sequences);
+    }
+    const bool single = std::find(sequence_counts.begin(), sequence_counts.end(), 1) != sequence_counts.end();
     std::vector<TestResult> results;
-    for (int64_t d : depths) {
-        TestResult pp{"pp", prompt_tokens, d, {}}, tg{"tg", gen_tokens, d, {}};
-        bench_depth(session, ids, d, prompt_tokens, gen_tokens, repetitions, &pp, &tg);
-        for (TestResult* t : {&pp, &tg}) {
-            if (t->tokens == 0) continue;
-            if (!json) {
-                fmt::print("| {:<18} | {:>18} |\n", t->name(), fmt::format("{:.2f} ± {:.2f}", t->median(), t->stddev()));
-                std::fflush(stdout);
-            }
-            results.push_back(*t);
+    auto report = [&](const TestResult& t) {
+        if (!json) {
+            fmt::print("| {:<18} | {:>18} |\n", t.name(), fmt::format("{:.2f} ± {:.2f}", t.median(), t.stddev()));
+            std::fflush(stdout);
         }
+        results.push_back(t);
+    };
+    for (int64_t d : depths) {
+        TestResult pp{"pp", prompt_tokens, d, 1, {}}, tg{"tg", single ? gen_tokens : 0, d, 1, {}};
+        bench_depth(session, ids, d, prompt_tokens, tg.tokens, repetitions, &pp, &tg);
+        for (const TestResult* t : {&pp, &tg})
+            if (t->tokens > 0) report(*t);
+        for (int64_t b : sequence_counts) {
+            if (b == 1) continue;
+            TestResult batched{"tg", gen_tokens, d, b, {}};
+            bench_batched(batch_sessions, *evaluator, ids, d, gen_tokens, repetitions, b, &batched);
+            report(batched);
+        }
+        for (auto& s : batch_sessions) s->reset();  // the next depth refills them
     }
     if (json) {
         std::string out = "{\n";
@@ -225,9 +287,9 @@ int cmd_bench(const Args& args) {
         for (size_t i = 0; i < results.size(); ++i) {
             const TestResult& t = results[i];
             out += fmt::format(
-                "{}\n    {{\"test\": {}, \"kind\": \"{}\", \"tokens\": {}, \"depth\": {}, \"tok_s_median\": {}, "
+                "{}\n    {{\"test\": {}, \"kind\": \"{}\", \"tokens\": {}, \"depth\": {}, \"sequences\": {}, \"tok_s_median\": {}, "
                 "\"tok_s_mean\": {}, \"tok_s_stddev\": {}, \"tok_s_min\": {}, \"tok_s_max\": {}, \"tok_s\": {}}}",
-                i ? "," : "", json_string(t.name()), t.kind, t.tokens, t.depth, json_number(t.median()),
+                i ? "," : "", json_string(t.name()), t.kind, t.tokens, t.depth, t.sequences, json_number(t.median()),
                 json_number(t.mean()), json_number(t.stddev()), json_number(t.min()), json_number(t.max()),
                 json_array(t.tok_s));
         }

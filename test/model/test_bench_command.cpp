@@ -93,3 +93,48 @@ TEST_CASE("apr bench refuses bad --repetitions and --assert-min-tok-s values") {
         CHECK(r.out.find(std::string(bad).substr(0, std::string(bad).find(' '))) != std::string::npos);
     }
 }
+
+TEST_CASE("apr bench --sequences decodes B sequences together and reports their summed rate per depth") {
+    const apr::test::ShellResult r =
+        bench("--prompt-tokens 0 --gen-tokens 3 --threads 2 --device cpu --sequences 1,4 --depth 0,16 --repetitions 2 --json",
+              /*with_stderr=*/false);
+    INFO(r.out);
+    REQUIRE(WIFEXITED(r.status));
+    REQUIRE(WEXITSTATUS(r.status) == 0);
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    REQUIRE(parser.parse(simdjson::padded_string(r.out)).get(doc) == simdjson::SUCCESS);
+    simdjson::dom::array results = doc["results"];
+    REQUIRE(results.size() == 4);
+    const char* names[] = {"tg3 @ d0", "tg3 x4 @ d0", "tg3 @ d16", "tg3 x4 @ d16"};
+    const int64_t sequences[] = {1, 4, 1, 4}, depths[] = {0, 0, 16, 16};
+    size_t i = 0;
+    for (simdjson::dom::element t : results) {
+        CHECK(std::string_view(t["test"]) == names[i]);
+        CHECK(std::string_view(t["kind"]) == "tg");
+        CHECK(int64_t(t["sequences"]) == sequences[i]);
+        CHECK(int64_t(t["depth"]) == depths[i]);
+        simdjson::dom::array rates = t["tok_s"];
+        CHECK(rates.size() == 2);
+        CHECK(double(t["tok_s_min"]) > 0);
+        ++i;
+    }
+
+    const apr::test::ShellResult table = bench("--prompt-tokens 4 --gen-tokens 2 --threads 2 --device cpu --sequences 3 --repetitions 1");
+    INFO(table.out);
+    REQUIRE(WIFEXITED(table.status));
+    CHECK(WEXITSTATUS(table.status) == 0);
+    CHECK(table.out.find("| pp4 @ d0") != std::string::npos);
+    CHECK(table.out.find("| tg2 x3 @ d0") != std::string::npos);
+    CHECK(table.out.find("| tg2 @ d0") == std::string::npos);  // 1 is not in the list
+}
+
+TEST_CASE("apr bench refuses bad --sequences values") {
+    for (const char* bad : {"--sequences 0", "--sequences x", "--sequences 2,,4", "--sequences 2000", "--sequences 2 --gen-tokens 0"}) {
+        const apr::test::ShellResult r = bench(kSmall + " " + bad);
+        INFO(bad << ": " << r.out);
+        REQUIRE(WIFEXITED(r.status));
+        CHECK(WEXITSTATUS(r.status) == 2);
+        CHECK(r.out.find("--sequences") != std::string::npos);
+    }
+}
