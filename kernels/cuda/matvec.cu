@@ -31,6 +31,8 @@
 
 #include "cuda/blocks.cuh"
 #include "cuda/kernels.hpp"
+#include "cuda/quantize.cuh"
+#include "cuda/reduce.cuh"
 
 namespace apr::cuda {
 namespace {
@@ -86,44 +88,12 @@ struct MvArgs {
 __device__ __forceinline__ void grid_wait() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
 __device__ __forceinline__ void grid_launch_dependents() { asm volatile("griddepcontrol.launch_dependents;" :::); }
 
-// Block-wide sum of a double, as ops.cu's (the same order, so the same bits).
-__device__ double block_sum_d(double v) {
-    __shared__ double partial[32];
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    if (lane == 0) partial[warp] = v;
-    __syncthreads();
-    const int warps = blockDim.x / 32;
-    v = lane < warps ? partial[lane] : 0.0;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    __syncthreads();
-    return v;
-}
 
 // quantize_q8_K_warp's arithmetic (quantize.cuh), written to the shared
 // layout above.
 __device__ __forceinline__ void quantize_q8_K_shared(const float (&v)[8], int lane, uint8_t* blk) {
-    float amax = 0.0f, max = 0.0f;
-    int idx = 0x7fffffff;
-#pragma unroll
-    for (int j = 0; j < 8; ++j) {
-        const float ax = fabsf(v[j]);
-        if (ax > amax) {
-            amax = ax;
-            max = v[j];
-            idx = lane * 8 + j;
-        }
-    }
-    for (int o = 16; o > 0; o >>= 1) {
-        const float oa = __shfl_xor_sync(0xffffffffu, amax, o);
-        const float om = __shfl_xor_sync(0xffffffffu, max, o);
-        const int oi = __shfl_xor_sync(0xffffffffu, idx, o);
-        if (oa > amax || (oa == amax && oi < idx)) {
-            amax = oa;
-            max = om;
-            idx = oi;
-        }
-    }
+    float amax, max;
+    warp_first_absmax(v, lane, amax, max);
     auto* qs = reinterpret_cast<uint2*>(blk + kActQs) + lane;
     auto* sums = reinterpret_cast<int16_t*>(blk + kActSums);
     if (amax == 0.0f) {
@@ -181,7 +151,7 @@ __device__ void build_activation(const MvArgs& a, uint8_t* act, float* stage) {
         }
         float scale = 1.0f;
         if (a.norm_w != nullptr) {
-            sum = block_sum_d(sum);  // its barriers also publish stage
+            sum = block_sum(sum);  // rmsnorm's sum (reduce.cuh), so its bits; its barriers also publish stage
             const float mean = static_cast<float>(sum / static_cast<double>(k));
             scale = 1.0f / sqrtf(mean + a.eps);
         } else {

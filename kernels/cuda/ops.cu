@@ -10,6 +10,7 @@
 #include "cuda/blocks.cuh"
 #include "cuda/quantize.cuh"
 #include "cuda/kernels.hpp"
+#include "cuda/reduce.cuh"
 
 namespace apr::cuda {
 namespace {
@@ -90,19 +91,6 @@ void launch_get_rows(const void* table, int64_t cols, const int32_t* ids, int64_
                                                                              row_bytes, cols, ids, y);
 }
 
-// Block-wide sum of a double (blockDim.x a multiple of 32, at most 1024).
-__device__ double block_sum(double v) {
-    __shared__ double partial[32];
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    if (lane == 0) partial[warp] = v;
-    __syncthreads();
-    const int warps = blockDim.x / 32;
-    v = lane < warps ? partial[lane] : 0.0;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    __syncthreads();
-    return v;
-}
 
 // One block per row; the sum of squares in double, as the CPU.
 __global__ void rmsnorm_kernel(const float* __restrict__ x, const float* __restrict__ w, float eps, int64_t cols,

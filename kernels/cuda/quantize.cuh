@@ -34,9 +34,12 @@ __device__ __forceinline__ void quantize_q8_0_warp(float v, int lane, uint8_t* b
     }
 }
 
-// One 256-value block per warp; lane l holds values 8l..8l+7 in v.
-__device__ __forceinline__ void quantize_q8_K_warp(const float (&v)[8], int lane, uint8_t* blk) {
-    float amax = 0.0f, max = 0.0f;
+// The largest magnitude among a warp's 256 values (lane l holds 8l..8l+7 in
+// v) and the value that has it: the first such value wins, as in the CPU's
+// scan. Every lane gets both.
+__device__ __forceinline__ void warp_first_absmax(const float (&v)[8], int lane, float& amax, float& max) {
+    amax = 0.0f;
+    max = 0.0f;
     int idx = 0x7fffffff;
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
@@ -47,7 +50,6 @@ __device__ __forceinline__ void quantize_q8_K_warp(const float (&v)[8], int lane
             idx = lane * 8 + j;
         }
     }
-    // The first value of the largest magnitude wins, as in the CPU's scan.
     for (int o = 16; o > 0; o >>= 1) {
         const float oa = __shfl_xor_sync(0xffffffffu, amax, o);
         const float om = __shfl_xor_sync(0xffffffffu, max, o);
@@ -58,6 +60,12 @@ __device__ __forceinline__ void quantize_q8_K_warp(const float (&v)[8], int lane
             idx = oi;
         }
     }
+}
+
+// One 256-value block per warp; lane l holds values 8l..8l+7 in v.
+__device__ __forceinline__ void quantize_q8_K_warp(const float (&v)[8], int lane, uint8_t* blk) {
+    float amax, max;
+    warp_first_absmax(v, lane, amax, max);
     auto* qs = reinterpret_cast<int8_t*>(blk + 4);
     auto* bsums = reinterpret_cast<int16_t*>(blk + 260);
     if (amax == 0.0f) {
