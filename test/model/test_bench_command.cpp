@@ -27,6 +27,15 @@ apr::test::ShellResult bench(const std::string& args, bool with_stderr = true) {
 // machine --device auto would run the model on the card, with one host thread).
 const std::string kSmall = "--prompt-tokens 8 --gen-tokens 3 --threads 2 --device cpu";
 
+// The command's exit status is 0 and its stdout one JSON document.
+simdjson::dom::element json_of(const apr::test::ShellResult& r, simdjson::dom::parser& parser) {
+    REQUIRE(WIFEXITED(r.status));
+    REQUIRE(WEXITSTATUS(r.status) == 0);
+    simdjson::dom::element doc;
+    REQUIRE(parser.parse(simdjson::padded_string(r.out)).get(doc) == simdjson::SUCCESS);
+    return doc;
+}
+
 }  // namespace
 
 TEST_CASE("apr bench --repetitions prints one median and spread per test") {
@@ -42,11 +51,8 @@ TEST_CASE("apr bench --repetitions prints one median and spread per test") {
 TEST_CASE("apr bench --json reports every repetition, the median and the spread") {
     const apr::test::ShellResult r = bench(kSmall + " --repetitions 3 --json", /*with_stderr=*/false);
     INFO(r.out);
-    REQUIRE(WIFEXITED(r.status));
-    REQUIRE(WEXITSTATUS(r.status) == 0);
     simdjson::dom::parser parser;
-    simdjson::dom::element doc;
-    REQUIRE(parser.parse(simdjson::padded_string(r.out)).get(doc) == simdjson::SUCCESS);
+    const simdjson::dom::element doc = json_of(r, parser);
     CHECK(int64_t(doc["repetitions"]) == 3);
     CHECK(int64_t(doc["threads"]) == 2);
     simdjson::dom::array results = doc["results"];
@@ -99,11 +105,8 @@ TEST_CASE("apr bench --sequences decodes B sequences together and reports their 
         bench("--prompt-tokens 0 --gen-tokens 3 --threads 2 --device cpu --sequences 1,4 --depth 0,16 --repetitions 2 --json",
               /*with_stderr=*/false);
     INFO(r.out);
-    REQUIRE(WIFEXITED(r.status));
-    REQUIRE(WEXITSTATUS(r.status) == 0);
     simdjson::dom::parser parser;
-    simdjson::dom::element doc;
-    REQUIRE(parser.parse(simdjson::padded_string(r.out)).get(doc) == simdjson::SUCCESS);
+    const simdjson::dom::element doc = json_of(r, parser);
     simdjson::dom::array results = doc["results"];
     REQUIRE(results.size() == 4);
     const char* names[] = {"tg3 @ d0", "tg3 x4 @ d0", "tg3 @ d16", "tg3 x4 @ d16"};
