@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include <tbb/blocked_range.h>
@@ -134,9 +135,25 @@ void q6_encode(const uint8_t q[256], BlockQ6_K& b) {
             }
 }
 
-void repack_group_q6_K(const BlockQ6_K* rows[8], BlockQ6_Kx8& out) {
+// The two Q6_K layouts keep a row's scales in the same places and differ
+// only in where the low 4 and high 2 bits of value (set s, chunk c, row r,
+// value i) sit: the 8-row one by set pair and set quad, the 16-row one by set
+// quad first, in the AVX-512 kernel's read order.
+template <typename Group>
+auto& q6_low_bits(Group& g, int s, int c, int r, int i) {
+    if constexpr (std::is_same_v<std::remove_const_t<Group>, BlockQ6_Kx8>) return g.ql[s / 2][c][r][i];
+    else return g.quad[s / 4].ql[(s / 2) % 2][c][r][i];
+}
+template <typename Group>
+auto& q6_high_bits(Group& g, int s, int c, int r, int i) {
+    if constexpr (std::is_same_v<std::remove_const_t<Group>, BlockQ6_Kx8>) return g.qh[s / 4][c][r][i];
+    else return g.quad[s / 4].qh[c][r][i];
+}
+
+template <int R, typename Group>
+void repack_group_q6(const BlockQ6_K* const* rows, Group& out) {
     std::memset(&out, 0, sizeof out);
-    for (int r = 0; r < 8; ++r) {
+    for (int r = 0; r < R; ++r) {
         const BlockQ6_K& b = *rows[r];
         out.d[r] = b.d;
         uint8_t q[256];
@@ -147,14 +164,17 @@ void repack_group_q6_K(const BlockQ6_K* rows[8], BlockQ6_Kx8& out) {
             for (int c = 0; c < 8; ++c)
                 for (int i = 0; i < 4; ++i) {
                     const int v = q[32 * s + 4 * c + i];
-                    out.ql[s / 2][c][r][i] = static_cast<uint8_t>(out.ql[s / 2][c][r][i] | ((v & 0xF) << (4 * (s % 2))));
-                    out.qh[s / 4][c][r][i] = static_cast<uint8_t>(out.qh[s / 4][c][r][i] | ((v >> 4) << (2 * (s % 4))));
+                    uint8_t& lo = q6_low_bits(out, s, c, r, i);
+                    uint8_t& hi = q6_high_bits(out, s, c, r, i);
+                    lo = static_cast<uint8_t>(lo | ((v & 0xF) << (4 * (s % 2))));
+                    hi = static_cast<uint8_t>(hi | ((v >> 4) << (2 * (s % 4))));
                 }
         }
     }
 }
 
-void unpack_row_q6_K(const BlockQ6_Kx8& g, int r, BlockQ6_K& b) {
+template <typename Group>
+void unpack_row_q6(const Group& g, int r, BlockQ6_K& b) {
     b.d = g.d[r];
     uint8_t q[256];
     for (int s = 0; s < 8; ++s) {
@@ -162,58 +182,24 @@ void unpack_row_q6_K(const BlockQ6_Kx8& g, int r, BlockQ6_K& b) {
         b.scales[2 * s + 1] = g.scales[s][r][1];
         for (int c = 0; c < 8; ++c)
             for (int i = 0; i < 4; ++i) {
-                const int lo = (g.ql[s / 2][c][r][i] >> (4 * (s % 2))) & 0xF;
-                const int hi = (g.qh[s / 4][c][r][i] >> (2 * (s % 4))) & 3;
+                const int lo = (q6_low_bits(g, s, c, r, i) >> (4 * (s % 2))) & 0xF;
+                const int hi = (q6_high_bits(g, s, c, r, i) >> (2 * (s % 4))) & 3;
                 q[32 * s + 4 * c + i] = static_cast<uint8_t>(lo | (hi << 4));
             }
     }
     q6_encode(q, b);
 }
+
+void repack_group_q6_K(const BlockQ6_K* rows[8], BlockQ6_Kx8& out) { repack_group_q6<8>(rows, out); }
+void unpack_row_q6_K(const BlockQ6_Kx8& g, int r, BlockQ6_K& b) { unpack_row_q6(g, r, b); }
 
 // --- the 16-row (AVX-512) layouts ------------------------------------------
 
 void repack_group_q4_K16(const BlockQ4_K* rows[16], BlockQ4_Kx16& out) { repack_group_q4<16>(rows, out); }
 void unpack_row_q4_K16(const BlockQ4_Kx16& g, int r, BlockQ4_K& b) { unpack_row_q4(g, r, b); }
 
-void repack_group_q6_K16(const BlockQ6_K* rows[16], BlockQ6_Kx16& out) {
-    std::memset(&out, 0, sizeof out);
-    for (int r = 0; r < 16; ++r) {
-        const BlockQ6_K& b = *rows[r];
-        out.d[r] = b.d;
-        uint8_t q[256];
-        q6_decode(b, q);
-        for (int s = 0; s < 8; ++s) {
-            out.scales[s][r][0] = b.scales[2 * s];
-            out.scales[s][r][1] = b.scales[2 * s + 1];
-            BlockQ6_Kx16::Quad& quad = out.quad[s / 4];
-            for (int c = 0; c < 8; ++c)
-                for (int i = 0; i < 4; ++i) {
-                    const int v = q[32 * s + 4 * c + i];
-                    uint8_t& ql = quad.ql[(s / 2) % 2][c][r][i];
-                    uint8_t& qh = quad.qh[c][r][i];
-                    ql = static_cast<uint8_t>(ql | ((v & 0xF) << (4 * (s % 2))));
-                    qh = static_cast<uint8_t>(qh | ((v >> 4) << (2 * (s % 4))));
-                }
-        }
-    }
-}
-
-void unpack_row_q6_K16(const BlockQ6_Kx16& g, int r, BlockQ6_K& b) {
-    b.d = g.d[r];
-    uint8_t q[256];
-    for (int s = 0; s < 8; ++s) {
-        b.scales[2 * s] = g.scales[s][r][0];
-        b.scales[2 * s + 1] = g.scales[s][r][1];
-        const BlockQ6_Kx16::Quad& quad = g.quad[s / 4];
-        for (int c = 0; c < 8; ++c)
-            for (int i = 0; i < 4; ++i) {
-                const int lo = (quad.ql[(s / 2) % 2][c][r][i] >> (4 * (s % 2))) & 0xF;
-                const int hi = (quad.qh[c][r][i] >> (2 * (s % 4))) & 3;
-                q[32 * s + 4 * c + i] = static_cast<uint8_t>(lo | (hi << 4));
-            }
-    }
-    q6_encode(q, b);
-}
+void repack_group_q6_K16(const BlockQ6_K* rows[16], BlockQ6_Kx16& out) { repack_group_q6<16>(rows, out); }
+void unpack_row_q6_K16(const BlockQ6_Kx16& g, int r, BlockQ6_K& b) { unpack_row_q6(g, r, b); }
 
 template <typename Block, typename Group, int R, typename Repack>
 void repack_typed(const std::byte* src, int64_t cols, int64_t row_begin, int64_t row_end, std::byte* dst,
