@@ -53,21 +53,17 @@ static_assert(sizeof(BlockQ6_Kx16) == 3360);
 // Kernels over `ngroups` consecutive groups of 8 (AVX2) or 16 (AVX-512) rows (each cols / 256 group
 // blocks, starting at w) and `ntok` activation rows (Q8_K, act_row_bytes
 // apart): y[t * y_stride + R g + r] for row r of group g (R rows per group).
-using RepackedTileFn = void (*)(int64_t cols, const std::byte* w, int64_t ngroups, const std::byte* act,
-                                size_t act_row_bytes, int64_t ntok, float* y, int64_t y_stride);
+// (One function type, so each ISA's kernels are declared by name below.)
+using RepackedTile = void(int64_t cols, const std::byte* w, int64_t ngroups, const std::byte* act, size_t act_row_bytes,
+                          int64_t ntok, float* y, int64_t y_stride);
+using RepackedTileFn = RepackedTile*;
 
 namespace avx2 {
-void repacked_tile_q4_K(int64_t cols, const std::byte* w, int64_t ngroups, const std::byte* act,
-                        size_t act_row_bytes, int64_t ntok, float* y, int64_t y_stride);
-void repacked_tile_q6_K(int64_t cols, const std::byte* w, int64_t ngroups, const std::byte* act,
-                        size_t act_row_bytes, int64_t ntok, float* y, int64_t y_stride);
+RepackedTile repacked_tile_q4_K, repacked_tile_q6_K;
 }  // namespace avx2
 
 namespace avx512 {
-void repacked_tile_q4_K(int64_t cols, const std::byte* w, int64_t ngroups, const std::byte* act,
-                        size_t act_row_bytes, int64_t ntok, float* y, int64_t y_stride);
-void repacked_tile_q6_K(int64_t cols, const std::byte* w, int64_t ngroups, const std::byte* act,
-                        size_t act_row_bytes, int64_t ntok, float* y, int64_t y_stride);
+RepackedTile repacked_tile_q4_K, repacked_tile_q6_K;
 }  // namespace avx512
 
 }  // namespace apr::cpu
