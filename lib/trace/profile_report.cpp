@@ -67,7 +67,6 @@ Cost cost_of(const OpRecord& op, int64_t kv_dim, double kv_bytes) {
     return c;
 }
 
-
 // What to try next, for the phase's bottleneck class `worst`. On a GPU a
 // decode step is hundreds of short kernels: below the card's bandwidth the
 // time goes to launches and kernels too small to fill it, not to a lack of

@@ -355,7 +355,6 @@ void Scheduler::step() {
         GenEvent ev;
         if (greedy) {
             ev.id = ids[this_row];
-            slot.sampler->accept(ev.id);
             emit(slot, std::move(ev));
             continue;
         }
@@ -368,13 +367,14 @@ void Scheduler::step() {
                                                 std::chrono::duration<double, std::milli>(Clock::now() - sample_start).count()});
         if (req.logprobs)
             ev.logprobs = StepLogprobs{ev.id, logprob_of(row_logits, ev.id), top_logprobs(row_logits, req.top_logprobs)};
-        slot.sampler->accept(ev.id);
         emit(slot, std::move(ev));
     }
 }
 
-// A sampled token to its sequence: metrics, text, and whether it ends the answer.
+// A sampled token to its sequence: the sampler's history (penalties), metrics,
+// text, and whether it ends the answer.
 void Scheduler::emit(Slot& slot, GenEvent ev) {
+    slot.sampler->accept(ev.id);
     Sequence& seq = *slot.seq;
     const GenRequest& req = seq.request;
     ++seq.completion_tokens;
