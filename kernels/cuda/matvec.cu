@@ -75,6 +75,8 @@ struct MvArgs {
     int count;
     int units;
     int nb;  // 256-value blocks per row
+    int split;  // K slices per row group (split_of(nb)): a unit is one slice of one group
+    int split_log2;
     int rows;  // activation rows (<= the kernel's NT)
     const float* x;  // rows x k
     const float* norm_w;  // null: x as given
@@ -123,29 +125,50 @@ __device__ __forceinline__ void quantize_q8_K_shared(const float (&v)[8], int la
 // RMS-normalized first when norm_w is set (rmsnorm_quantize_kernel's
 // arithmetic; block 0 writes the normalized rows to norm_y), quantized to
 // Q8_K; row t's blocks at act + t * nb * kActStride. Each row is first
-// copied to `stage` (k floats of shared memory) with all its loads in flight
-// together, so the row costs one trip to L2, not one per round of blocks.
+// copied to `stage` (k floats of shared memory): with cp.async when `async`
+// (all of the row's pieces in flight at once, no registers held; the caller
+// has no cp.async groups of its own pending), else kStageLoads loads a
+// thread at a time.
 constexpr int kStageLoads = 12;
-__device__ void build_activation(const MvArgs& a, uint8_t* act, float* stage) {
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, int bytes) {
+    const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(d), "l"(src), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
+}
+
+__device__ void build_activation(const MvArgs& a, uint8_t* act, float* stage, bool async) {
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int k = a.nb * kQKK;
     for (int t = 0; t < a.rows; ++t) {
         const float* x = a.x + static_cast<size_t>(t) * k;
         double sum = 0.0;  // in rmsnorm's order: i = thread, thread + 256, ...
         if (t > 0) __syncthreads();  // the last row's quantizers are done with stage
-        for (int i0 = threadIdx.x; i0 < k; i0 += kStageLoads * kThreads) {
-            float v[kStageLoads];
+        if (async && (reinterpret_cast<uintptr_t>(x) & 15) == 0) {
+            for (int i = 4 * threadIdx.x; i < k; i += 4 * kThreads) cp_async16(stage + i, x + i, 16);
+            cp_async_commit();
+            cp_async_wait<0>();
+            __syncthreads();
+            if (a.norm_w != nullptr)
+                for (int i = threadIdx.x; i < k; i += kThreads) sum += static_cast<double>(__fmul_rn(stage[i], stage[i]));
+        } else {
+            for (int i0 = threadIdx.x; i0 < k; i0 += kStageLoads * kThreads) {
+                float v[kStageLoads];
 #pragma unroll
-            for (int j = 0; j < kStageLoads; ++j) {
-                const int i = i0 + j * kThreads;
-                v[j] = i < k ? x[i] : 0.0f;
-            }
+                for (int j = 0; j < kStageLoads; ++j) {
+                    const int i = i0 + j * kThreads;
+                    v[j] = i < k ? x[i] : 0.0f;
+                }
 #pragma unroll
-            for (int j = 0; j < kStageLoads; ++j) {
-                const int i = i0 + j * kThreads;
-                if (i < k) {
-                    stage[i] = v[j];
-                    if (a.norm_w != nullptr) sum += static_cast<double>(__fmul_rn(v[j], v[j]));
+                for (int j = 0; j < kStageLoads; ++j) {
+                    const int i = i0 + j * kThreads;
+                    if (i < k) {
+                        stage[i] = v[j];
+                        if (a.norm_w != nullptr) sum += static_cast<double>(__fmul_rn(v[j], v[j]));
+                    }
                 }
             }
         }
@@ -198,23 +221,17 @@ __device__ __forceinline__ float q4_dot(const Q4Piece& p, int t, const uint8_t* 
     dh = __dp4a((p.qs.y >> 4) & 0x0F0F0F0F, hi.y, dh);
     dh = __dp4a((p.qs.z >> 4) & 0x0F0F0F0F, hi.z, dh);
     dh = __dp4a((p.qs.w >> 4) & 0x0F0F0F0F, hi.w, dh);
-    // Scales and mins of sub-blocks j0 = 2pr and j1 = 2pr + 1 (k4_scale_min).
-    const uint32_t s0 = static_cast<uint32_t>(p.hdr.y), s1 = static_cast<uint32_t>(p.hdr.z),
-                   s2 = static_cast<uint32_t>(p.hdr.w);
-    int sc0, m0, sc1, m1;
-    if (pr < 2) {
-        const int j0 = 16 * pr, j1 = j0 + 8;  // bit offsets of bytes 2pr, 2pr+1
-        sc0 = (s0 >> j0) & 63;
-        m0 = (s1 >> j0) & 63;
-        sc1 = (s0 >> j1) & 63;
-        m1 = (s1 >> j1) & 63;
-    } else {
-        const int j0 = 16 * (pr - 2), j1 = j0 + 8;
-        sc0 = ((s2 >> j0) & 0x0F) | (((s0 >> (j0 + 6)) & 3) << 4);
-        m0 = ((s2 >> (j0 + 4)) & 0x0F) | (((s1 >> (j0 + 6)) & 3) << 4);
-        sc1 = ((s2 >> j1) & 0x0F) | (((s0 >> (j1 + 6)) & 3) << 4);
-        m1 = ((s2 >> (j1 + 4)) & 0x0F) | (((s1 >> (j1 + 6)) & 3) << 4);
-    }
+    // Scales and mins of sub-blocks j0 = 2pr and j1 = 2pr + 1 (k4_scale_min),
+    // both bytes of a pair at once and without a branch (lanes of one warp
+    // take both forms): bytes j0, j1 of the three scale words are their low
+    // 16 bits after the shift.
+    const unsigned sh = 16u * static_cast<unsigned>(pr & 1);
+    const uint32_t A = static_cast<uint32_t>(p.hdr.y) >> sh, B = static_cast<uint32_t>(p.hdr.z) >> sh,
+                   C = static_cast<uint32_t>(p.hdr.w) >> sh;
+    const uint32_t scs = pr < 2 ? (A & 0x3F3Fu) : ((C & 0x0F0Fu) | ((A >> 2) & 0x3030u));
+    const uint32_t mns = pr < 2 ? (B & 0x3F3Fu) : (((C >> 4) & 0x0F0Fu) | ((B >> 2) & 0x3030u));
+    const int sc0 = static_cast<int>(scs & 0xFFu), sc1 = static_cast<int>(scs >> 8);
+    const int m0 = static_cast<int>(mns & 0xFFu), m1 = static_cast<int>(mns >> 8);
     const auto* bs = reinterpret_cast<const int16_t*>(a + kActSums);
     const float da = *reinterpret_cast<const float*>(a);
     const float d = half_bits_to_float(static_cast<uint16_t>(p.hdr.x & 0xffff));
@@ -228,7 +245,7 @@ __device__ __forceinline__ float q4_dot(const Q4Piece& p, int t, const uint8_t* 
 // ---- Q6_K: 4 lanes per block; lane t = 2n + s takes half n, positions
 // l = 16s..16s+15 of its 32: ql bytes 64n + l and 64n + 32 + l, qh bytes
 // 32n + l, values 128n + 32q + l for q = 0..3 ----
-constexpr int kQ6Lanes = 4, kQ6Chunk = 1;
+constexpr int kQ6Lanes = 4;
 struct Q6Piece {
     uint32_t l0[4], l1[4], h[4];
     uint32_t sc;  // scales 8n + s + 2q, q = 0..3, one a byte
@@ -303,7 +320,16 @@ struct Unit {
     int job;
     int row0;
     int step;  // rows row0, row0 + step, ...
+    int b0, bc;  // the unit's K slice: blocks [b0, b0 + bc) of each row
+    int slice;   // which of the group's a.split slices
 };
+
+// K slices per row group: long rows (ffn_down's 35 blocks) are cut into 4,
+// each a warp's, so a product of few rows still spreads over every warp of
+// the card; the slices' sums are added in slice order (finish_unit). A
+// function of the row length only, so a row's bits do not depend on the
+// batch or on which jobs share the launch.
+__host__ __device__ constexpr int split_of(int nb) { return nb >= 24 ? 4 : 1; }  // 1 or 4 (finish_unit's barriers)
 
 template <bool Swiglu>
 __device__ __forceinline__ Unit unit_at(const MvArgs& a, int u, size_t row_bytes) {
@@ -315,13 +341,18 @@ __device__ __forceinline__ Unit unit_at(const MvArgs& a, int u, size_t row_bytes
     }
     const MvJob job = job_of(a, j);
     x.job = j;
+    const int rel = u - (Swiglu ? 0 : job.unit0);
+    x.slice = rel & (a.split - 1);
+    x.b0 = (x.slice * a.nb) >> a.split_log2;
+    x.bc = (((x.slice + 1) * a.nb) >> a.split_log2) - x.b0;
     if constexpr (Swiglu) {
+        u = rel >> a.split_log2;
         x.row0 = u;
         x.rows = 2;
         x.row[0] = job.w + static_cast<size_t>(u) * row_bytes;
         x.row[1] = a.up + static_cast<size_t>(u) * row_bytes;
     } else {
-        const int w = u - job.unit0;
+        const int w = rel >> a.split_log2;
         if ((job.role == kRopeQ || job.role == kRopeStoreK) && a.ep.neox) {
             // The rope pair (i, i + half) of a head.
             x.row0 = (w / a.ep.half) * a.ep.hd + w % a.ep.half;
@@ -340,17 +371,21 @@ __device__ __forceinline__ Unit unit_at(const MvArgs& a, int u, size_t row_bytes
 }
 
 // The lanes' pieces of iterations [it0, it0 + Chunk) of a unit: slot
-// s = it * (32 / Lanes) + lane / Lanes of the unit's rows * nb blocks.
+// s = it * (32 / Lanes) + lane / Lanes of the unit's rows * bc blocks (row
+// r = s / bc, block b0 + s % bc: a unit has at most two rows, so no
+// division); slot[c] keeps (r << 16) | block, or -1 past the unit's end.
 template <int Lanes, int Chunk, class Piece, class Load>
-__device__ __forceinline__ void load_chunk(const Unit& u, int nb, int it0, int lane, Piece (&pc)[Chunk],
-                                           int (&slot)[Chunk], Load load) {
+__device__ __forceinline__ void load_chunk(const Unit& u, int it0, int lane, Piece (&pc)[Chunk], int (&slot)[Chunk],
+                                           Load load) {
+    static_assert(kMaxR == 2, "slots hold one of two rows");
     constexpr int per_it = 32 / Lanes;
 #pragma unroll
     for (int c = 0; c < Chunk; ++c) {
         const int s = (it0 + c) * per_it + lane / Lanes;
-        slot[c] = s < u.rows * nb ? s : -1;
+        const int r = s >= u.bc ? 1 : 0;
+        const int b = u.b0 + s - (r != 0 ? u.bc : 0);
+        slot[c] = s < u.rows * u.bc ? (r << 16) | b : -1;
         if (slot[c] >= 0) {
-            const int r = s / nb, b = s % nb;
             const uint8_t* row = r == 0 ? u.row[0] : u.row[kMaxR - 1];
             load(row + static_cast<size_t>(b) * (Lanes == kQ4Lanes ? kQ4_KBytes : kQ6_KBytes), lane % Lanes, pc[c]);
         }
@@ -363,7 +398,7 @@ __device__ __forceinline__ void dot_chunk(int nb, int rows, const uint8_t* act, 
 #pragma unroll
     for (int c = 0; c < Chunk; ++c) {
         if (slot[c] < 0) continue;
-        const int r = slot[c] / nb, b = slot[c] % nb;
+        const int r = slot[c] >> 16, b = slot[c] & 0xffff;
 #pragma unroll
         for (int t = 0; t < NT; ++t) {
             if (t >= rows) break;
@@ -374,13 +409,50 @@ __device__ __forceinline__ void dot_chunk(int nb, int rows, const uint8_t* act, 
     }
 }
 
+// Where the warps of a split unit leave their slice sums: two rounds' worth
+// (a warp may write the next round's before the group's first warp has read
+// this one's), kWarps x kMaxR x kMatvecRows floats a round.
+constexpr int kPartialFloats = 2 * kWarps * kMaxR * kMatvecRows;
+
+// Barrier ids must be immediates: a register id makes ptxas reserve all 16
+// of a block's barriers, which caps the blocks a multiprocessor holds.
+template <int Id, int Threads>
+__device__ __forceinline__ void named_barrier() {
+    asm volatile("bar.sync %0, %1;" ::"n"(Id), "n"(Threads) : "memory");
+}
+
+// partial: the block's kPartialFloats; round: the warp's unit count so far.
 template <bool Swiglu, int NT>
-__device__ __forceinline__ void finish_unit(const MvArgs& a, const Unit& u, float (&acc)[kMaxR][NT], int lane) {
+__device__ __forceinline__ void finish_unit(const MvArgs& a, const Unit& u, float (&acc)[kMaxR][NT], int lane,
+                                            float* partial, int round) {
 #pragma unroll
     for (int r = 0; r < kMaxR; ++r)
 #pragma unroll
         for (int t = 0; t < NT; ++t)
             for (int o = 16; o > 0; o >>= 1) acc[r][t] = __fadd_rn(acc[r][t], __shfl_xor_sync(0xffffffffu, acc[r][t], o));
+    if (a.split > 1) {
+        // The group's warps are consecutive in the block and run the same
+        // units (slices of one group), so they meet at its own barrier; the
+        // first slice's warp adds the others' sums in slice order.
+        const int warp = threadIdx.x / 32;
+        float* mine = partial + ((round & 1) * kWarps + warp) * kMaxR * kMatvecRows;
+        if (lane == 0)
+#pragma unroll
+            for (int r = 0; r < kMaxR; ++r)
+#pragma unroll
+                for (int t = 0; t < NT; ++t) mine[r * kMatvecRows + t] = acc[r][t];
+        static_assert(kWarps == 8, "two groups of four warps");
+        if (warp < 4) named_barrier<1, 128>();
+        else named_barrier<2, 128>();
+        if (u.slice != 0) return;
+        if (lane == 0)
+            for (int s = 1; s < a.split; ++s)
+#pragma unroll
+                for (int r = 0; r < kMaxR; ++r)
+#pragma unroll
+                    for (int t = 0; t < NT; ++t)
+                        acc[r][t] = __fadd_rn(acc[r][t], mine[s * kMaxR * kMatvecRows + r * kMatvecRows + t]);
+    }
     if (lane != 0) return;
     const MvJob job = job_of(a, u.job);
 #pragma unroll
@@ -448,14 +520,16 @@ __device__ __forceinline__ void run_kind(const MvArgs& a, uint8_t* act, int u0, 
     int slot[Chunk];
     // The first chunk's weights are read before the previous kernel's
     // results are waited for (weights never change).
-    if (u < u1) load_chunk<Lanes, Chunk>(unit_at<Swiglu>(a, u, row_bytes), a.nb, 0, lane, pc, slot, load);
+    if (u < u1) load_chunk<Lanes, Chunk>(unit_at<Swiglu>(a, u, row_bytes), 0, lane, pc, slot, load);
     grid_wait();
     grid_launch_dependents();
-    build_activation(a, act, reinterpret_cast<float*>(act + static_cast<size_t>(a.rows) * a.nb * kActStride));
+    float* stage = reinterpret_cast<float*>(act + static_cast<size_t>(a.rows) * a.nb * kActStride);
+    float* partial = stage + static_cast<size_t>(a.nb) * kQKK;
+    build_activation(a, act, stage, true);
     __syncthreads();
-    while (u < u1) {
+    for (int round = 0; u < u1; ++round) {
         const Unit un = unit_at<Swiglu>(a, u, row_bytes);
-        const int iters = (un.rows * a.nb + per_it - 1) / per_it;
+        const int iters = (un.rows * un.bc + per_it - 1) / per_it;
         float acc[kMaxR][NT];
 #pragma unroll
         for (int r = 0; r < kMaxR; ++r)
@@ -465,23 +539,30 @@ __device__ __forceinline__ void run_kind(const MvArgs& a, uint8_t* act, int u0, 
             dot_chunk<NT, Lanes, Chunk>(a.nb, a.rows, act, lane, pc, slot, acc, dot);
             it0 += Chunk;
             if (it0 >= iters) break;
-            load_chunk<Lanes, Chunk>(un, a.nb, it0, lane, pc, slot, load);
+            load_chunk<Lanes, Chunk>(un, it0, lane, pc, slot, load);
         }
         u += stride;
-        if (u < u1) load_chunk<Lanes, Chunk>(unit_at<Swiglu>(a, u, row_bytes), a.nb, 0, lane, pc, slot, load);
-        finish_unit<Swiglu, NT>(a, un, acc, lane);
+        if (u < u1) load_chunk<Lanes, Chunk>(unit_at<Swiglu>(a, u, row_bytes), 0, lane, pc, slot, load);
+        finish_unit<Swiglu, NT>(a, un, acc, lane, partial, round);
     }
 }
 
 // Pieces a lane loads before it multiplies: fewer with more activation rows
 // (their sums take the registers).
-__host__ __device__ constexpr int q4_chunk(int nt) { return nt == 1 ? 3 : nt <= 4 ? 2 : 1; }
+// One row: four Q4_K pieces or two Q6_K ones (a unit of the LM head, two
+// rows of 6 blocks, then costs one trip to memory instead of two), in the
+// 80 registers of three blocks a multiprocessor.
+__host__ __device__ constexpr int q4_chunk(int nt) { return nt == 1 ? 4 : nt <= 4 ? 2 : 1; }
+__host__ __device__ constexpr int q6_chunk(int nt) { return nt == 1 ? 2 : 1; }
+// The kernel's blocks a multiprocessor (its launch bounds), by activation rows.
+__host__ __device__ constexpr int blocks_per_sm(int nt) { return nt == 1 ? 3 : nt >= 4 ? 2 : 4; }
+constexpr int kernel_rows(int rows) { return rows == 1 ? 1 : rows == 2 ? 2 : rows <= 4 ? 4 : 8; }
 
 // Blocks [0, q4_blocks) run the Q4_K units [0, q4_units), the rest the
 // Q6_K units (the host puts Q4_K jobs first): each block one kind, so one
 // kind's registers are live at a time.
 template <bool Swiglu, int NT>
-__global__ void __launch_bounds__(kThreads, NT >= 4 ? 2 : 4) matvec_kernel(const MvArgs a, int q4_units, int q4_blocks) {
+__global__ void __launch_bounds__(kThreads, blocks_per_sm(NT)) matvec_kernel(const MvArgs a, int q4_units, int q4_blocks) {
     extern __shared__ __align__(16) uint8_t act[];
     const size_t q4_row = static_cast<size_t>(a.nb) * kQ4_KBytes, q6_row = static_cast<size_t>(a.nb) * kQ6_KBytes;
     if (static_cast<int>(blockIdx.x) < q4_blocks)
@@ -489,7 +570,7 @@ __global__ void __launch_bounds__(kThreads, NT >= 4 ? 2 : 4) matvec_kernel(const
             a, act, 0, q4_units, 0, q4_blocks, [](const uint8_t* b, int t, Q4Piece& p) { q4_load(b, t, p); },
             [](const Q4Piece& p, int t, const uint8_t* x) { return q4_dot(p, t, x); }, q4_row);
     else
-        run_kind<Swiglu, NT, kQ6Lanes, kQ6Chunk, Q6Piece>(
+        run_kind<Swiglu, NT, kQ6Lanes, q6_chunk(NT), Q6Piece>(
             a, act, q4_units, a.units, q4_blocks, static_cast<int>(gridDim.x) - q4_blocks,
             [](const uint8_t* b, int t, Q6Piece& p) { q6_load(b, t, p); },
             [](const Q6Piece& p, int t, const uint8_t* x) { return q6_dot(p, t, x); }, q6_row);
@@ -505,16 +586,6 @@ __global__ void __launch_bounds__(kThreads, NT >= 4 ? 2 : 4) matvec_kernel(const
 // the same loads and sums as matvec_kernel (so the same bits). A Q6_K row is
 // copied from the 16-byte boundary below it (its offset kept) and its last
 // piece zero-filled past its end.
-
-__device__ __forceinline__ void cp_async16(void* dst, const void* src, int bytes) {
-    const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(d), "l"(src), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-    asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
-}
 
 // Bytes of one row's region in a slot: the row rounded up to 16 bytes, plus
 // 16 for a row that starts off a 16-byte boundary.
@@ -561,7 +632,7 @@ __device__ __forceinline__ void stream_kind(const MvArgs& a, uint8_t* act, uint8
     }
     grid_wait();
     grid_launch_dependents();
-    build_activation(a, act, reinterpret_cast<float*>(act + static_cast<size_t>(a.nb) * kActStride));
+    build_activation(a, act, reinterpret_cast<float*>(act + static_cast<size_t>(a.nb) * kActStride), false);
     __syncthreads();
     for (int i = 0, u = first; u < u1; ++i, u += stride) {
         uint8_t* slot = ring + (i % S) * slot_bytes;
@@ -586,7 +657,7 @@ __device__ __forceinline__ void stream_kind(const MvArgs& a, uint8_t* act, uint8
         const int next = u + S * stride;
         if (next < u1) fill_slot(unit_at<Swiglu>(a, next, row_bytes), row_bytes, slot, lane);
         cp_async_commit();
-        finish_unit<Swiglu, 1>(a, un, acc, lane);
+        finish_unit<Swiglu, 1>(a, un, acc, lane, nullptr, 0);  // launched only unsplit
     }
     cp_async_wait<0>();
 }
@@ -610,6 +681,12 @@ __global__ void __launch_bounds__(kThreads, 3) matvec_stream_kernel(const MvArgs
             a, act, rings, static_cast<size_t>(slot_bytes), q4_units, a.units, q4_blocks,
             static_cast<int>(gridDim.x) - q4_blocks, [](const uint8_t* b, int t, Q6Piece& p) { q6_load(b, t, p); },
             [](const Q6Piece& p, int t, const uint8_t* x) { return q6_dot(p, t, x); }, q6_row, kQ6_KBytes);
+}
+
+// A block's shared memory: the rows' Q8_K blocks, one row of floats
+// (build_activation's stage), the split units' slice sums.
+size_t matvec_smem(int nb, int rows) {
+    return static_cast<size_t>(rows) * nb * kActStride + static_cast<size_t>(nb) * kQKK * 4 + kPartialFloats * 4;
 }
 
 int type_code(DType t) {
@@ -644,6 +721,7 @@ struct Config {
     int max_rounds = 0;  // 0: as many as one wave of blocks needs
     bool stream = false;  // one row: matvec_stream_kernel (APR_CUDA_MV_STREAM=1)
     bool pdl = false;
+    bool split = true;  // split_of's K slices (APR_CUDA_MV_SPLIT=0: whole rows a warp, for comparison)
 };
 
 const Config& config() {
@@ -655,6 +733,7 @@ const Config& config() {
         if (k.sms <= 0) k.sms = 1;
         k.blocks_per_sm = std::max(1, std::min(4, env_int("APR_CUDA_MV_BLOCKS_PER_SM", 4)));
         k.pdl = env_int("APR_CUDA_PDL", 0) != 0;
+        k.split = env_int("APR_CUDA_MV_SPLIT", 1) != 0;
         k.max_rounds = std::max(0, env_int("APR_CUDA_MV_ROUNDS", 0));
         // Off by default: from registers measured 658-664 tok/s against
         // 619-624 with the rings (H200, tg128, 15:47 UTC, whole-model tests
@@ -726,11 +805,10 @@ bool launch_stream(const MvArgs& a, int q4_units, bool swiglu, int unit_rows, St
 void launch(const MvArgs& a, int q4_units, bool swiglu, int unit_rows, Stream s) {
     if (a.units == 0 || a.rows == 0) return;
     const Config& c = config();
-    if (a.rows == 1 && c.stream && launch_stream(a, q4_units, swiglu, unit_rows, s)) return;
-    // The rows' Q8_K blocks, then one row of floats (build_activation's stage).
-    const size_t smem = static_cast<size_t>(a.rows) * a.nb * kActStride + static_cast<size_t>(a.nb) * kQKK * 4;
+    if (a.rows == 1 && a.split == 1 && c.stream && launch_stream(a, q4_units, swiglu, unit_rows, s)) return;
+    const size_t smem = matvec_smem(a.nb, a.rows);
     const int fit = static_cast<int>(std::max<size_t>(1, kSmemPerSm / (smem + 2048)));
-    const int regs_fit = a.rows >= 3 ? 2 : 4;  // the kernels' launch bounds: 4 blocks a multiprocessor, 2 from 4 rows
+    const int regs_fit = blocks_per_sm(kernel_rows(a.rows));
     const int max_blocks = c.sms * std::min({c.blocks_per_sm, fit, regs_fit});
     // Whole rounds of units per warp, as few as the grid allows, each kind
     // on as few blocks as give its warps that many.
@@ -763,6 +841,8 @@ void launch(const MvArgs& a, int q4_units, bool swiglu, int unit_rows, Stream s)
 MvArgs args_for(int64_t k, int64_t rows, const MatvecInput& in) {
     MvArgs a{};
     a.nb = static_cast<int>(k / kQKK);
+    a.split = config().split ? split_of(a.nb) : 1;
+    a.split_log2 = a.split == 4 ? 2 : a.split == 2 ? 1 : 0;
     a.rows = static_cast<int>(rows);
     a.x = in.x;
     a.norm_w = in.norm_w;
@@ -775,7 +855,7 @@ MvArgs args_for(int64_t k, int64_t rows, const MatvecInput& in) {
 
 bool matvec_supported(DType t, int64_t k, int64_t rows) noexcept {
     return type_code(t) >= 0 && k > 0 && k % kQKK == 0 && rows >= 1 && rows <= kMatvecRows &&
-           static_cast<size_t>(rows * (k / kQKK) * kActStride + k * 4) <= kMaxSmem;
+           matvec_smem(static_cast<int>(k / kQKK), static_cast<int>(rows)) <= kMaxSmem;
 }
 
 void matvec(const MatmulJob* jobs, const DType* types, int count, int64_t k, int64_t rows, const MatvecInput& in,
@@ -800,7 +880,7 @@ void matvec(const MatmulJob* jobs, const DType* types, int count, int64_t k, int
             j.r = rows_per_unit(a.nb);
             j.unit0 = units;
             j.role = kPlain;
-            units += (j.n + j.r - 1) / j.r;
+            units += (j.n + j.r - 1) / j.r * a.split;
         }
     }
     a.units = units;
@@ -834,7 +914,7 @@ void matvec_qkv(const MatmulJob* qkv, const DType* types, int64_t k, int64_t row
             j.r = 2;
             j.unit0 = units;
             j.role = roles[i];
-            units += (j.n + 1) / 2;
+            units += (j.n + 1) / 2 * a.split;
         }
     }
     a.units = units;
@@ -848,7 +928,7 @@ void matvec_swiglu(DType t, const void* gate, const void* up, int64_t n, int64_t
     a.count = 1;
     a.j[0] = {static_cast<const uint8_t*>(gate), nullptr, out, static_cast<int>(n), type_code(t), 2, 0, kPlain};
     a.up = static_cast<const uint8_t*>(up);
-    a.units = static_cast<int>(n);
+    a.units = static_cast<int>(n) * a.split;
     launch(a, t == DType::Q4_K ? a.units : 0, true, 2, s);
 }
 
