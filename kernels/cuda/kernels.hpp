@@ -70,7 +70,15 @@ struct MatvecInput {
     const float* norm_w = nullptr;
     float eps = 0.0f;
     float* norm_y = nullptr;
+    // x already quantized by quantize_activations (Q8_K rows), used instead
+    // of quantizing x in the product (then norm_w must be null): the same
+    // bytes, so the same results.
+    const void* xq = nullptr;
 };
+// Rows this long (k) are better quantized once before the product (xq) than
+// by every block of it: ffn_down's 8960 values cost each block more than
+// its share of the weights.
+bool matvec_prefers_quantized(int64_t k) noexcept;
 // Q4_K or Q6_K, k a multiple of 256, rows * k / 256 * 304 bytes within 200 KiB.
 bool matvec_supported(DType weight, int64_t k, int64_t rows) noexcept;
 // Up to kMaxGroup weights (types[i] each, mixed Q4_K / Q6_K allowed) of

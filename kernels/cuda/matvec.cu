@@ -79,6 +79,7 @@ struct MvArgs {
     int split_log2;
     int rows;  // activation rows (<= the kernel's NT)
     const float* x;  // rows x k
+    const uint8_t* xq;  // null, or x as Q8_K rows (quantize_activations)
     const float* norm_w;  // null: x as given
     float eps;
     float* norm_y;
@@ -121,15 +122,6 @@ __device__ __forceinline__ void quantize_q8_K_shared(const float (&v)[8], int la
     if (lane == 0) *reinterpret_cast<float*>(blk) = 1.0f / iscale;
 }
 
-// The block's copy of the activation rows: x (rows x k, k = nb * 256),
-// RMS-normalized first when norm_w is set (rmsnorm_quantize_kernel's
-// arithmetic; block 0 writes the normalized rows to norm_y), quantized to
-// Q8_K; row t's blocks at act + t * nb * kActStride. Each row is first
-// copied to `stage` (k floats of shared memory): with cp.async when `async`
-// (all of the row's pieces in flight at once, no registers held; the caller
-// has no cp.async groups of its own pending), else kStageLoads loads a
-// thread at a time.
-constexpr int kStageLoads = 12;
 __device__ __forceinline__ void cp_async16(void* dst, const void* src, int bytes) {
     const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(d), "l"(src), "r"(bytes) : "memory");
@@ -140,35 +132,64 @@ __device__ __forceinline__ void cp_async_wait() {
     asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
 }
 
-__device__ void build_activation(const MvArgs& a, uint8_t* act, float* stage, bool async) {
+
+// The block's copy of the activation rows: x (rows x k, k = nb * 256),
+// RMS-normalized first when norm_w is set (rmsnorm_quantize_kernel's
+// arithmetic; block 0 writes the normalized rows to norm_y), quantized to
+// Q8_K; row t's blocks at act + t * nb * kActStride. Each row is first
+// copied to `stage` (k floats of shared memory) with kStageLoads loads of a
+// thread in flight together; rows handed over quantized (xq) are copied as
+// they are.
+constexpr int kStageLoads = 12;
+// The rows' Q8_K blocks as quantize_activations left them (d, 256 values,
+// 16 sums: 73 words of 292 bytes) moved into the shared layout, every
+// thread's words loaded before any is stored.
+__device__ void copy_quantized_activation(const MvArgs& a, uint8_t* act) {
+    constexpr int kWords = kQ8_KBytes / 4, kLoads = 12;
+    const int total = a.rows * a.nb * kWords;
+    const auto* src = reinterpret_cast<const uint32_t*>(a.xq);
+    for (int i0 = threadIdx.x; i0 < total; i0 += kLoads * kThreads) {
+        uint32_t v[kLoads];
+#pragma unroll
+        for (int j = 0; j < kLoads; ++j) {
+            const int i = i0 + j * kThreads;
+            v[j] = i < total ? src[i] : 0u;
+        }
+#pragma unroll
+        for (int j = 0; j < kLoads; ++j) {
+            const int i = i0 + j * kThreads;
+            if (i >= total) break;
+            const int blk = i / kWords, w = i % kWords;
+            const int at = w == 0 ? 0 : w <= 64 ? kActQs + 4 * (w - 1) : kActSums + 4 * (w - 65);
+            *reinterpret_cast<uint32_t*>(act + static_cast<size_t>(blk) * kActStride + at) = v[j];
+        }
+    }
+}
+
+__device__ void build_activation(const MvArgs& a, uint8_t* act, float* stage) {
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int k = a.nb * kQKK;
+    if (a.xq != nullptr) {
+        copy_quantized_activation(a, act);
+        return;  // the caller's barrier publishes it
+    }
     for (int t = 0; t < a.rows; ++t) {
         const float* x = a.x + static_cast<size_t>(t) * k;
         double sum = 0.0;  // in rmsnorm's order: i = thread, thread + 256, ...
         if (t > 0) __syncthreads();  // the last row's quantizers are done with stage
-        if (async && (reinterpret_cast<uintptr_t>(x) & 15) == 0) {
-            for (int i = 4 * threadIdx.x; i < k; i += 4 * kThreads) cp_async16(stage + i, x + i, 16);
-            cp_async_commit();
-            cp_async_wait<0>();
-            __syncthreads();
-            if (a.norm_w != nullptr)
-                for (int i = threadIdx.x; i < k; i += kThreads) sum += static_cast<double>(__fmul_rn(stage[i], stage[i]));
-        } else {
-            for (int i0 = threadIdx.x; i0 < k; i0 += kStageLoads * kThreads) {
-                float v[kStageLoads];
+        for (int i0 = threadIdx.x; i0 < k; i0 += kStageLoads * kThreads) {
+            float v[kStageLoads];
 #pragma unroll
-                for (int j = 0; j < kStageLoads; ++j) {
-                    const int i = i0 + j * kThreads;
-                    v[j] = i < k ? x[i] : 0.0f;
-                }
+            for (int j = 0; j < kStageLoads; ++j) {
+                const int i = i0 + j * kThreads;
+                v[j] = i < k ? x[i] : 0.0f;
+            }
 #pragma unroll
-                for (int j = 0; j < kStageLoads; ++j) {
-                    const int i = i0 + j * kThreads;
-                    if (i < k) {
-                        stage[i] = v[j];
-                        if (a.norm_w != nullptr) sum += static_cast<double>(__fmul_rn(v[j], v[j]));
-                    }
+            for (int j = 0; j < kStageLoads; ++j) {
+                const int i = i0 + j * kThreads;
+                if (i < k) {
+                    stage[i] = v[j];
+                    if (a.norm_w != nullptr) sum += static_cast<double>(__fmul_rn(v[j], v[j]));
                 }
             }
         }
@@ -525,7 +546,7 @@ __device__ __forceinline__ void run_kind(const MvArgs& a, uint8_t* act, int u0, 
     grid_launch_dependents();
     float* stage = reinterpret_cast<float*>(act + static_cast<size_t>(a.rows) * a.nb * kActStride);
     float* partial = stage + static_cast<size_t>(a.nb) * kQKK;
-    build_activation(a, act, stage, true);
+    build_activation(a, act, stage);
     __syncthreads();
     for (int round = 0; u < u1; ++round) {
         const Unit un = unit_at<Swiglu>(a, u, row_bytes);
@@ -632,7 +653,7 @@ __device__ __forceinline__ void stream_kind(const MvArgs& a, uint8_t* act, uint8
     }
     grid_wait();
     grid_launch_dependents();
-    build_activation(a, act, reinterpret_cast<float*>(act + static_cast<size_t>(a.nb) * kActStride), false);
+    build_activation(a, act, reinterpret_cast<float*>(act + static_cast<size_t>(a.nb) * kActStride));
     __syncthreads();
     for (int i = 0, u = first; u < u1; ++i, u += stride) {
         uint8_t* slot = ring + (i % S) * slot_bytes;
@@ -845,6 +866,8 @@ MvArgs args_for(int64_t k, int64_t rows, const MatvecInput& in) {
     a.split_log2 = a.split == 4 ? 2 : a.split == 2 ? 1 : 0;
     a.rows = static_cast<int>(rows);
     a.x = in.x;
+    a.xq = static_cast<const uint8_t*>(in.xq);
+    if (a.xq != nullptr && in.norm_w != nullptr) throw std::invalid_argument("apr::cuda::matvec: xq with a norm");
     a.norm_w = in.norm_w;
     a.eps = in.eps;
     a.norm_y = in.norm_y;
@@ -852,6 +875,8 @@ MvArgs args_for(int64_t k, int64_t rows, const MatvecInput& in) {
 }
 
 }  // namespace
+
+bool matvec_prefers_quantized(int64_t k) noexcept { return k % kQKK == 0 && split_of(static_cast<int>(k / kQKK)) > 1; }
 
 bool matvec_supported(DType t, int64_t k, int64_t rows) noexcept {
     return type_code(t) >= 0 && k > 0 && k % kQKK == 0 && rows >= 1 && rows <= kMatvecRows &&

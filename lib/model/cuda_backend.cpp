@@ -932,6 +932,10 @@ private:
         // was quantized from.
         quantized_from_ = nullptr;
         x16_from_ = nullptr;
+        // Long rows (ffn_down's) are quantized once here rather than by
+        // every block of the product (Q4_K and Q6_K both take Q8_K rows).
+        if (in.norm_w == nullptr && prequantize_on_ && cuda::matvec_prefers_quantized(cols))
+            in.xq = quantize(DType::Q4_K, x, rows, cols);
         return in;
     }
 
@@ -1120,6 +1124,11 @@ private:
     }();
     const bool matvec_on_ = [] {
         const char* env = std::getenv("APR_CUDA_MATVEC");
+        return env == nullptr || std::string_view(env) != "0";
+    }();
+    // APR_CUDA_MV_PREQUANTIZE=0: long rows quantized inside the product too (for measuring).
+    const bool prequantize_on_ = [] {
+        const char* env = std::getenv("APR_CUDA_MV_PREQUANTIZE");
         return env == nullptr || std::string_view(env) != "0";
     }();
     const bool graphs_disabled_ = [] {

@@ -537,6 +537,19 @@ TEST_CASE("matvec (streaming decode products): mixed Q4_K/Q6_K jobs, bias, accum
                     CHECK(rel_error(dy1.get<float>(), r1) < 1e-5);
                     CHECK(rel_error(dy2.get<float>(), r2) < 1e-5);
                     if (norm) CHECK(dxn.get<float>() == dxn2.get<float>());
+                    if (!norm) {
+                        // x handed over already quantized (the backend's way for long rows): the same bits.
+                        Dev dq0(rows * n * 4), dq2(rows * n2 * 4);
+                        dq0.poison();
+                        dq2.poison();
+                        cuda::MatvecInput pre{dx.as<float>()};
+                        pre.xq = da.p;
+                        const cuda::MatmulJob qjobs[] = {{dw0.p, n, db.as<float>(), dq0.as<float>()},
+                                                         {dw2.p, n2, nullptr, dq2.as<float>()}};
+                        cuda::matvec(qjobs, types, 2, k, rows, pre, false, nullptr);
+                        CHECK(dq0.get<float>() == got0);
+                        CHECK(dq2.get<float>() == dy2.get<float>());
+                    }
                     // Mixed types in one launch: other's job first (the host reorders).
                     Dev dm0(rows * n * 4), dm1(rows * n1 * 4);
                     dm0.poison();
