@@ -15,7 +15,9 @@
 //   issues the loads of up to kChunk such pieces before it multiplies any.
 // - The activation is quantized (Q8_K, byte for byte the CPU's quantizer,
 //   after the RMSNorm when one is fused) by every block into shared memory,
-//   from the f32 input: no separate quantize or norm kernel. The first
+//   from the f32 input: no separate quantize or norm kernel. Long rows
+//   (ffn_down's) come quantized instead (MatvecInput::xq): quantizing 8960
+//   values cost each block more than its share of the weights. The first
 //   weight loads are issued before that, and before waiting for the
 //   previous kernel (programmatic dependent launch: griddepcontrol.wait), so
 //   they overlap the previous kernel's tail and the block's own prologue
@@ -75,8 +77,6 @@ struct MvArgs {
     int count;
     int units;
     int nb;  // 256-value blocks per row
-    int split;  // K slices per row group (split_of(nb)): a unit is one slice of one group
-    int split_log2;
     int rows;  // activation rows (<= the kernel's NT)
     const float* x;  // rows x k
     const uint8_t* xq;  // null, or x as Q8_K rows (quantize_activations)
@@ -122,17 +122,6 @@ __device__ __forceinline__ void quantize_q8_K_shared(const float (&v)[8], int la
     if (lane == 0) *reinterpret_cast<float*>(blk) = 1.0f / iscale;
 }
 
-__device__ __forceinline__ void cp_async16(void* dst, const void* src, int bytes) {
-    const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(d), "l"(src), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-    asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
-}
-
-
 // The block's copy of the activation rows: x (rows x k, k = nb * 256),
 // RMS-normalized first when norm_w is set (rmsnorm_quantize_kernel's
 // arithmetic; block 0 writes the normalized rows to norm_y), quantized to
@@ -141,6 +130,7 @@ __device__ __forceinline__ void cp_async_wait() {
 // thread in flight together; rows handed over quantized (xq) are copied as
 // they are.
 constexpr int kStageLoads = 12;
+
 // The rows' Q8_K blocks as quantize_activations left them (d, 256 values,
 // 16 sums: 73 words of 292 bytes) moved into the shared layout, every
 // thread's words loaded before any is stored.
@@ -341,16 +331,7 @@ struct Unit {
     int job;
     int row0;
     int step;  // rows row0, row0 + step, ...
-    int b0, bc;  // the unit's K slice: blocks [b0, b0 + bc) of each row
-    int slice;   // which of the group's a.split slices
 };
-
-// K slices per row group: long rows (ffn_down's 35 blocks) are cut into 4,
-// each a warp's, so a product of few rows still spreads over every warp of
-// the card; the slices' sums are added in slice order (finish_unit). A
-// function of the row length only, so a row's bits do not depend on the
-// batch or on which jobs share the launch.
-__host__ __device__ constexpr int split_of(int nb) { return nb >= 24 ? 4 : 1; }  // 1 or 4 (finish_unit's barriers)
 
 template <bool Swiglu>
 __device__ __forceinline__ Unit unit_at(const MvArgs& a, int u, size_t row_bytes) {
@@ -362,18 +343,13 @@ __device__ __forceinline__ Unit unit_at(const MvArgs& a, int u, size_t row_bytes
     }
     const MvJob job = job_of(a, j);
     x.job = j;
-    const int rel = u - (Swiglu ? 0 : job.unit0);
-    x.slice = rel & (a.split - 1);
-    x.b0 = (x.slice * a.nb) >> a.split_log2;
-    x.bc = (((x.slice + 1) * a.nb) >> a.split_log2) - x.b0;
     if constexpr (Swiglu) {
-        u = rel >> a.split_log2;
         x.row0 = u;
         x.rows = 2;
         x.row[0] = job.w + static_cast<size_t>(u) * row_bytes;
         x.row[1] = a.up + static_cast<size_t>(u) * row_bytes;
     } else {
-        const int w = rel >> a.split_log2;
+        const int w = u - job.unit0;
         if ((job.role == kRopeQ || job.role == kRopeStoreK) && a.ep.neox) {
             // The rope pair (i, i + half) of a head.
             x.row0 = (w / a.ep.half) * a.ep.hd + w % a.ep.half;
@@ -392,20 +368,20 @@ __device__ __forceinline__ Unit unit_at(const MvArgs& a, int u, size_t row_bytes
 }
 
 // The lanes' pieces of iterations [it0, it0 + Chunk) of a unit: slot
-// s = it * (32 / Lanes) + lane / Lanes of the unit's rows * bc blocks (row
-// r = s / bc, block b0 + s % bc: a unit has at most two rows, so no
-// division); slot[c] keeps (r << 16) | block, or -1 past the unit's end.
+// s = it * (32 / Lanes) + lane / Lanes of the unit's rows * nb blocks (row
+// r = s / nb, block s % nb: a unit has at most two rows, so no division);
+// slot[c] keeps (r << 16) | block, or -1 past the unit's end.
 template <int Lanes, int Chunk, class Piece, class Load>
-__device__ __forceinline__ void load_chunk(const Unit& u, int it0, int lane, Piece (&pc)[Chunk], int (&slot)[Chunk],
-                                           Load load) {
+__device__ __forceinline__ void load_chunk(const Unit& u, int nb, int it0, int lane, Piece (&pc)[Chunk],
+                                           int (&slot)[Chunk], Load load) {
     static_assert(kMaxR == 2, "slots hold one of two rows");
     constexpr int per_it = 32 / Lanes;
 #pragma unroll
     for (int c = 0; c < Chunk; ++c) {
         const int s = (it0 + c) * per_it + lane / Lanes;
-        const int r = s >= u.bc ? 1 : 0;
-        const int b = u.b0 + s - (r != 0 ? u.bc : 0);
-        slot[c] = s < u.rows * u.bc ? (r << 16) | b : -1;
+        const int r = s >= nb ? 1 : 0;
+        const int b = s - (r != 0 ? nb : 0);
+        slot[c] = s < u.rows * nb ? (r << 16) | b : -1;
         if (slot[c] >= 0) {
             const uint8_t* row = r == 0 ? u.row[0] : u.row[kMaxR - 1];
             load(row + static_cast<size_t>(b) * (Lanes == kQ4Lanes ? kQ4_KBytes : kQ6_KBytes), lane % Lanes, pc[c]);
@@ -430,50 +406,13 @@ __device__ __forceinline__ void dot_chunk(int nb, int rows, const uint8_t* act, 
     }
 }
 
-// Where the warps of a split unit leave their slice sums: two rounds' worth
-// (a warp may write the next round's before the group's first warp has read
-// this one's), kWarps x kMaxR x kMatvecRows floats a round.
-constexpr int kPartialFloats = 2 * kWarps * kMaxR * kMatvecRows;
-
-// Barrier ids must be immediates: a register id makes ptxas reserve all 16
-// of a block's barriers, which caps the blocks a multiprocessor holds.
-template <int Id, int Threads>
-__device__ __forceinline__ void named_barrier() {
-    asm volatile("bar.sync %0, %1;" ::"n"(Id), "n"(Threads) : "memory");
-}
-
-// partial: the block's kPartialFloats; round: the warp's unit count so far.
 template <bool Swiglu, int NT>
-__device__ __forceinline__ void finish_unit(const MvArgs& a, const Unit& u, float (&acc)[kMaxR][NT], int lane,
-                                            float* partial, int round) {
+__device__ __forceinline__ void finish_unit(const MvArgs& a, const Unit& u, float (&acc)[kMaxR][NT], int lane) {
 #pragma unroll
     for (int r = 0; r < kMaxR; ++r)
 #pragma unroll
         for (int t = 0; t < NT; ++t)
             for (int o = 16; o > 0; o >>= 1) acc[r][t] = __fadd_rn(acc[r][t], __shfl_xor_sync(0xffffffffu, acc[r][t], o));
-    if (a.split > 1) {
-        // The group's warps are consecutive in the block and run the same
-        // units (slices of one group), so they meet at its own barrier; the
-        // first slice's warp adds the others' sums in slice order.
-        const int warp = threadIdx.x / 32;
-        float* mine = partial + ((round & 1) * kWarps + warp) * kMaxR * kMatvecRows;
-        if (lane == 0)
-#pragma unroll
-            for (int r = 0; r < kMaxR; ++r)
-#pragma unroll
-                for (int t = 0; t < NT; ++t) mine[r * kMatvecRows + t] = acc[r][t];
-        static_assert(kWarps == 8, "two groups of four warps");
-        if (warp < 4) named_barrier<1, 128>();
-        else named_barrier<2, 128>();
-        if (u.slice != 0) return;
-        if (lane == 0)
-            for (int s = 1; s < a.split; ++s)
-#pragma unroll
-                for (int r = 0; r < kMaxR; ++r)
-#pragma unroll
-                    for (int t = 0; t < NT; ++t)
-                        acc[r][t] = __fadd_rn(acc[r][t], mine[s * kMaxR * kMatvecRows + r * kMatvecRows + t]);
-    }
     if (lane != 0) return;
     const MvJob job = job_of(a, u.job);
 #pragma unroll
@@ -541,16 +480,14 @@ __device__ __forceinline__ void run_kind(const MvArgs& a, uint8_t* act, int u0, 
     int slot[Chunk];
     // The first chunk's weights are read before the previous kernel's
     // results are waited for (weights never change).
-    if (u < u1) load_chunk<Lanes, Chunk>(unit_at<Swiglu>(a, u, row_bytes), 0, lane, pc, slot, load);
+    if (u < u1) load_chunk<Lanes, Chunk>(unit_at<Swiglu>(a, u, row_bytes), a.nb, 0, lane, pc, slot, load);
     grid_wait();
     grid_launch_dependents();
-    float* stage = reinterpret_cast<float*>(act + static_cast<size_t>(a.rows) * a.nb * kActStride);
-    float* partial = stage + static_cast<size_t>(a.nb) * kQKK;
-    build_activation(a, act, stage);
+    build_activation(a, act, reinterpret_cast<float*>(act + static_cast<size_t>(a.rows) * a.nb * kActStride));
     __syncthreads();
-    for (int round = 0; u < u1; ++round) {
+    while (u < u1) {
         const Unit un = unit_at<Swiglu>(a, u, row_bytes);
-        const int iters = (un.rows * un.bc + per_it - 1) / per_it;
+        const int iters = (un.rows * a.nb + per_it - 1) / per_it;
         float acc[kMaxR][NT];
 #pragma unroll
         for (int r = 0; r < kMaxR; ++r)
@@ -560,11 +497,11 @@ __device__ __forceinline__ void run_kind(const MvArgs& a, uint8_t* act, int u0, 
             dot_chunk<NT, Lanes, Chunk>(a.nb, a.rows, act, lane, pc, slot, acc, dot);
             it0 += Chunk;
             if (it0 >= iters) break;
-            load_chunk<Lanes, Chunk>(un, it0, lane, pc, slot, load);
+            load_chunk<Lanes, Chunk>(un, a.nb, it0, lane, pc, slot, load);
         }
         u += stride;
-        if (u < u1) load_chunk<Lanes, Chunk>(unit_at<Swiglu>(a, u, row_bytes), 0, lane, pc, slot, load);
-        finish_unit<Swiglu, NT>(a, un, acc, lane, partial, round);
+        if (u < u1) load_chunk<Lanes, Chunk>(unit_at<Swiglu>(a, u, row_bytes), a.nb, 0, lane, pc, slot, load);
+        finish_unit<Swiglu, NT>(a, un, acc, lane);
     }
 }
 
@@ -607,6 +544,16 @@ __global__ void __launch_bounds__(kThreads, blocks_per_sm(NT)) matvec_kernel(con
 // the same loads and sums as matvec_kernel (so the same bits). A Q6_K row is
 // copied from the 16-byte boundary below it (its offset kept) and its last
 // piece zero-filled past its end.
+
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, int bytes) {
+    const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(d), "l"(src), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
+}
 
 // Bytes of one row's region in a slot: the row rounded up to 16 bytes, plus
 // 16 for a row that starts off a 16-byte boundary.
@@ -678,7 +625,7 @@ __device__ __forceinline__ void stream_kind(const MvArgs& a, uint8_t* act, uint8
         const int next = u + S * stride;
         if (next < u1) fill_slot(unit_at<Swiglu>(a, next, row_bytes), row_bytes, slot, lane);
         cp_async_commit();
-        finish_unit<Swiglu, 1>(a, un, acc, lane, nullptr, 0);  // launched only unsplit
+        finish_unit<Swiglu, 1>(a, un, acc, lane);
     }
     cp_async_wait<0>();
 }
@@ -704,10 +651,10 @@ __global__ void __launch_bounds__(kThreads, 3) matvec_stream_kernel(const MvArgs
             [](const Q6Piece& p, int t, const uint8_t* x) { return q6_dot(p, t, x); }, q6_row, kQ6_KBytes);
 }
 
-// A block's shared memory: the rows' Q8_K blocks, one row of floats
-// (build_activation's stage), the split units' slice sums.
+// A block's shared memory: the rows' Q8_K blocks, then one row of floats
+// (build_activation's stage).
 size_t matvec_smem(int nb, int rows) {
-    return static_cast<size_t>(rows) * nb * kActStride + static_cast<size_t>(nb) * kQKK * 4 + kPartialFloats * 4;
+    return static_cast<size_t>(rows) * nb * kActStride + static_cast<size_t>(nb) * kQKK * 4;
 }
 
 int type_code(DType t) {
@@ -742,7 +689,6 @@ struct Config {
     int max_rounds = 0;  // 0: as many as one wave of blocks needs
     bool stream = false;  // one row: matvec_stream_kernel (APR_CUDA_MV_STREAM=1)
     bool pdl = false;
-    bool split = true;  // split_of's K slices (APR_CUDA_MV_SPLIT=0: whole rows a warp, for comparison)
 };
 
 const Config& config() {
@@ -754,7 +700,6 @@ const Config& config() {
         if (k.sms <= 0) k.sms = 1;
         k.blocks_per_sm = std::max(1, std::min(4, env_int("APR_CUDA_MV_BLOCKS_PER_SM", 4)));
         k.pdl = env_int("APR_CUDA_PDL", 0) != 0;
-        k.split = env_int("APR_CUDA_MV_SPLIT", 1) != 0;
         k.max_rounds = std::max(0, env_int("APR_CUDA_MV_ROUNDS", 0));
         // Off by default: from registers measured 658-664 tok/s against
         // 619-624 with the rings (H200, tg128, 15:47 UTC, whole-model tests
@@ -826,7 +771,7 @@ bool launch_stream(const MvArgs& a, int q4_units, bool swiglu, int unit_rows, St
 void launch(const MvArgs& a, int q4_units, bool swiglu, int unit_rows, Stream s) {
     if (a.units == 0 || a.rows == 0) return;
     const Config& c = config();
-    if (a.rows == 1 && a.split == 1 && c.stream && launch_stream(a, q4_units, swiglu, unit_rows, s)) return;
+    if (a.rows == 1 && c.stream && launch_stream(a, q4_units, swiglu, unit_rows, s)) return;
     const size_t smem = matvec_smem(a.nb, a.rows);
     const int fit = static_cast<int>(std::max<size_t>(1, kSmemPerSm / (smem + 2048)));
     const int regs_fit = blocks_per_sm(kernel_rows(a.rows));
@@ -862,8 +807,6 @@ void launch(const MvArgs& a, int q4_units, bool swiglu, int unit_rows, Stream s)
 MvArgs args_for(int64_t k, int64_t rows, const MatvecInput& in) {
     MvArgs a{};
     a.nb = static_cast<int>(k / kQKK);
-    a.split = config().split ? split_of(a.nb) : 1;
-    a.split_log2 = a.split == 4 ? 2 : a.split == 2 ? 1 : 0;
     a.rows = static_cast<int>(rows);
     a.x = in.x;
     a.xq = static_cast<const uint8_t*>(in.xq);
@@ -876,7 +819,10 @@ MvArgs args_for(int64_t k, int64_t rows, const MatvecInput& in) {
 
 }  // namespace
 
-bool matvec_prefers_quantized(int64_t k) noexcept { return k % kQKK == 0 && split_of(static_cast<int>(k / kQKK)) > 1; }
+// Measured on the H200 (1.5B-shaped model, tg128): 653-659 tok/s quantizing
+// ffn_down's 8960 values in each of its product's blocks, 797 with one
+// quantize kernel before it (together with the other changes of 2026-12-02).
+bool matvec_prefers_quantized(int64_t k) noexcept { return k >= 24 * kQKK; }
 
 bool matvec_supported(DType t, int64_t k, int64_t rows) noexcept {
     return type_code(t) >= 0 && k > 0 && k % kQKK == 0 && rows >= 1 && rows <= kMatvecRows &&
@@ -905,7 +851,7 @@ void matvec(const MatmulJob* jobs, const DType* types, int count, int64_t k, int
             j.r = rows_per_unit(a.nb);
             j.unit0 = units;
             j.role = kPlain;
-            units += (j.n + j.r - 1) / j.r * a.split;
+            units += (j.n + j.r - 1) / j.r;
         }
     }
     a.units = units;
@@ -939,7 +885,7 @@ void matvec_qkv(const MatmulJob* qkv, const DType* types, int64_t k, int64_t row
             j.r = 2;
             j.unit0 = units;
             j.role = roles[i];
-            units += (j.n + 1) / 2 * a.split;
+            units += (j.n + 1) / 2;
         }
     }
     a.units = units;
@@ -953,7 +899,7 @@ void matvec_swiglu(DType t, const void* gate, const void* up, int64_t n, int64_t
     a.count = 1;
     a.j[0] = {static_cast<const uint8_t*>(gate), nullptr, out, static_cast<int>(n), type_code(t), 2, 0, kPlain};
     a.up = static_cast<const uint8_t*>(up);
-    a.units = static_cast<int>(n) * a.split;
+    a.units = static_cast<int>(n);
     launch(a, t == DType::Q4_K ? a.units : 0, true, 2, s);
 }
 
