@@ -90,6 +90,21 @@ void matvec(const MatmulJob* jobs, const DType* types, int count, int64_t k, int
 void matvec_swiglu(DType weight, const void* gate, const void* up, int64_t n, int64_t k, int64_t rows,
                    const MatvecInput& in, float* out, Stream stream);
 
+// Products of any number of activation rows (decode batches past
+// kMatvecRows, mmq.cu) for Q4_K and Q6_K weights on int8 tensor cores,
+// from the stored blocks: act holds the rows quantized to Q8_K
+// (quantize_activations / rmsnorm_quantize). Jobs, bias and accumulate as
+// for matmul_group (up to kMaxGroup weights of one type and inner size k).
+// A row's results do not depend on the rows beside it or on how many come
+// (bit for bit the row alone through mmq), and equal matmul_group's and
+// matvec's up to f32 summation order.
+bool mmq_supported(DType weight, int64_t k) noexcept;
+void mmq(DType weight, const MatmulJob* jobs, int count, int64_t k, const void* act, int64_t rows, bool accumulate,
+         Stream stream);
+// out[r][o] = silu(dot(gate row o)) * dot(up row o), as matvec_swiglu.
+void mmq_swiglu(DType weight, const void* gate, const void* up, int64_t n, int64_t k, const void* act, int64_t rows,
+                float* out, Stream stream);
+
 // ---- element-wise and row ops (ops.cu) ---------------------------------------
 // y[r] = dequantize(table row ids[r]), table rows of `cols` values of `type`.
 void get_rows(DType type, const void* table, int64_t cols, const int32_t* ids, int64_t rows, float* y,

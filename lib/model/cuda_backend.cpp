@@ -442,7 +442,7 @@ public:
         decode_batch_ = decode;
         // Prompt batches multiplied on tensor cores never quantize their
         // activations; the rest must not grow act_ inside a recording.
-        if (!tensor_core_rows(rows)) ensure_act(rows);
+        if (!tensor_core_rows(rows) || mmq_rows(rows)) ensure_act(rows);
 
         // Decode steps (one row per sequence, logits of each) replay a graph.
         if (!b.may_record || !decode || graphs_disabled_) return false;
@@ -518,6 +518,13 @@ public:
             launched("matvec");
             return;
         }
+        if (mmq_ok(w, rows)) {
+            const void* act = quantize(w.type, x, rows, w.cols);
+            const cuda::MatmulJob job{w.data, w.rows, nullptr, y};
+            cuda::mmq(w.type, &job, 1, w.cols, act, rows, false, stream_);
+            launched("mmq");
+            return;
+        }
         const bool quantized = dtype_info(w.type)->quantized;
         if (quantized && tensor_core_rows(rows)) {
             flush_norm();
@@ -556,7 +563,9 @@ public:
             launched("matvec");
             return;
         }
-        bool fusable = !jobs.empty() && !tensor_core_rows(rows);
+        bool mmq_all = !jobs.empty();
+        for (const LinearJob& j : jobs) mmq_all = mmq_all && mmq_ok(*j.w, rows);
+        bool fusable = !jobs.empty() && (!tensor_core_rows(rows) || mmq_all);
         for (const LinearJob& j : jobs)
             fusable = fusable && dtype_info(j.w->type)->quantized && j.w->cols == jobs[0].w->cols &&
                       activation_kind(j.w->type) == activation_kind(jobs[0].w->type);
@@ -578,6 +587,11 @@ public:
                                      jobs[j].y};
                     done[j] = true;
                 }
+            if (mmq_all) {
+                cuda::mmq(jobs[i].w->type, list, count, jobs[i].w->cols, act, rows, false, stream_);
+                launched("mmq");
+                continue;
+            }
             cuda::matmul_group(jobs[i].w->type, list, count, jobs[i].w->cols, act, rows, false, stream_);
             launched("matmul_group");
         }
@@ -589,6 +603,13 @@ public:
             const cuda::MatvecInput in = matvec_input(x, rows, w.cols);
             cuda::matvec(&job, &w.type, 1, w.cols, rows, in, true, stream_);
             launched("matvec");
+            return;
+        }
+        if (mmq_ok(w, rows)) {
+            const void* act = quantize(w.type, x, rows, w.cols);
+            const cuda::MatmulJob job{w.data, w.rows, nullptr, y};
+            cuda::mmq(w.type, &job, 1, w.cols, act, rows, true, stream_);
+            launched("mmq");
             return;
         }
         if (!dtype_info(w.type)->quantized || tensor_core_rows(rows)) {
@@ -607,6 +628,12 @@ public:
             const cuda::MatvecInput in = matvec_input(x, rows, gate.cols);
             cuda::matvec_swiglu(gate.type, gate.data, up.data, gate.rows, gate.cols, rows, in, out, stream_);
             launched("matvec_swiglu");
+            return;
+        }
+        if (mmq_ok(gate, rows) && gate.type == up.type && gate.rows == up.rows && gate.cols == up.cols) {
+            const void* act = quantize(gate.type, x, rows, gate.cols);
+            cuda::mmq_swiglu(gate.type, gate.data, up.data, gate.rows, gate.cols, act, rows, out, stream_);
+            launched("mmq_swiglu");
             return;
         }
         if (!dtype_info(gate.type)->quantized || gate.type != up.type || gate.rows != up.rows || tensor_core_rows(rows)) {
@@ -811,6 +838,9 @@ private:
     // multiply on tensor cores (default measured on the H200, docs/performance.md).
     const int64_t decode_tensor_core_rows_ = std::max<int64_t>(1, env_or("APR_CUDA_DECODE_TC_ROWS", kDecodeTensorCoreRows));
     bool decode_batch_ = false;  // the announced batch is one row per sequence
+    // APR_CUDA_MMQ_FROM: decode batches of at least this many rows use mmq
+    // (0: never, for measuring the f16 / dp4a paths it replaced).
+    const int64_t mmq_from_ = env_or("APR_CUDA_MMQ_FROM", cuda::kMatvecRows + 1);
 
     struct Recorded {
         StepKey key;
@@ -913,8 +943,18 @@ private:
     // APR_CUDA_MATVEC=0: the products of matmul_impl.cuh after a quantize
     // kernel, as before (for measuring).
     bool matvec_ok(const Weight& w, int64_t rows) const {
-        return matvec_on_ && !tensor_core_rows(rows) && cuda::matvec_supported(w.type, w.cols, rows);
+        return matvec_on_ && !tensor_core_rows(rows) && !mmq_ok(w, rows) && cuda::matvec_supported(w.type, w.cols, rows);
     }
+
+    // Decode batches of mmq_from_ rows or more (one row per sequence) with
+    // Q4_K / Q6_K weights: the int8 tensor-core products of mmq.cu, straight
+    // from the stored blocks, in place of the f16 copies and cuBLAS (which
+    // rewrote every weight as f16 each step: 13.7 ms a step at 32 rows,
+    // H200) and of the 9..15-row dp4a products. A row's results there do not
+    // depend on the rows beside it (bit for bit), and equal matvec's (a
+    // batch of up to 8 rows, or the sequence alone) up to f32 summation order.
+    bool mmq_rows(int64_t rows) const { return decode_batch_ && mmq_from_ > 0 && rows >= mmq_from_; }
+    bool mmq_ok(const Weight& w, int64_t rows) const { return mmq_rows(rows) && cuda::mmq_supported(w.type, w.cols); }
 
     // The matvec's input: x, or the held-back norm whose output x is, run
     // inside the product (unless it is in place: the product's blocks read x

@@ -767,3 +767,72 @@ TEST_CASE("gemm_f16 (the backend's own tensor-core product) matches a double-pre
         CHECK(worst < 1e-5);  // f32 sums of exact f16 products
     }
 }
+
+TEST_CASE("mmq (int8 tensor-core decode-batch products): Q4_K/Q6_K jobs, bias, accumulate, SwiGLU, 1 to 70 rows; match matmul_quantized, each row as alone, bit for bit") {
+    // Shapes: one super-block a row (odd row counts put Q6_K's last block at
+    // the tensor's end), several, a tile's worth of rows and more.
+    const std::pair<int64_t, int64_t> shapes[] = {{33, 256}, {70, 512}, {130, 1536}, {67, 2304}};
+    for (DType t : {DType::Q4_K, DType::Q6_K}) {
+        for (auto [n, k] : shapes) {
+            REQUIRE(cuda::mmq_supported(t, k));
+            const int64_t n1 = 7;
+            const auto w0 = random_weight(t, n, k), w1 = random_weight(t, n1, k), wu = random_weight(t, n, k);
+            const auto b0 = random_floats(static_cast<size_t>(n));
+            Dev dw0(w0.size()), dw1(w1.size()), dwu(wu.size()), db(b0.size() * 4);
+            dw0.put(w0.data());
+            dw1.put(w1.data());
+            dwu.put(wu.data());
+            db.put(b0.data());
+            for (int64_t rows : {1, 5, 9, 16, 17, 33, 64, 70}) {
+                INFO(dtype_name(t) << " n=" << n << " k=" << k << " rows=" << rows);
+                const auto x = random_floats(static_cast<size_t>(rows * k));
+                Dev dx(x.size() * 4), dact(cuda::activation_row_bytes(t, k) * rows), dr0(rows * n * 4), dr1(rows * n1 * 4),
+                    dru(rows * n * 4), dy0(rows * n * 4), dy1(rows * n1 * 4), dsw(rows * n * 4);
+                dx.put(x.data());
+                cuda::quantize_activations(t, dx.as<float>(), rows, k, dact.p, nullptr);
+                cuda::matmul_quantized(t, dw0.p, n, k, dact.p, rows, dr0.as<float>(), nullptr);
+                cuda::matmul_quantized(t, dw1.p, n1, k, dact.p, rows, dr1.as<float>(), nullptr);
+                cuda::matmul_quantized(t, dwu.p, n, k, dact.p, rows, dru.as<float>(), nullptr);
+                const std::vector<float> r0 = dr0.get<float>(), r1 = dr1.get<float>(), ru = dru.get<float>();
+                std::vector<float> want0 = r0;
+                for (int64_t r = 0; r < rows; ++r)
+                    for (int64_t o = 0; o < n; ++o) want0[static_cast<size_t>(r * n + o)] += b0[static_cast<size_t>(o)];
+                dy0.poison();
+                dy1.poison();
+                const cuda::MatmulJob jobs[] = {{dw0.p, n, db.as<float>(), dy0.as<float>()}, {dw1.p, n1, nullptr, dy1.as<float>()}};
+                cuda::mmq(t, jobs, 2, k, dact.p, rows, false, nullptr);
+                const std::vector<float> y0 = dy0.get<float>(), y1 = dy1.get<float>();
+                CHECK(rel_error(y0, want0) < 2e-5);
+                CHECK(rel_error(y1, r1) < 2e-5);
+                // Accumulate: y += product, the same sum added.
+                const cuda::MatmulJob acc[] = {{dw1.p, n1, nullptr, dy1.as<float>()}};
+                cuda::mmq(t, acc, 1, k, dact.p, rows, true, nullptr);
+                const std::vector<float> twice = dy1.get<float>();
+                bool doubled = true;
+                for (size_t i = 0; i < twice.size(); ++i) doubled = doubled && twice[i] == y1[i] + y1[i];
+                CHECK(doubled);
+                // SwiGLU against the reference products.
+                dsw.poison();
+                cuda::mmq_swiglu(t, dw0.p, dwu.p, n, k, dact.p, rows, dsw.as<float>(), nullptr);
+                std::vector<float> sw(r0.size());
+                cpu::swiglu_row(r0.data(), ru.data(), static_cast<int64_t>(r0.size()), sw.data());
+                const std::vector<float> got_sw = dsw.get<float>();
+                CHECK(rel_error(got_sw, sw) < 1e-5);
+                // Each row alone (another tile shape, other neighbours): bit for bit.
+                const size_t arow = cuda::activation_row_bytes(t, k);
+                for (int64_t r : {int64_t{0}, rows / 2, rows - 1}) {
+                    Dev d1(n * 4), s1(n * 4);
+                    d1.poison();
+                    s1.poison();
+                    const auto* one_act = static_cast<const std::byte*>(dact.p) + static_cast<size_t>(r) * arow;
+                    const cuda::MatmulJob j1[] = {{dw0.p, n, db.as<float>(), d1.as<float>()}};
+                    cuda::mmq(t, j1, 1, k, one_act, 1, false, nullptr);
+                    cuda::mmq_swiglu(t, dw0.p, dwu.p, n, k, one_act, 1, s1.as<float>(), nullptr);
+                    INFO("row " << r);
+                    CHECK(d1.get<float>() == row_of(y0, n, r));
+                    CHECK(s1.get<float>() == row_of(got_sw, n, r));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,429 @@
+// Decode-batch products of Q4_K / Q6_K weights on int8 tensor cores, straight
+// from the stored blocks (see kernels.hpp, mmq()). The activations come in
+// as Q8_K rows (quantize_activations / rmsnorm_quantize), so every product
+// is exact in integers up to the per-block float scaling.
+//
+// The scheme, per launch:
+// - A block of 4 warps owns BR = WM * 16 weight rows (SwiGLU: BR gate rows
+//   and the same BR up rows) and BT = WN * NTW * 8 activation rows; warp
+//   (wm, wn) computes 16 weight rows x NTW * 8 activation rows of it.
+// - Per 256-value super-block: the block's weight rows are copied into
+//   shared memory (cp.async, double-buffered, so the next super-block's
+//   bytes are in flight while this one is multiplied), then unpacked once to
+//   int8 values (Q4_K: 0..15, Q6_K: q - 32) plus their scales, for all the
+//   block's activation rows. Each weight byte is read from DRAM once per
+//   launch per BT activation rows (one tile of them for up to 64 rows).
+// - mma.sync m16n8k32 (Q4_K: one k-step = one 32-value sub-block) or
+//   m16n8k16 (Q6_K: one 16-value group) with int32 sums; the sub-block's
+//   scale multiplies its int32 result (exact), and for Q4_K a second mma
+//   with the sub-block's 6-bit min repeated along k gives the min term
+//   sum_j m_j * sum(a over sub-block j), exact too. Per super-block then
+//   acc += d * da * S - dmin * da * M (Q6_K: d * da * S) in f32.
+// - The k order inside one mma is a permutation of the sub-block's values
+//   (lane t reads bytes 8t..8t+7 of both the weight and the activation), the
+//   same for both operands, so the integer dot product is unchanged.
+//
+// Numerics: every output (weight row o, activation row r) is computed by
+// the same operations in the same order whatever the tile shape, the row
+// count and the rows beside r (integer sums are exact; the f32 steps run
+// over super-blocks in order), so a batch row's results equal that row's
+// alone through this kernel, bit for bit. Against matvec (the 1..8-row
+// kernel) and matmul_quantized they differ only by f32 summation order.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "cuda/blocks.cuh"
+#include "cuda/kernels.hpp"
+
+namespace apr::cuda {
+namespace {
+
+constexpr int kThreads = 128;
+constexpr int kQ8KQs = 4;  // Q8_K block: d (f32) at 0, 256 int8 at 4, 16 int16 sums at 260
+constexpr int kMaxJobs = 3;
+constexpr int kQ6Raw = 212;  // a Q6_K block's bytes as 53 aligned words (it sits at a 2-byte boundary)
+
+enum : int { kQ4K = 0, kQ6K = 1 };
+
+struct MqJob {
+    const uint8_t* w;
+    const float* bias;
+    float* y;
+    int n;
+    int tile0;  // first row tile (blockIdx.x) of this job
+};
+
+struct MqArgs {
+    MqJob j[kMaxJobs];
+    int count;
+    int nb;    // super-blocks per row
+    int rows;  // activation rows
+    const uint8_t* act;
+    const uint8_t* up;  // SwiGLU: up's weight (gate is job 0)
+    bool accumulate;
+};
+
+__device__ __forceinline__ MqJob job_of(const MqArgs& a, int j) {
+    MqJob r = a.j[0];
+    if (j == 1) r = a.j[1];
+    if (j == 2) r = a.j[2];
+    return r;
+}
+
+__device__ __forceinline__ uint32_t smem_addr(const void* p) {
+    return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+__device__ __forceinline__ void cp_async16(void* dst, const void* src) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(smem_addr(dst)), "l"(src) : "memory");
+}
+// 4 bytes, of which the first `valid` (2 or 4) are read and the rest zeroed.
+__device__ __forceinline__ void cp_async4(void* dst, const void* src, int valid) {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(smem_addr(dst)), "l"(src), "r"(valid) : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
+
+__device__ __forceinline__ void mma_k32(const uint32_t (&a)[4], uint32_t b0, uint32_t b1, int (&c)[4]) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+        : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+__device__ __forceinline__ void mma_k16(uint32_t a0, uint32_t a1, uint32_t b, int (&c)[4]) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};"
+                 : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+                 : "r"(a0), "r"(a1), "r"(b));
+}
+
+template <int Type>
+struct Layout {
+    static constexpr int block_bytes = Type == kQ4K ? kQ4_KBytes : kQ6_KBytes;
+    static constexpr int raw = Type == kQ4K ? kQ4_KBytes : kQ6Raw;  // shared bytes per row and super-block
+    // Row strides of the unpacked values chosen so the fragment reads of a
+    // warp hit 32 distinct banks (Q4_K: 8-byte reads; Q6_K: 4-byte reads).
+    static constexpr int stride = Type == kQ4K ? 288 : 272;
+};
+
+// Shared memory of a block with R unpacked rows.
+template <int Type>
+constexpr size_t smem_bytes(int R) {
+    return static_cast<size_t>(R) * Layout<Type>::stride + 2 * static_cast<size_t>(R) * Layout<Type>::raw +
+           static_cast<size_t>(R) * 8 + static_cast<size_t>(R) * 16 + static_cast<size_t>(R) * 8;
+}
+
+// WM x WN warps; NTW n-tiles (8 activation rows each) per warp.
+template <int Type, int WM, int WN, int NTW, bool Swiglu>
+__global__ void __launch_bounds__(kThreads) mmq_kernel(MqArgs a) {
+    static_assert(WM * WN * 32 == kThreads, "four warps");
+    using L = Layout<Type>;
+    constexpr int MT = Swiglu ? 2 : 1;  // m-tiles per warp (gate, up)
+    constexpr int BR = WM * 16;
+    constexpr int R = BR * MT;  // unpacked rows in shared memory
+    constexpr int BT = WN * NTW * 8;
+    extern __shared__ __align__(16) uint8_t smem[];
+    uint8_t* A = smem;                                  // R x stride int8
+    uint8_t* raw = A + R * L::stride;                   // 2 x R x raw
+    float* dsc = reinterpret_cast<float*>(raw + 2 * R * L::raw);  // R: d
+    float* dmn = dsc + R;                               // R: dmin (Q4_K)
+    int8_t* sc = reinterpret_cast<int8_t*>(dmn + R);    // R x 16 scales (Q4_K: 8)
+    uint8_t* mn = reinterpret_cast<uint8_t*>(sc + R * 16);  // R x 8 mins (Q4_K)
+
+    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+    const int g = lane / 4, t = lane % 4;
+    const int wm = warp % WM, wn = warp / WM;
+    int ji = 0;
+    if (a.count > 1 && static_cast<int>(blockIdx.x) >= a.j[1].tile0) ji = 1;
+    if (a.count > 2 && static_cast<int>(blockIdx.x) >= a.j[2].tile0) ji = 2;
+    const MqJob job = job_of(a, ji);
+    const int o0 = (static_cast<int>(blockIdx.x) - job.tile0) * BR;
+    const int tb = static_cast<int>(blockIdx.y) * BT + wn * NTW * 8;  // this warp's first activation row
+    const size_t row_bytes = static_cast<size_t>(a.nb) * L::block_bytes;
+    const int nb = a.nb;
+
+    // Where shared row i's weight row starts (rows past n repeat the last).
+    auto wrow = [&](int i) -> const uint8_t* {
+        const uint8_t* base = Swiglu && i >= BR ? a.up : job.w;
+        const int o = min(o0 + i % BR, job.n - 1);
+        return base + static_cast<size_t>(o) * row_bytes;
+    };
+    auto issue = [&](int b, int buf) {
+        uint8_t* dst = raw + buf * R * L::raw;
+        if constexpr (Type == kQ4K) {
+            for (int i = tid; i < R * 9; i += kThreads) {
+                const int r = i / 9, piece = i % 9;
+                cp_async16(dst + r * L::raw + 16 * piece, wrow(r) + static_cast<size_t>(b) * kQ4_KBytes + 16 * piece);
+            }
+        } else {
+            for (int i = tid; i < R * 53; i += kThreads) {
+                const int r = i / 53, wd = i % 53;
+                const uint8_t* blk = wrow(r) + static_cast<size_t>(b) * kQ6_KBytes;
+                const uint8_t* w0 = reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(blk) & ~uintptr_t{3});
+                const uint8_t* src = w0 + 4 * wd;
+                // Never past the block's end (the first word may begin 2
+                // bytes before it, inside the row or the previous one).
+                cp_async4(dst + r * L::raw + 4 * wd, src, src + 4 <= blk + kQ6_KBytes ? 4 : 2);
+            }
+        }
+        cp_async_commit();
+    };
+
+    float acc[MT][NTW][4];
+#pragma unroll
+    for (int m = 0; m < MT; ++m)
+#pragma unroll
+        for (int j = 0; j < NTW; ++j)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) acc[m][j][e] = 0.0f;
+
+    issue(0, 0);
+    for (int b = 0; b < nb; ++b) {
+        const int buf = b & 1;
+        if (b + 1 < nb) issue(b + 1, buf ^ 1);
+        // This warp's activation fragments of super-block b (token tb + 8j + g).
+        uint32_t bq[NTW][16];
+        float da[NTW][2];
+#pragma unroll
+        for (int j = 0; j < NTW; ++j) {
+            const int tok = tb + 8 * j + g;
+            const uint8_t* q = a.act + (static_cast<size_t>(min(tok, a.rows - 1)) * nb + b) * kQ8_KBytes + kQ8KQs;
+#pragma unroll
+            for (int i = 0; i < 16; ++i) {
+                // Q4_K: sub-block i/2, bytes 8t..8t+7 (two words); Q6_K: group i, bytes 4t..4t+3.
+                const int at = Type == kQ4K ? 32 * (i / 2) + 8 * t + 4 * (i % 2) : 16 * i + 4 * t;
+                const uint32_t v = *reinterpret_cast<const uint32_t*>(q + at);
+                bq[j][i] = tok < a.rows ? v : 0u;
+            }
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+                const int tk = tb + 8 * j + 2 * t + e;
+                da[j][e] = tk < a.rows
+                               ? *reinterpret_cast<const float*>(a.act + (static_cast<size_t>(tk) * nb + b) * kQ8_KBytes)
+                               : 0.0f;
+            }
+        }
+        if (b + 1 < nb) cp_async_wait<1>();
+        else cp_async_wait<0>();
+        __syncthreads();  // raw[buf] complete for every thread; the last super-block's A reads are done
+        // Unpack raw[buf] into A and the scales.
+        const uint8_t* src = raw + buf * R * L::raw;
+        if constexpr (Type == kQ4K) {
+            for (int i = tid; i < R * 9; i += kThreads) {
+                const int r = i / 9, piece = i % 9;
+                const uint8_t* blk = src + r * L::raw;
+                if (piece == 0) {
+                    dsc[r] = half_bits_to_float(ld_u16(blk));
+                    dmn[r] = half_bits_to_float(ld_u16(blk + 2));
+#pragma unroll
+                    for (int s = 0; s < 8; ++s) {
+                        int scale, min;
+                        k4_scale_min(blk + 4, s, scale, min);
+                        sc[r * 16 + s] = static_cast<int8_t>(scale);
+                        mn[r * 8 + s] = static_cast<uint8_t>(min);
+                    }
+                } else {
+                    // Nibble bytes 16p'..16p'+15 (p' = piece - 1): chunk c of
+                    // 64 values, low nibbles are values 64c + 16h + i, high
+                    // nibbles 64c + 32 + 16h + i.
+                    const int p = piece - 1, c = p / 2, h = p % 2;
+                    const int4 qs = *reinterpret_cast<const int4*>(blk + 16 + 16 * p);
+                    const int4 lo = make_int4(qs.x & 0x0F0F0F0F, qs.y & 0x0F0F0F0F, qs.z & 0x0F0F0F0F, qs.w & 0x0F0F0F0F);
+                    const int4 hi = make_int4((qs.x >> 4) & 0x0F0F0F0F, (qs.y >> 4) & 0x0F0F0F0F, (qs.z >> 4) & 0x0F0F0F0F,
+                                              (qs.w >> 4) & 0x0F0F0F0F);
+                    *reinterpret_cast<int4*>(A + r * L::stride + 64 * c + 16 * h) = lo;
+                    *reinterpret_cast<int4*>(A + r * L::stride + 64 * c + 32 + 16 * h) = hi;
+                }
+            }
+        } else {
+            for (int i = tid; i < R * 8; i += kThreads) {
+                const int r = i / 8, u = i % 8, n = u / 4, qq = u % 4;
+                const uint8_t* blk = wrow(r) + static_cast<size_t>(b) * kQ6_KBytes;
+                const uint8_t* bp = src + r * L::raw + (reinterpret_cast<uintptr_t>(blk) & 3);  // 2-byte aligned
+                // Values 128n + 32qq + l, l = 0..31: ql bytes 64n + 32(qq & 1) + l
+                // (low nibbles for qq < 2, high after), qh bytes 32n + l bits 2qq.
+                const auto* ql = reinterpret_cast<const uint16_t*>(bp + 64 * n + 32 * (qq & 1));
+                const auto* qh = reinterpret_cast<const uint16_t*>(bp + 128 + 32 * n);
+                uint8_t* out = A + r * L::stride + 128 * n + 32 * qq;
+#pragma unroll
+                for (int w = 0; w < 8; ++w) {
+                    const uint32_t l = static_cast<uint32_t>(ql[2 * w]) | (static_cast<uint32_t>(ql[2 * w + 1]) << 16);
+                    const uint32_t hb = static_cast<uint32_t>(qh[2 * w]) | (static_cast<uint32_t>(qh[2 * w + 1]) << 16);
+                    const uint32_t lq = qq < 2 ? (l & 0x0F0F0F0Fu) : ((l >> 4) & 0x0F0F0F0Fu);
+                    const uint32_t hq = ((hb >> (2 * qq)) & 0x03030303u) << 4;
+                    *reinterpret_cast<int*>(out + 4 * w) = vsub4(static_cast<int>(lq | hq), 0x20202020);
+                }
+                if (u == 0) {
+                    const auto* s16 = reinterpret_cast<const uint16_t*>(bp + 192);
+#pragma unroll
+                    for (int s = 0; s < 8; ++s) {
+                        const uint16_t v = s16[s];
+                        sc[r * 16 + 2 * s] = static_cast<int8_t>(v & 0xff);
+                        sc[r * 16 + 2 * s + 1] = static_cast<int8_t>(v >> 8);
+                    }
+                    dsc[r] = half_bits_to_float(ld_u16(bp + 208));
+                }
+            }
+        }
+        __syncthreads();  // A and the scales ready
+
+#pragma unroll
+        for (int m = 0; m < MT; ++m) {
+            const int r_lo = m * BR + wm * 16 + g, r_hi = r_lo + 8;
+            const uint8_t* a_lo = A + r_lo * L::stride;
+            const uint8_t* a_hi = A + r_hi * L::stride;
+            int S[NTW][4], M[NTW][4];
+#pragma unroll
+            for (int j = 0; j < NTW; ++j)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) S[j][e] = M[j][e] = 0;
+            if constexpr (Type == kQ4K) {
+#pragma unroll
+                for (int s = 0; s < 8; ++s) {
+                    const uint2 lo = *reinterpret_cast<const uint2*>(a_lo + 32 * s + 8 * t);
+                    const uint2 hi = *reinterpret_cast<const uint2*>(a_hi + 32 * s + 8 * t);
+                    const uint32_t af[4] = {lo.x, hi.x, lo.y, hi.y};
+                    const int sl = sc[r_lo * 16 + s], sh = sc[r_hi * 16 + s];
+                    const uint32_t ml = mn[r_lo * 8 + s] * 0x01010101u, mh = mn[r_hi * 8 + s] * 0x01010101u;
+                    const uint32_t am[4] = {ml, mh, ml, mh};
+#pragma unroll
+                    for (int j = 0; j < NTW; ++j) {
+                        int c[4] = {0, 0, 0, 0};
+                        mma_k32(af, bq[j][2 * s], bq[j][2 * s + 1], c);
+                        mma_k32(am, bq[j][2 * s], bq[j][2 * s + 1], M[j]);
+                        S[j][0] += sl * c[0];
+                        S[j][1] += sl * c[1];
+                        S[j][2] += sh * c[2];
+                        S[j][3] += sh * c[3];
+                    }
+                }
+            } else {
+#pragma unroll
+                for (int s = 0; s < 16; ++s) {
+                    const uint32_t lo = *reinterpret_cast<const uint32_t*>(a_lo + 16 * s + 4 * t);
+                    const uint32_t hi = *reinterpret_cast<const uint32_t*>(a_hi + 16 * s + 4 * t);
+                    const int sl = sc[r_lo * 16 + s], sh = sc[r_hi * 16 + s];
+#pragma unroll
+                    for (int j = 0; j < NTW; ++j) {
+                        int c[4] = {0, 0, 0, 0};
+                        mma_k16(lo, hi, bq[j][s], c);
+                        S[j][0] += sl * c[0];
+                        S[j][1] += sl * c[1];
+                        S[j][2] += sh * c[2];
+                        S[j][3] += sh * c[3];
+                    }
+                }
+            }
+            const float d_lo = dsc[r_lo], d_hi = dsc[r_hi];
+            const float m_lo = Type == kQ4K ? dmn[r_lo] : 0.0f, m_hi = Type == kQ4K ? dmn[r_hi] : 0.0f;
+#pragma unroll
+            for (int j = 0; j < NTW; ++j)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                    const float d = e < 2 ? d_lo : d_hi, x = da[j][e & 1];
+                    float v = __fmul_rn(__fmul_rn(d, x), static_cast<float>(S[j][e]));
+                    if constexpr (Type == kQ4K)
+                        v = __fsub_rn(v, __fmul_rn(__fmul_rn(e < 2 ? m_lo : m_hi, x), static_cast<float>(M[j][e])));
+                    acc[m][j][e] = __fadd_rn(acc[m][j][e], v);
+                }
+        }
+    }
+
+    // Output: lane (g, t) holds rows o0 + wm*16 + g (+8) x activation rows tb + 8j + 2t (+1).
+#pragma unroll
+    for (int j = 0; j < NTW; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            const int o = o0 + wm * 16 + g + (e < 2 ? 0 : 8);
+            const int tok = tb + 8 * j + 2 * t + (e & 1);
+            if (o >= job.n || tok >= a.rows) continue;
+            float* y = job.y + static_cast<size_t>(tok) * job.n + o;
+            if constexpr (Swiglu) {
+                const float gv = acc[0][j][e];
+                *y = __fmul_rn(gv / (1.0f + expf(-gv)), acc[MT - 1][j][e]);
+            } else {
+                const float v = job.bias != nullptr ? __fadd_rn(acc[0][j][e], job.bias[o]) : acc[0][j][e];
+                *y = a.accumulate ? __fadd_rn(*y, v) : v;
+            }
+        }
+}
+
+template <int Type, int WM, int WN, int NTW, bool Swiglu>
+void launch_one(const MqArgs& a, int tiles, Stream s) {
+    constexpr int R = WM * 16 * (Swiglu ? 2 : 1);
+    constexpr int BT = WN * NTW * 8;
+    const size_t smem = smem_bytes<Type>(R);
+    static const bool attr = [&] {
+        cudaFuncSetAttribute(mmq_kernel<Type, WM, WN, NTW, Swiglu>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                             static_cast<int>(smem));
+        return true;
+    }();
+    (void)attr;
+    const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>((a.rows + BT - 1) / BT));
+    mmq_kernel<Type, WM, WN, NTW, Swiglu><<<grid, kThreads, smem, s>>>(a);
+}
+
+// The tile shape by activation rows: few rows, the warps split weight rows
+// (64 x 8); more, they split both (32 weight rows x 16, 32 or 64 rows).
+template <int Type, bool Swiglu>
+void launch_rows(MqArgs& a, const int* n, int count, Stream s) {
+    auto tiles_for = [&](int br) {
+        int tiles = 0;
+        for (int i = 0; i < count; ++i) {
+            a.j[i].tile0 = tiles;
+            tiles += (n[i] + br - 1) / br;
+        }
+        return tiles;
+    };
+    if (a.rows <= 8) launch_one<Type, 4, 1, 1, Swiglu>(a, tiles_for(64), s);
+    else if (a.rows <= 16) launch_one<Type, 2, 2, 1, Swiglu>(a, tiles_for(32), s);
+    else if (a.rows <= 32) launch_one<Type, 2, 2, 2, Swiglu>(a, tiles_for(32), s);
+    else launch_one<Type, 2, 2, 4, Swiglu>(a, tiles_for(32), s);
+}
+
+int type_code(DType t) { return t == DType::Q4_K ? kQ4K : t == DType::Q6_K ? kQ6K : -1; }
+
+}  // namespace
+
+bool mmq_supported(DType weight, int64_t k) noexcept {
+    return type_code(weight) >= 0 && k > 0 && k % kQKK == 0 && k / kQKK <= (1 << 20);
+}
+
+void mmq(DType weight, const MatmulJob* jobs, int count, int64_t k, const void* act, int64_t rows, bool accumulate,
+         Stream s) {
+    if (count < 1 || count > kMaxJobs) throw std::invalid_argument("apr::cuda::mmq: 1 to 3 jobs");
+    if (!mmq_supported(weight, k)) throw std::invalid_argument("apr::cuda::mmq: unsupported weight");
+    if (rows <= 0) return;
+    MqArgs a{};
+    a.count = count;
+    a.nb = static_cast<int>(k / kQKK);
+    a.rows = static_cast<int>(rows);
+    a.act = static_cast<const uint8_t*>(act);
+    a.accumulate = accumulate;
+    int n[kMaxJobs];
+    for (int i = 0; i < count; ++i) {
+        a.j[i] = {static_cast<const uint8_t*>(jobs[i].w), jobs[i].bias, jobs[i].y, static_cast<int>(jobs[i].n), 0};
+        n[i] = static_cast<int>(jobs[i].n);
+    }
+    if (type_code(weight) == kQ4K) launch_rows<kQ4K, false>(a, n, count, s);
+    else launch_rows<kQ6K, false>(a, n, count, s);
+}
+
+void mmq_swiglu(DType weight, const void* gate, const void* up, int64_t n, int64_t k, const void* act, int64_t rows,
+                float* out, Stream s) {
+    if (!mmq_supported(weight, k)) throw std::invalid_argument("apr::cuda::mmq_swiglu: unsupported weight");
+    if (rows <= 0 || n <= 0) return;
+    MqArgs a{};
+    a.count = 1;
+    a.nb = static_cast<int>(k / kQKK);
+    a.rows = static_cast<int>(rows);
+    a.act = static_cast<const uint8_t*>(act);
+    a.up = static_cast<const uint8_t*>(up);
+    a.j[0] = {static_cast<const uint8_t*>(gate), nullptr, out, static_cast<int>(n), 0};
+    const int nn = static_cast<int>(n);
+    if (type_code(weight) == kQ4K) launch_rows<kQ4K, true>(a, &nn, 1, s);
+    else launch_rows<kQ6K, true>(a, &nn, 1, s);
+}
+
+}  // namespace apr::cuda
