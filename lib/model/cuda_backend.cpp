@@ -510,21 +510,28 @@ public:
         norm_ = {x, static_cast<const float*>(w.data), eps, rows, cols, y};
     }
 
-    void matmul(const Weight& w, const float* x, int64_t rows, float* y) override {
+    // One decode-sized product y = w x (y += w x when accumulate) by the
+    // streaming products (1 to 8 rows) or mmq (decode batches past that);
+    // false when neither takes it.
+    bool decode_product(const Weight& w, const float* x, int64_t rows, float* y, bool accumulate) {
+        const cuda::MatmulJob job{w.data, w.rows, nullptr, y};
         if (matvec_ok(w, rows)) {
-            const cuda::MatmulJob job{w.data, w.rows, nullptr, y};
             const cuda::MatvecInput in = matvec_input(x, rows, w.cols);
-            cuda::matvec(&job, &w.type, 1, w.cols, rows, in, false, stream_);
+            cuda::matvec(&job, &w.type, 1, w.cols, rows, in, accumulate, stream_);
             launched("matvec");
-            return;
+            return true;
         }
         if (mmq_ok(w, rows)) {
             const void* act = quantize(w.type, x, rows, w.cols);
-            const cuda::MatmulJob job{w.data, w.rows, nullptr, y};
-            cuda::mmq(w.type, &job, 1, w.cols, act, rows, false, stream_);
+            cuda::mmq(w.type, &job, 1, w.cols, act, rows, accumulate, stream_);
             launched("mmq");
-            return;
+            return true;
         }
+        return false;
+    }
+
+    void matmul(const Weight& w, const float* x, int64_t rows, float* y) override {
+        if (decode_product(w, x, rows, y, false)) return;
         const bool quantized = dtype_info(w.type)->quantized;
         if (quantized && tensor_core_rows(rows)) {
             flush_norm();
@@ -598,20 +605,7 @@ public:
     }
 
     void matmul_add(const Weight& w, const float* x, int64_t rows, float* y, float* tmp) override {
-        if (matvec_ok(w, rows)) {
-            const cuda::MatmulJob job{w.data, w.rows, nullptr, y};
-            const cuda::MatvecInput in = matvec_input(x, rows, w.cols);
-            cuda::matvec(&job, &w.type, 1, w.cols, rows, in, true, stream_);
-            launched("matvec");
-            return;
-        }
-        if (mmq_ok(w, rows)) {
-            const void* act = quantize(w.type, x, rows, w.cols);
-            const cuda::MatmulJob job{w.data, w.rows, nullptr, y};
-            cuda::mmq(w.type, &job, 1, w.cols, act, rows, true, stream_);
-            launched("mmq");
-            return;
-        }
+        if (decode_product(w, x, rows, y, true)) return;
         if (!dtype_info(w.type)->quantized || tensor_core_rows(rows)) {
             flush_norm();
             return Backend::matmul_add(w, x, rows, y, tmp);
