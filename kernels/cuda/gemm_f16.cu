@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <stdexcept>
 
+#include "cuda/cp_async.cuh"
 #include "cuda/kernels.hpp"
 
 namespace apr::cuda {
@@ -18,16 +19,6 @@ namespace {
 constexpr int kBN = 128, kBK = 32, kLds = kBK + 8;  // +8 halves a row: ldmatrix rows fall in distinct banks
 constexpr int kThreads = 256;
 
-__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool valid) {
-    const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-    const int bytes = valid ? 16 : 0;  // 0: the 16 bytes are zero-filled
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(bytes));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
-}
 __device__ __forceinline__ void ldmatrix_x4(unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3, const void* smem) {
     const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
@@ -57,12 +48,14 @@ __global__ void __launch_bounds__(kThreads) gemm_f16_kernel(const __half* __rest
     auto load = [&](int stage, int k0) {
         for (int c = tid; c < BM * 4; c += kThreads) {
             const int row = c / 4, col = (c % 4) * 8, gr = m0 + row;
+            // Rows past the end: 0 bytes read, the 16 zero-filled.
             cp_async16(&sa[stage][row * kLds + col], x + static_cast<int64_t>(gr < rows ? gr : 0) * ldx + k0 + col,
-                       gr < rows);
+                       gr < rows ? 16 : 0);
         }
         for (int c = tid; c < kBN * 4; c += kThreads) {
             const int row = c / 4, col = (c % 4) * 8, gn = n0 + row;
-            cp_async16(&sb[stage][row * kLds + col], w + static_cast<int64_t>(gn < n ? gn : 0) * ldw + k0 + col, gn < n);
+            cp_async16(&sb[stage][row * kLds + col], w + static_cast<int64_t>(gn < n ? gn : 0) * ldw + k0 + col,
+                       gn < n ? 16 : 0);
         }
         cp_async_commit();
     };

@@ -32,6 +32,7 @@
 #include <string_view>
 
 #include "cuda/blocks.cuh"
+#include "cuda/cp_async.cuh"
 #include "cuda/kernels.hpp"
 #include "cuda/quantize.cuh"
 #include "cuda/reduce.cuh"
@@ -544,16 +545,6 @@ __global__ void __launch_bounds__(kThreads, blocks_per_sm(NT)) matvec_kernel(con
 // the same loads and sums as matvec_kernel (so the same bits). A Q6_K row is
 // copied from the 16-byte boundary below it (its offset kept) and its last
 // piece zero-filled past its end.
-
-__device__ __forceinline__ void cp_async16(void* dst, const void* src, int bytes) {
-    const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(d), "l"(src), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-    asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
-}
 
 // Bytes of one row's region in a slot: the row rounded up to 16 bytes, plus
 // 16 for a row that starts off a 16-byte boundary.

@@ -35,6 +35,7 @@
 #include <stdexcept>
 
 #include "cuda/blocks.cuh"
+#include "cuda/cp_async.cuh"
 #include "cuda/kernels.hpp"
 
 namespace apr::cuda {
@@ -71,20 +72,6 @@ __device__ __forceinline__ MqJob job_of(const MqArgs& a, int j) {
     if (j == 2) r = a.j[2];
     return r;
 }
-
-__device__ __forceinline__ uint32_t smem_addr(const void* p) {
-    return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-__device__ __forceinline__ void cp_async16(void* dst, const void* src) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(smem_addr(dst)), "l"(src) : "memory");
-}
-// 4 bytes, of which the first `valid` (2 or 4) are read and the rest zeroed.
-__device__ __forceinline__ void cp_async4(void* dst, const void* src, int valid) {
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(smem_addr(dst)), "l"(src), "r"(valid) : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
 
 __device__ __forceinline__ void mma_k32(const uint32_t (&a)[4], uint32_t b0, uint32_t b1, int (&c)[4]) {
     asm volatile(
