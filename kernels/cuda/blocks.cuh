@@ -16,6 +16,9 @@ constexpr int kQKK = 256;
 // Byte sizes of the weight and activation blocks.
 constexpr int kQ4_0Bytes = 18, kQ4_1Bytes = 20, kQ5_0Bytes = 22, kQ5_1Bytes = 24, kQ8_0Bytes = 34, kQ8_1Bytes = 36;
 constexpr int kQ4_KBytes = 144, kQ5_KBytes = 176, kQ6_KBytes = 210, kQ8_KBytes = 292;
+// A Q8_K block's fields: d (f32) at 0, its 256 int8 values at kQ8_KQsAt, the
+// 16 int16 sums of 16 values each at kQ8_KSumsAt.
+constexpr int kQ8_KQsAt = 4, kQ8_KSumsAt = 260;
 
 __device__ __forceinline__ float half_bits_to_float(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 __device__ __forceinline__ uint16_t float_to_half_bits(float f) { return __half_as_ushort(__float2half_rn(f)); }

@@ -25,14 +25,14 @@ struct Q4_K {
         const int4* q4 = reinterpret_cast<const int4*>(w + 16 + 32 * p);
         const int4 qa = q4[0], qb = q4[1];
         const int qw[8] = {qa.x, qa.y, qa.z, qa.w, qb.x, qb.y, qb.z, qb.w};
-        const uint8_t* aq = a + 4 + 64 * p;
+        const uint8_t* aq = a + kQ8_KQsAt + 64 * p;
         int dl = 0, dh = 0;
 #pragma unroll
         for (int c = 0; c < 8; ++c) {
             dl = __dp4a(qw[c] & 0x0F0F0F0F, ld_i32_a4(aq + 4 * c), dl);
             dh = __dp4a((qw[c] >> 4) & 0x0F0F0F0F, ld_i32_a4(aq + 32 + 4 * c), dh);
         }
-        const auto* bs = reinterpret_cast<const int16_t*>(a + 260) + 4 * p;
+        const auto* bs = reinterpret_cast<const int16_t*>(a + kQ8_KSumsAt) + 4 * p;
         const float da = *reinterpret_cast<const float*>(a);
         const int isum = sc0 * dl + sc1 * dh;
         const int msum = m0 * (bs[0] + bs[1]) + m1 * (bs[2] + bs[3]);
@@ -53,7 +53,7 @@ struct Q5_K {
         const int4* q4 = reinterpret_cast<const int4*>(w + 48 + 32 * p);
         const int4 qa = q4[0], qb = q4[1];
         const int qw[8] = {qa.x, qa.y, qa.z, qa.w, qb.x, qb.y, qb.z, qb.w};
-        const uint8_t* aq = a + 4 + 64 * p;
+        const uint8_t* aq = a + kQ8_KQsAt + 64 * p;
         int dl = 0, dh = 0;
 #pragma unroll
         for (int c = 0; c < 8; ++c) {
@@ -62,7 +62,7 @@ struct Q5_K {
             dl = __dp4a(lo, ld_i32_a4(aq + 4 * c), dl);
             dh = __dp4a(hi, ld_i32_a4(aq + 32 + 4 * c), dh);
         }
-        const auto* bs = reinterpret_cast<const int16_t*>(a + 260) + 4 * p;
+        const auto* bs = reinterpret_cast<const int16_t*>(a + kQ8_KSumsAt) + 4 * p;
         const float da = *reinterpret_cast<const float*>(a);
         const int isum = sc0 * dl + sc1 * dh;
         const int msum = m0 * (bs[0] + bs[1]) + m1 * (bs[2] + bs[3]);
@@ -77,7 +77,7 @@ struct Q6_K {
         const uint8_t* ql = w + half * 64 + (quarter & 1) * 32;
         const uint8_t* qh = w + 128 + half * 32;
         const int shift_l = quarter >= 2 ? 4 : 0, shift_h = 2 * quarter;
-        const uint8_t* aq = a + 4 + 32 * it;
+        const uint8_t* aq = a + kQ8_KQsAt + 32 * it;
         int d0 = 0, d1 = 0;
 #pragma unroll
         for (int c = 0; c < 8; ++c) {

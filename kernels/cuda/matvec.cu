@@ -150,8 +150,10 @@ __device__ void copy_quantized_activation(const MvArgs& a, uint8_t* act) {
         for (int j = 0; j < kLoads; ++j) {
             const int i = i0 + j * kThreads;
             if (i >= total) break;
-            const int blk = i / kWords, w = i % kWords;
-            const int at = w == 0 ? 0 : w <= 64 ? kActQs + 4 * (w - 1) : kActSums + 4 * (w - 65);
+            const int blk = i / kWords, from = 4 * (i % kWords);  // the word's byte in its block
+            const int at = from < kQ8_KQsAt     ? from
+                           : from < kQ8_KSumsAt ? kActQs + from - kQ8_KQsAt
+                                                : kActSums + from - kQ8_KSumsAt;
             *reinterpret_cast<uint32_t*>(act + static_cast<size_t>(blk) * kActStride + at) = v[j];
         }
     }

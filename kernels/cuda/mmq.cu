@@ -42,7 +42,6 @@ namespace apr::cuda {
 namespace {
 
 constexpr int kThreads = 128;
-constexpr int kQ8KQs = 4;  // Q8_K block: d (f32) at 0, 256 int8 at 4, 16 int16 sums at 260
 constexpr int kMaxJobs = 3;
 constexpr int kQ6Raw = 212;  // a Q6_K block's bytes as 53 aligned words (it sits at a 2-byte boundary)
 
@@ -175,7 +174,7 @@ __global__ void __launch_bounds__(kThreads) mmq_kernel(MqArgs a) {
 #pragma unroll
         for (int j = 0; j < NTW; ++j) {
             const int tok = tb + 8 * j + g;
-            const uint8_t* q = a.act + (static_cast<size_t>(min(tok, a.rows - 1)) * nb + b) * kQ8_KBytes + kQ8KQs;
+            const uint8_t* q = a.act + (static_cast<size_t>(min(tok, a.rows - 1)) * nb + b) * kQ8_KBytes + kQ8_KQsAt;
 #pragma unroll
             for (int i = 0; i < 16; ++i) {
                 // Q4_K: sub-block i/2, bytes 8t..8t+7 (two words); Q6_K: group i, bytes 4t..4t+3.

@@ -66,8 +66,8 @@ __device__ __forceinline__ void warp_first_absmax(const float (&v)[8], int lane,
 __device__ __forceinline__ void quantize_q8_K_warp(const float (&v)[8], int lane, uint8_t* blk) {
     float amax, max;
     warp_first_absmax(v, lane, amax, max);
-    auto* qs = reinterpret_cast<int8_t*>(blk + 4);
-    auto* bsums = reinterpret_cast<int16_t*>(blk + 260);
+    auto* qs = reinterpret_cast<int8_t*>(blk + kQ8_KQsAt);
+    auto* bsums = reinterpret_cast<int16_t*>(blk + kQ8_KSumsAt);
     if (amax == 0.0f) {
 #pragma unroll
         for (int j = 0; j < 8; ++j) qs[lane * 8 + j] = 0;
