@@ -509,10 +509,10 @@ __device__ __forceinline__ void run_kind(const MvArgs& a, uint8_t* act, int u0, 
 }
 
 // Pieces a lane loads before it multiplies: fewer with more activation rows
-// (their sums take the registers).
-// One row: four Q4_K pieces or two Q6_K ones (a unit of the LM head, two
-// rows of 6 blocks, then costs one trip to memory instead of two), in the
-// 80 registers of three blocks a multiprocessor.
+// (their sums take the registers). One row: four Q4_K pieces or two Q6_K
+// ones (a unit of the LM head, two rows of 6 blocks, then costs one trip to
+// memory instead of two), in the 80 registers of three blocks a
+// multiprocessor.
 __host__ __device__ constexpr int q4_chunk(int nt) { return nt == 1 ? 4 : nt <= 4 ? 2 : 1; }
 __host__ __device__ constexpr int q6_chunk(int nt) { return nt == 1 ? 2 : 1; }
 // The kernel's blocks a multiprocessor (its launch bounds), by activation rows.
