@@ -1,9 +1,11 @@
-// Decode attention in one launch: RoPE of the new query and key, the new
-// key and value into the cache, and attention over the cache split into
-// chunks, their partial softmaxes merged by the last block of each (row,
-// head). Two kernels: grouped (one block per KV head and chunk, for all the
-// query heads sharing it; head sizes 32 to 128, up to 8 query heads per KV
-// head: Qwen2.5's shapes) and per query head (any head size up to 256).
+// Decode attention: RoPE of the new query and key, the new key and value
+// into the cache, and attention over the cache split into chunks, their
+// partial softmaxes merged. Two forms: grouped (one block per KV head and
+// chunk, for all the query heads sharing it; head sizes 32 to 128, up to 8
+// query heads per KV head: Qwen2.5's shapes), its chunks merged by a second,
+// wide kernel (attention_decode_merge_kernel); and per query head (any head
+// size up to 256) in one launch, merged by the last block of each (row,
+// head).
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -276,8 +278,9 @@ void launch_decode(const KVRows& kv, int layer, const float* q, const float* k, 
 // group's G query heads together: the per-head kernel reads every cached key
 // and value once per query head (7 times on Qwen2.5-1.5B, 14 heads over 2),
 // this one once. Each lane holds L = head_dim / 32 consecutive values of a
-// row and loads them in one vector load; the block's warps take the chunk's
-// positions kAhead at a time. The prologue is the per-head kernel's (the same
+// row for the values (the block's warps take the chunk's positions 8 at a
+// time); the scores of an f16 cache take a position's key per few
+// neighbouring threads instead (see there). The prologue is the per-head kernel's (the same
 // RoPE arithmetic, the same stores, q, k and v rounded to the cache's
 // precision), so the two kernels differ only in summation order. Partials
 // (max, sum, two spare floats, then the head's P.V) sit at a 16-byte aligned
@@ -291,7 +294,7 @@ __global__ void __launch_bounds__(kGroupedThreads)
     attention_decode_grouped_kernel(KVRows kv, int layer, const float* __restrict__ q, const float* __restrict__ k,
                                     const float* __restrict__ v, const int32_t* __restrict__ positions, int heads,
                                     int kv_heads, float scale, const float* __restrict__ inv_freq, bool neox, int chunk,
-                                    int max_splits, int* __restrict__ counters, float* __restrict__ partial,
+                                    int max_splits, float* __restrict__ partial,
                                     float* __restrict__ out) {
     constexpr int hd = 32 * L, stride = hd + 4;
     const int kvh = blockIdx.x, r = blockIdx.y, split = blockIdx.z;
@@ -305,11 +308,10 @@ __global__ void __launch_bounds__(kGroupedThreads)
     float* qs = smem;                    // G x hd: the roped queries, in the cache's precision
     float* kc = qs + G * hd;             // hd: this position's key
     float* vc = kc + hd;                 // hd: this position's value
-    float* sc = vc + hd;                 // G x max(chunk, max_splits): scores, then probabilities; merge weights
-    const int sc_stride = max(chunk, max_splits);
+    float* sc = vc + hd;                 // G x chunk: scores, then probabilities
+    const int sc_stride = chunk;
     float* part = sc + G * sc_stride;    // kGroupedWarps x G x hd: each warp's P.V sums
-    __shared__ float m_s[G], l_s[G], total_s[G];
-    __shared__ int last;
+    __shared__ float m_s[G], l_s[G];
 
     // RoPE of the G queries and the key, pair by pair (rope_qk_kernel's arithmetic).
     constexpr int half = hd / 2;
@@ -347,13 +349,13 @@ __global__ void __launch_bounds__(kGroupedThreads)
     const void* vb = kv.v_base[r];
     const int j0 = split * chunk, j1 = min(n, j0 + chunk);
     const int d0 = lane * L;
-    constexpr int kAhead = 4;
-    // This lane's L values of rows jj .. jj + kAhead - 1, their loads issued
+    // This lane's L values of rows jj .. jj + N - 1, their loads issued
     // together: from the cache, the new key/value at the row's own position,
     // zeros past the chunk.
-    auto rows_ahead = [&](const void* cache, const float* fresh, int jj, float (&x)[kAhead][L]) {
+    auto rows_ahead = [&](const void* cache, const float* fresh, int jj, auto& x) {
+        constexpr int N = sizeof(x) / sizeof(x[0]);
 #pragma unroll
-        for (int u = 0; u < kAhead; ++u) {
+        for (int u = 0; u < N; ++u) {
             const int j = jj + u;
             if (j >= j1) {
 #pragma unroll
@@ -366,7 +368,66 @@ __global__ void __launch_bounds__(kGroupedThreads)
             }
         }
     };
-    {
+    if constexpr (F16) {
+        // Scores, f16 cache: a position's key is read by tp neighbouring
+        // threads, each a part of 8 * nload values in 16-byte loads all
+        // issued before any is used, so a chunk's keys cost one trip to
+        // memory (4 lanes x 32 positions apart would need chunk / 32); the
+        // queries come from shared memory and the parts meet in log2(tp)
+        // shuffles instead of a 32-lane reduction per head and position.
+        const int tp = min(max(kGroupedThreads / chunk, max(1, L / 2)), 4 * L);
+        const int nload = 4 * L / tp, part = tid % tp, dp = part * nload * 8;
+        for (int jp = j0; jp < j1; jp += kGroupedThreads / tp) {
+            const int j = jp + tid / tp;
+            const bool valid = j < j1, own = j == pos;
+            const uint4* src = reinterpret_cast<const uint4*>(static_cast<const uint16_t*>(kb) + base +
+                                                              static_cast<size_t>(valid ? j : j0) * kv_dim + dp);
+            uint4 raw[8];
+#pragma unroll
+            for (int i = 0; i < 8; ++i)
+                if (i < nload) raw[i] = valid && !own ? src[i] : make_uint4(0u, 0u, 0u, 0u);
+            if (own) {  // the new key, from shared memory (already in the cache's precision)
+#pragma unroll
+                for (int i = 0; i < 8; ++i) {
+                    if (i >= nload) break;
+                    uint32_t w[4];
+#pragma unroll
+                    for (int c = 0; c < 4; ++c)
+                        w[c] = static_cast<uint32_t>(float_to_half_bits(kc[dp + 8 * i + 2 * c])) |
+                               static_cast<uint32_t>(float_to_half_bits(kc[dp + 8 * i + 2 * c + 1])) << 16;
+                    raw[i] = make_uint4(w[0], w[1], w[2], w[3]);
+                }
+            }
+            float s[G];
+#pragma unroll
+            for (int g = 0; g < G; ++g) s[g] = 0.0f;
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+                if (i >= nload) break;
+                const uint32_t w[4] = {raw[i].x, raw[i].y, raw[i].z, raw[i].w};
+                float kf[8];
+#pragma unroll
+                for (int c = 0; c < 4; ++c) {
+                    kf[2 * c] = half_bits_to_float(static_cast<uint16_t>(w[c] & 0xFFFFu));
+                    kf[2 * c + 1] = half_bits_to_float(static_cast<uint16_t>(w[c] >> 16));
+                }
+#pragma unroll
+                for (int g = 0; g < G; ++g) {
+                    const float4 qa = *reinterpret_cast<const float4*>(qs + g * hd + dp + 8 * i);
+                    const float4 qb = *reinterpret_cast<const float4*>(qs + g * hd + dp + 8 * i + 4);
+                    s[g] += qa.x * kf[0] + qa.y * kf[1] + qa.z * kf[2] + qa.w * kf[3] + qb.x * kf[4] + qb.y * kf[5] +
+                            qb.z * kf[6] + qb.w * kf[7];
+                }
+            }
+            for (int o = tp / 2; o > 0; o >>= 1)
+#pragma unroll
+                for (int g = 0; g < G; ++g) s[g] += __shfl_xor_sync(0xffffffffu, s[g], o);
+            if (part == 0 && valid)
+#pragma unroll
+                for (int g = 0; g < G; ++g) sc[g * sc_stride + j - j0] = s[g] * scale;
+        }
+    } else {
+        constexpr int kAhead = 4;
         float qv[G][L];
 #pragma unroll
         for (int g = 0; g < G; ++g)
@@ -413,11 +474,13 @@ __global__ void __launch_bounds__(kGroupedThreads)
         for (int g = 0; g < G; ++g)
 #pragma unroll
             for (int i = 0; i < L; ++i) acc[g][i] = 0.0f;
-        for (int jj = j0 + warp * kAhead; jj < j1; jj += kAhead * kGroupedWarps) {
-            float x[kAhead][L];
+        // Values: 8 rows of a warp in flight (a chunk of 128 in two trips).
+        constexpr int kVAhead = 8;
+        for (int jj = j0 + warp * kVAhead; jj < j1; jj += kVAhead * kGroupedWarps) {
+            float x[kVAhead][L];
             rows_ahead(vb, vc, jj, x);
 #pragma unroll
-            for (int u = 0; u < kAhead; ++u) {
+            for (int u = 0; u < kVAhead; ++u) {
                 if (jj + u >= j1) continue;
 #pragma unroll
                 for (int g = 0; g < G; ++g) {
@@ -448,69 +511,88 @@ __global__ void __launch_bounds__(kGroupedThreads)
         ps[0] = m_s[tid];
         ps[1] = l_s[tid];
     }
-    // The last block of this (row, KV head) merges the chunks of its heads.
-    __threadfence();
-    __syncthreads();
-    int* counter = counters + static_cast<size_t>(r) * heads + h0;
-    if (tid == 0) last = atomicAdd(counter, 1) == nsplit - 1;
-    __syncthreads();
-    if (!last) return;
-    __threadfence();
-    // Each head's chunk weights e^(m_s - M) into sc, and its total.
-    for (int g = warp; g < G; g += kGroupedWarps) {
-        const float* pg = pr + static_cast<size_t>(g) * max_splits * stride;
-        float big = -INFINITY;
-        for (int sp = lane; sp < nsplit; sp += 32) big = fmaxf(big, __ldcg(pg + static_cast<size_t>(sp) * stride));
-        for (int o = 16; o > 0; o >>= 1) big = fmaxf(big, __shfl_xor_sync(0xffffffffu, big, o));
-        float total = 0.0f;
-        for (int sp = lane; sp < nsplit; sp += 32) {
-            const float* ps = pg + static_cast<size_t>(sp) * stride;
-            const float wgt = expf(__ldcg(ps) - big);
-            sc[g * sc_stride + sp] = wgt;
-            total += __ldcg(ps + 1) * wgt;
-        }
-        for (int o = 16; o > 0; o >>= 1) total += __shfl_xor_sync(0xffffffffu, total, o);
-        if (lane == 0) total_s[g] = total;
+    // attention_decode_merge_kernel, launched next, merges the chunks.
+}
+
+// The chunks of the grouped kernel merged: one block per (query head, batch
+// row), its threads split into kMergeGroups groups of head_dim / 4 threads
+// (four head values each); group g sums chunks g, g + kMergeGroups, ... so a
+// thread's loads (at most 16 chunks at once) are in flight together and the
+// whole block reads the head's partials in one or two trips, on as many
+// multiprocessors as there are heads and rows. (In the grouped kernel's last
+// block, one multiprocessor read all of a KV head's partials, 400 KB at
+// 16,384 positions: most of its time there.)
+constexpr int kMergeThreads = 256, kMergeGroups = 8, kMergeAhead = 16;
+
+template <int L>
+__global__ void __launch_bounds__(kMergeThreads)
+    attention_decode_merge_kernel(const int32_t* __restrict__ positions, int heads, int chunk, int max_splits,
+                                  const float* __restrict__ partial, float* __restrict__ out) {
+    constexpr int hd = 32 * L, stride = hd + 4, quads = hd / 4;
+    const int h = blockIdx.x, r = blockIdx.y, tid = threadIdx.x;
+    const int nsplit = (positions[r] + 1 + chunk - 1) / chunk;
+    if (nsplit == 1) return;  // the grouped kernel wrote the output
+    const float* ph = partial + (static_cast<size_t>(r) * heads + h) * max_splits * stride;
+    extern __shared__ float msm[];
+    float* wgt = msm;                 // nsplit: each chunk's weight e^(m - M)
+    float* acc = wgt + max_splits;    // kMergeGroups x hd: the groups' sums
+    __shared__ float red[kMergeThreads / 32];
+    float big = -INFINITY;
+    for (int sp = tid; sp < nsplit; sp += kMergeThreads) big = fmaxf(big, ph[static_cast<size_t>(sp) * stride]);
+    big = block_max(big, red);
+    float total = 0.0f;
+    for (int sp = tid; sp < nsplit; sp += kMergeThreads) {
+        const float* ps = ph + static_cast<size_t>(sp) * stride;
+        const float w = expf(ps[0] - big);
+        wgt[sp] = w;
+        total += ps[1] * w;
     }
-    __syncthreads();
-    // Then four head values per thread, the chunks' loads in flight together.
-    constexpr int quads = hd / 4;
-    for (int t = tid; t < G * quads; t += kGroupedThreads) {
-        const int g = t / quads, d = (t % quads) * 4;
-        const float* pg = pr + static_cast<size_t>(g) * max_splits * stride + 4 + d;
-        const float* wg = sc + g * sc_stride;
+    total = block_add(total, red);  // its barriers also publish wgt
+    const int grp = tid / quads, d = (tid % quads) * 4;
+    if (grp < kMergeGroups) {
         float4 a = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        constexpr int kMAhead = 8;
-        for (int sb = 0; sb < nsplit; sb += kMAhead) {
-            float4 pv[kMAhead];
+        for (int sb = grp; sb < nsplit; sb += kMergeGroups * kMergeAhead) {
+            float4 pv[kMergeAhead];
 #pragma unroll
-            for (int u = 0; u < kMAhead; ++u)
-                pv[u] = sb + u < nsplit ? __ldcg(reinterpret_cast<const float4*>(pg + static_cast<size_t>(sb + u) * stride))
-                                        : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            for (int u = 0; u < kMergeAhead; ++u) {
+                const int sp = sb + u * kMergeGroups;
+                pv[u] = sp < nsplit ? *reinterpret_cast<const float4*>(ph + static_cast<size_t>(sp) * stride + 4 + d)
+                                    : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            }
 #pragma unroll
-            for (int u = 0; u < kMAhead; ++u) {
-                if (sb + u >= nsplit) continue;
-                const float w = wg[sb + u];
+            for (int u = 0; u < kMergeAhead; ++u) {
+                const int sp = sb + u * kMergeGroups;
+                if (sp >= nsplit) break;
+                const float w = wgt[sp];
                 a.x += pv[u].x * w;
                 a.y += pv[u].y * w;
                 a.z += pv[u].z * w;
                 a.w += pv[u].w * w;
             }
         }
-        const float inv = 1.0f / total_s[g];
-        float* o = out + (static_cast<size_t>(r) * heads + h0 + g) * hd + d;
-        o[0] = a.x * inv;
-        o[1] = a.y * inv;
-        o[2] = a.z * inv;
-        o[3] = a.w * inv;
+        *reinterpret_cast<float4*>(acc + grp * hd + d) = a;
     }
-    if (tid == 0) *counter = 0;  // ready for the next launch
+    __syncthreads();
+    const float inv = 1.0f / total;
+    for (int i = tid; i < hd; i += kMergeThreads) {
+        float a = 0.0f;
+#pragma unroll
+        for (int g = 0; g < kMergeGroups; ++g) a += acc[g * hd + i];
+        out[(static_cast<size_t>(r) * heads + h) * hd + i] = a * inv;
+    }
 }
 
 // Positions per grouped block: a power of two from 32 to 256, about 1/256 of
 // the capacity, so a full cache has about 256 chunks per (row, KV head) and
 // a half-full one (the cache doubles as it grows) about 128.
+// APR_CUDA_DECODE_CHUNK=N (a power of two, 32 to 256) sets it instead, for measuring.
 int grouped_chunk(int64_t max_capacity) {
+    static const int forced = [] {
+        const char* env = std::getenv("APR_CUDA_DECODE_CHUNK");
+        const int c = env != nullptr ? std::atoi(env) : 0;
+        return c >= 32 && c <= 256 && (c & (c - 1)) == 0 ? c : 0;
+    }();
+    if (forced != 0) return forced;
     int c = 32;
     while (c < 256 && max_capacity > 256 * static_cast<int64_t>(c)) c *= 2;
     return c;
@@ -521,8 +603,8 @@ bool grouped(int64_t heads, int64_t kv_heads, int64_t hd) {
     return hd == 32 || hd == 64 || hd == 128;
 }
 
-size_t grouped_smem(int g, int hd, int chunk, int splits) {
-    return static_cast<size_t>(g * hd + 2 * hd + g * std::max(chunk, splits) + kGroupedWarps * g * hd) * sizeof(float);
+size_t grouped_smem(int g, int hd, int chunk) {
+    return static_cast<size_t>(g * hd + 2 * hd + g * chunk + kGroupedWarps * g * hd) * sizeof(float);
 }
 
 template <bool F16, int L, int G>
@@ -532,9 +614,8 @@ void launch_grouped_g(const KVRows& kv, int layer, const float* q, const float* 
     const int chunk = grouped_chunk(max_capacity);
     const int splits = static_cast<int>((max_capacity + chunk - 1) / chunk);
     const size_t counter_bytes = (static_cast<size_t>(rows * heads) * sizeof(int) + 255) / 256 * 256;
-    auto* counters = static_cast<int*>(scratch);
     auto* partial = reinterpret_cast<float*>(static_cast<std::byte*>(scratch) + counter_bytes);
-    const size_t smem = grouped_smem(G, 32 * L, chunk, splits);
+    const size_t smem = grouped_smem(G, 32 * L, chunk);
     // Past the default 48 KiB per block, once per kernel (never inside a
     // recorded step: the first decode step of a shape runs op by op).
     static size_t allowed = 48 << 10;
@@ -547,7 +628,18 @@ void launch_grouped_g(const KVRows& kv, int layer, const float* q, const float* 
     const dim3 grid(static_cast<unsigned>(kv_heads), static_cast<unsigned>(rows), static_cast<unsigned>(splits));
     attention_decode_grouped_kernel<F16, L, G><<<grid, kGroupedThreads, smem, s>>>(
         kv, layer, q, k, v, positions, static_cast<int>(heads), static_cast<int>(kv_heads), scale, inv_freq, neox, chunk,
-        splits, counters, partial, out);
+        splits, partial, out);
+    if (splits == 1) return;
+    const size_t merge_smem = static_cast<size_t>(splits + kMergeGroups * 32 * L) * sizeof(float);
+    static size_t merge_allowed = 48 << 10;
+    if (merge_smem > merge_allowed) {
+        if (cudaFuncSetAttribute(attention_decode_merge_kernel<L>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                 static_cast<int>(merge_smem)) != cudaSuccess)
+            throw std::runtime_error("apr::cuda::attention_decode: shared memory for the merge kernel");
+        merge_allowed = merge_smem;
+    }
+    attention_decode_merge_kernel<L><<<dim3(static_cast<unsigned>(heads), static_cast<unsigned>(rows)), kMergeThreads,
+                                       merge_smem, s>>>(positions, static_cast<int>(heads), chunk, splits, partial, out);
 }
 
 template <bool F16, int L>

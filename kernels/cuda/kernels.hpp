@@ -150,11 +150,12 @@ void kv_store(const KVRows& kv, int layer, const float* k, const float* v, const
 void attention(const KVRows& kv, int layer, const float* q, const int32_t* positions, int64_t rows, int64_t heads,
                int64_t kv_heads, int64_t head_dim, float scale, float* out, Stream stream);
 
-// Decode attention in one launch, for batches whose rows are each their own
-// sequence at one position: ropes q and k (inv_freq as for rope_qk; null: k
-// and q are used as given), stores each row's k and v in its cache at its
-// position, and attends over the cache split in chunks across blocks (the
-// chunks' partial softmax sums merged by the last block of each head). q, k,
+// Decode attention, for batches whose rows are each their own sequence at
+// one position: ropes q and k (inv_freq as for rope_qk; null: k and q are
+// used as given), stores each row's k and v in its cache at its position,
+// and attends over the cache split in chunks across blocks (the chunks'
+// partial softmax sums merged by a second kernel, or by the last block of
+// each head for head sizes the grouped kernel does not take). q, k,
 // v, out as for kv_store and attention; the results equal rope_qk, kv_store
 // and attention's up to f32 summation order, the stored keys and values bit
 // for bit. max_capacity: the largest kv.capacity of the rows (it sets the

@@ -306,12 +306,16 @@ TEST_CASE("fused decode attention (rope, cache store, split over the cache) equa
     // head: 14/2 is Qwen2.5-1.5B's, 8/1 the widest group), and per query
     // head (80 and 6 are not grouped).
     for (Shape s : {Shape{14, 2, 128}, Shape{12, 2, 128}, Shape{4, 2, 64}, Shape{8, 1, 32}, Shape{3, 1, 80}, Shape{2, 2, 6}}) {
-        for (bool f16 : {false, true}) {
-            // Capacity 1024: chunks of 32 positions, so the later rows span up to 32 chunks.
-            const int64_t layers = 2, cap = 1024, kv_dim = s.kv_heads * s.hd, q_dim = s.heads * s.hd, layer = 1;
-            const std::vector<int32_t> pos = {0, 31, 32, 299, 1023};
+        // Capacity 1024: chunks of 32 positions, so the later rows span up to
+        // 32 chunks; 20,000 (head sizes 128 and 32, f16): chunks of 128
+        // (2 threads a key in the grouped kernel's scores, as at 16,384
+        // positions), 157 of them merged.
+        for (const auto& [f16, cap] : {std::pair{false, int64_t{1024}}, std::pair{true, int64_t{1024}}, std::pair{true, int64_t{20000}}}) {
+            if (cap > 1024 && s.hd != 128 && s.hd != 32) continue;
+            const int64_t layers = 2, kv_dim = s.kv_heads * s.hd, q_dim = s.heads * s.hd, layer = 1;
+            const std::vector<int32_t> pos = {0, 31, 32, 299, static_cast<int32_t>(cap - 1)};
             const int64_t rows = static_cast<int64_t>(pos.size());
-            INFO("heads " << s.heads << "/" << s.kv_heads << " hd " << s.hd << (f16 ? " f16" : " f32"));
+            INFO("heads " << s.heads << "/" << s.kv_heads << " hd " << s.hd << (f16 ? " f16" : " f32") << " capacity " << cap);
             const size_t esz = f16 ? 2 : 4;
             // Each row is its own sequence with its own cache (random contents below its position).
             std::vector<std::vector<std::byte>> init(static_cast<size_t>(rows));
