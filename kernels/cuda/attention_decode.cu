@@ -312,6 +312,33 @@ __global__ void __launch_bounds__(kGroupedThreads)
     const int sc_stride = chunk;
     float* part = sc + G * sc_stride;    // kGroupedWarps x G x hd: each warp's P.V sums
     __shared__ float m_s[G], l_s[G];
+    const size_t cap = static_cast<size_t>(kv.capacity[r]);
+    const size_t base = static_cast<size_t>(layer) * cap * kv_dim + static_cast<size_t>(kvh) * hd;
+    const void* kb = kv.k_base[r];
+    const void* vb = kv.v_base[r];
+    const int j0 = split * chunk, j1 = min(n, j0 + chunk);
+    // Scores of an f16 cache: a position's key is read by tp neighbouring
+    // threads, each a part of 8 * nload values in 16-byte loads all issued
+    // before any is used, so a chunk's keys cost one trip to memory (lanes
+    // over the values and warps over 4 positions at a time needed chunk / 32),
+    // and the first trip's loads are issued here, before the prologue, whose
+    // loads, RoPE and barriers then hide them; the queries come from shared
+    // memory and the parts meet in log2(tp) shuffles instead of a 32-lane
+    // reduction per head and position.
+    const int tp = min(max(kGroupedThreads / chunk, max(1, L / 2)), 4 * L);
+    const int nload = 4 * L / tp, kpart = tid % tp, dp = kpart * nload * 8;
+    uint4 kraw[F16 ? 8 : 1];
+    auto load_keys = [&](int j, bool use) {
+        const uint4* src = reinterpret_cast<const uint4*>(static_cast<const uint16_t*>(kb) + base +
+                                                          static_cast<size_t>(use ? j : j0) * kv_dim + dp);
+#pragma unroll
+        for (int i = 0; i < 8; ++i)
+            if (i < nload) kraw[i] = use ? src[i] : make_uint4(0u, 0u, 0u, 0u);
+    };
+    if constexpr (F16) {
+        const int j = j0 + tid / tp;
+        load_keys(j, j < j1 && j != pos);
+    }
 
     // RoPE of the G queries and the key, pair by pair (rope_qk_kernel's arithmetic).
     constexpr int half = hd / 2;
@@ -332,8 +359,6 @@ __global__ void __launch_bounds__(kGroupedThreads)
         }
     }
     __syncthreads();
-    const size_t cap = static_cast<size_t>(kv.capacity[r]);
-    const size_t base = static_cast<size_t>(layer) * cap * kv_dim + static_cast<size_t>(kvh) * hd;
     const size_t at = base + static_cast<size_t>(pos) * kv_dim;
     const float* vh = v + (static_cast<size_t>(r) * kv_heads + kvh) * hd;
     for (int i = tid; i < hd; i += kGroupedThreads) {
@@ -345,9 +370,6 @@ __global__ void __launch_bounds__(kGroupedThreads)
     for (int i = tid; i < G * hd; i += kGroupedThreads) qs[i] = to_cache_precision<F16>(qs[i]);
     __syncthreads();
 
-    const void* kb = kv.k_base[r];
-    const void* vb = kv.v_base[r];
-    const int j0 = split * chunk, j1 = min(n, j0 + chunk);
     const int d0 = lane * L;
     // This lane's L values of rows jj .. jj + N - 1, their loads issued
     // together: from the cache, the new key/value at the row's own position,
@@ -368,24 +390,17 @@ __global__ void __launch_bounds__(kGroupedThreads)
             }
         }
     };
+    // Values of an f16 cache with 128-value heads: a warp's first 16 rows
+    // (its first two trips of 8), loaded right after the scores' keys so
+    // they arrive during the softmax.
+    constexpr int kVPre = F16 && L == 4 ? 16 : 1;
+    uint2 vpre[kVPre];
     if constexpr (F16) {
-        // Scores, f16 cache: a position's key is read by tp neighbouring
-        // threads, each a part of 8 * nload values in 16-byte loads all
-        // issued before any is used, so a chunk's keys cost one trip to
-        // memory (4 lanes x 32 positions apart would need chunk / 32); the
-        // queries come from shared memory and the parts meet in log2(tp)
-        // shuffles instead of a 32-lane reduction per head and position.
-        const int tp = min(max(kGroupedThreads / chunk, max(1, L / 2)), 4 * L);
-        const int nload = 4 * L / tp, part = tid % tp, dp = part * nload * 8;
         for (int jp = j0; jp < j1; jp += kGroupedThreads / tp) {
             const int j = jp + tid / tp;
             const bool valid = j < j1, own = j == pos;
-            const uint4* src = reinterpret_cast<const uint4*>(static_cast<const uint16_t*>(kb) + base +
-                                                              static_cast<size_t>(valid ? j : j0) * kv_dim + dp);
-            uint4 raw[8];
-#pragma unroll
-            for (int i = 0; i < 8; ++i)
-                if (i < nload) raw[i] = valid && !own ? src[i] : make_uint4(0u, 0u, 0u, 0u);
+            if (jp != j0) load_keys(j, valid && !own);  // the first pass's came before the prologue
+            uint4* raw = kraw;
             if (own) {  // the new key, from shared memory (already in the cache's precision)
 #pragma unroll
                 for (int i = 0; i < 8; ++i) {
@@ -422,9 +437,19 @@ __global__ void __launch_bounds__(kGroupedThreads)
             for (int o = tp / 2; o > 0; o >>= 1)
 #pragma unroll
                 for (int g = 0; g < G; ++g) s[g] += __shfl_xor_sync(0xffffffffu, s[g], o);
-            if (part == 0 && valid)
+            if (kpart == 0 && valid)
 #pragma unroll
                 for (int g = 0; g < G; ++g) sc[g * sc_stride + j - j0] = s[g] * scale;
+        }
+        if constexpr (L == 4) {
+#pragma unroll
+            for (int u = 0; u < kVPre; ++u) {
+                const int j = j0 + warp * 8 + (u / 8) * 8 * kGroupedWarps + u % 8;
+                vpre[u] = j < j1 && j != pos
+                              ? *reinterpret_cast<const uint2*>(static_cast<const uint16_t*>(vb) + base +
+                                                                static_cast<size_t>(j) * kv_dim + d0)
+                              : make_uint2(0u, 0u);
+            }
         }
     } else {
         constexpr int kAhead = 4;
@@ -476,9 +501,23 @@ __global__ void __launch_bounds__(kGroupedThreads)
             for (int i = 0; i < L; ++i) acc[g][i] = 0.0f;
         // Values: 8 rows of a warp in flight (a chunk of 128 in two trips).
         constexpr int kVAhead = 8;
-        for (int jj = j0 + warp * kVAhead; jj < j1; jj += kVAhead * kGroupedWarps) {
+        int trip = 0;
+        for (int jj = j0 + warp * kVAhead; jj < j1; jj += kVAhead * kGroupedWarps, ++trip) {
             float x[kVAhead][L];
-            rows_ahead(vb, vc, jj, x);
+            if (F16 && L == 4 && trip < 2) {
+#pragma unroll
+                for (int u = 0; u < kVAhead; ++u) {
+                    const uint2 w = trip == 0 ? vpre[u % kVPre] : vpre[(kVAhead + u) % kVPre];
+                    const int j = jj + u;
+                    const uint32_t wv[2] = {w.x, w.y};
+#pragma unroll
+                    for (int i = 0; i < L; ++i)
+                        x[u][i] = j == pos ? vc[d0 + i]
+                                           : half_bits_to_float(static_cast<uint16_t>(wv[(i / 2) % 2] >> (16 * (i % 2))));
+                }
+            } else {
+                rows_ahead(vb, vc, jj, x);
+            }
 #pragma unroll
             for (int u = 0; u < kVAhead; ++u) {
                 if (jj + u >= j1) continue;
