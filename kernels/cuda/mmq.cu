@@ -19,6 +19,12 @@
 //   with the sub-block's 6-bit min repeated along k gives the min term
 //   sum_j m_j * sum(a over sub-block j), exact too. Per super-block then
 //   acc += d * da * S - dmin * da * M (Q6_K: d * da * S) in f32.
+// - Products with few row tiles (the 1,536-output ones: q, k, v, o, down)
+//   split k into parts (blockIdx.z) so the card has enough blocks: each
+//   part writes its sums to a scratch, and the last of a tile's parts to
+//   finish (a ticket counter per tile) adds them in part order and writes
+//   the outputs. The parts of a weight follow from its shape alone (rows,
+//   super-blocks, the card's multiprocessors), never from the batch.
 // - The k order inside one mma is a permutation of the sub-block's values
 //   (lane t reads bytes 8t..8t+7 of both the weight and the activation), the
 //   same for both operands, so the integer dot product is unchanged.
@@ -32,7 +38,9 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
+#include <string_view>
 
 #include "cuda/blocks.cuh"
 #include "cuda/cp_async.cuh"
@@ -53,6 +61,8 @@ struct MqJob {
     float* y;
     int n;
     int tile0;  // first row tile (blockIdx.x) of this job
+    int parts;  // k split into this many parts (1: none)
+    size_t part_at;  // its partial sums' offset in MqArgs::partial (floats)
 };
 
 struct MqArgs {
@@ -63,6 +73,8 @@ struct MqArgs {
     const uint8_t* act;
     const uint8_t* up;  // SwiGLU: up's weight (gate is job 0)
     bool accumulate;
+    float* partial;     // split jobs: parts x rows x n sums each (at part_at)
+    unsigned* tickets;  // split jobs: a counter per (row tile, activation tile), left zero
 };
 
 __device__ __forceinline__ MqJob job_of(const MqArgs& a, int j) {
@@ -100,6 +112,44 @@ constexpr size_t smem_bytes(int R) {
            static_cast<size_t>(R) * 8 + static_cast<size_t>(R) * 16 + static_cast<size_t>(R) * 8;
 }
 
+// A split job's part is done: its sums (lane (g, t): rows o0 + wm*16 + g
+// (+8) x activation rows tb + 8j + 2t (+1)) go to the scratch; the tile's
+// last part to arrive adds every part's sums in part order (the same
+// additions whichever block it is) and writes the outputs.
+template <int BR, int BT, int NTW>
+__device__ __forceinline__ void split_finish(const MqArgs& a, const MqJob& job, const float (&acc)[NTW][4], int o0,
+                                             int tb, int part, int wm, int g, int t) {
+    float* mine = a.partial + job.part_at + static_cast<size_t>(part) * a.rows * job.n;
+#pragma unroll
+    for (int j = 0; j < NTW; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            const int o = o0 + wm * 16 + g + (e < 2 ? 0 : 8);
+            const int tok = tb + 8 * j + 2 * t + (e & 1);
+            if (o < job.n && tok < a.rows) mine[static_cast<size_t>(tok) * job.n + o] = acc[j][e];
+        }
+    __threadfence();  // the sums visible to the block that adds them
+    __syncthreads();
+    __shared__ bool last;
+    unsigned* ticket = a.tickets + blockIdx.x * gridDim.y + blockIdx.y;
+    if (threadIdx.x == 0) last = atomicAdd(ticket, 1u) == static_cast<unsigned>(job.parts - 1);
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    const int tok0 = static_cast<int>(blockIdx.y) * BT;
+    for (int i = static_cast<int>(threadIdx.x); i < BR * BT; i += kThreads) {
+        const int o = o0 + i % BR, tok = tok0 + i / BR;
+        if (o >= job.n || tok >= a.rows) continue;
+        const size_t at = job.part_at + static_cast<size_t>(tok) * job.n + o, stride = static_cast<size_t>(a.rows) * job.n;
+        float v = 0.0f;
+        for (int z = 0; z < job.parts; ++z) v = __fadd_rn(v, __ldcg(a.partial + at + z * stride));
+        if (job.bias != nullptr) v = __fadd_rn(v, job.bias[o]);
+        float* y = job.y + static_cast<size_t>(tok) * job.n + o;
+        *y = a.accumulate ? __fadd_rn(*y, v) : v;
+    }
+    if (threadIdx.x == 0) *ticket = 0u;  // ready for the next launch
+}
+
 // WM x WN warps; NTW n-tiles (8 activation rows each) per warp.
 template <int Type, int WM, int WN, int NTW, bool Swiglu>
 __global__ void __launch_bounds__(kThreads) mmq_kernel(MqArgs a) {
@@ -124,10 +174,13 @@ __global__ void __launch_bounds__(kThreads) mmq_kernel(MqArgs a) {
     if (a.count > 1 && static_cast<int>(blockIdx.x) >= a.j[1].tile0) ji = 1;
     if (a.count > 2 && static_cast<int>(blockIdx.x) >= a.j[2].tile0) ji = 2;
     const MqJob job = job_of(a, ji);
+    const int part = static_cast<int>(blockIdx.z);
+    if (part >= job.parts) return;  // the launch's parts are its jobs' most
     const int o0 = (static_cast<int>(blockIdx.x) - job.tile0) * BR;
     const int tb = static_cast<int>(blockIdx.y) * BT + wn * NTW * 8;  // this warp's first activation row
     const size_t row_bytes = static_cast<size_t>(a.nb) * L::block_bytes;
     const int nb = a.nb;
+    const int b_first = part * nb / job.parts, b_end = (part + 1) * nb / job.parts;  // this part's super-blocks
 
     // Where shared row i's weight row starts (rows past n repeat the last).
     auto wrow = [&](int i) -> const uint8_t* {
@@ -164,10 +217,10 @@ __global__ void __launch_bounds__(kThreads) mmq_kernel(MqArgs a) {
 #pragma unroll
             for (int e = 0; e < 4; ++e) acc[m][j][e] = 0.0f;
 
-    issue(0, 0);
-    for (int b = 0; b < nb; ++b) {
-        const int buf = b & 1;
-        if (b + 1 < nb) issue(b + 1, buf ^ 1);
+    issue(b_first, 0);
+    for (int b = b_first; b < b_end; ++b) {
+        const int buf = (b - b_first) & 1;
+        if (b + 1 < b_end) issue(b + 1, buf ^ 1);
         // This warp's activation fragments of super-block b (token tb + 8j + g).
         uint32_t bq[NTW][16];
         float da[NTW][2];
@@ -190,7 +243,7 @@ __global__ void __launch_bounds__(kThreads) mmq_kernel(MqArgs a) {
                                : 0.0f;
             }
         }
-        if (b + 1 < nb) cp_async_wait<1>();
+        if (b + 1 < b_end) cp_async_wait<1>();
         else cp_async_wait<0>();
         __syncthreads();  // raw[buf] complete for every thread; the last super-block's A reads are done
         // Unpack raw[buf] into A and the scales.
@@ -316,6 +369,10 @@ __global__ void __launch_bounds__(kThreads) mmq_kernel(MqArgs a) {
         }
     }
 
+    if (job.parts > 1) {
+        if constexpr (!Swiglu) split_finish<BR, BT>(a, job, acc[0], o0, tb, part, wm, g, t);
+        return;
+    }
     // Output: lane (g, t) holds rows o0 + wm*16 + g (+8) x activation rows tb + 8j + 2t (+1).
 #pragma unroll
     for (int j = 0; j < NTW; ++j)
@@ -336,7 +393,7 @@ __global__ void __launch_bounds__(kThreads) mmq_kernel(MqArgs a) {
 }
 
 template <int Type, int WM, int WN, int NTW, bool Swiglu>
-void launch_one(const MqArgs& a, int tiles, Stream s) {
+void launch_one(const MqArgs& a, int tiles, int parts, Stream s) {
     constexpr int R = WM * 16 * (Swiglu ? 2 : 1);
     constexpr int BT = WN * NTW * 8;
     const size_t smem = smem_bytes<Type>(R);
@@ -346,29 +403,103 @@ void launch_one(const MqArgs& a, int tiles, Stream s) {
         return true;
     }();
     (void)attr;
-    const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>((a.rows + BT - 1) / BT));
+    const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>((a.rows + BT - 1) / BT),
+                    static_cast<unsigned>(parts));
     mmq_kernel<Type, WM, WN, NTW, Swiglu><<<grid, kThreads, smem, s>>>(a);
 }
 
 // The tile shape by activation rows: few rows, the warps split weight rows
 // (64 x 8); more, they split both (32 weight rows x 16, 32 or 64 rows).
+struct TileShape {
+    int br, bt;
+};
+TileShape tile_shape(int64_t rows) { return rows <= 8 ? TileShape{64, 8} : rows <= 16 ? TileShape{32, 16} : rows <= 32 ? TileShape{32, 32} : TileShape{32, 64}; }
+
 template <int Type, bool Swiglu>
-void launch_rows(MqArgs& a, const int* n, int count, Stream s) {
-    auto tiles_for = [&](int br) {
-        int tiles = 0;
-        for (int i = 0; i < count; ++i) {
-            a.j[i].tile0 = tiles;
-            tiles += (n[i] + br - 1) / br;
-        }
-        return tiles;
-    };
-    if (a.rows <= 8) launch_one<Type, 4, 1, 1, Swiglu>(a, tiles_for(64), s);
-    else if (a.rows <= 16) launch_one<Type, 2, 2, 1, Swiglu>(a, tiles_for(32), s);
-    else if (a.rows <= 32) launch_one<Type, 2, 2, 2, Swiglu>(a, tiles_for(32), s);
-    else launch_one<Type, 2, 2, 4, Swiglu>(a, tiles_for(32), s);
+void launch_rows(MqArgs& a, int count, int parts, Stream s) {
+    const int br = tile_shape(a.rows).br;
+    int tiles = 0;
+    for (int i = 0; i < count; ++i) {
+        a.j[i].tile0 = tiles;
+        tiles += (a.j[i].n + br - 1) / br;
+    }
+    if (a.rows <= 8) launch_one<Type, 4, 1, 1, Swiglu>(a, tiles, parts, s);
+    else if (a.rows <= 16) launch_one<Type, 2, 2, 1, Swiglu>(a, tiles, parts, s);
+    else if (a.rows <= 32) launch_one<Type, 2, 2, 2, Swiglu>(a, tiles, parts, s);
+    else launch_one<Type, 2, 2, 4, Swiglu>(a, tiles, parts, s);
 }
 
 int type_code(DType t) { return t == DType::Q4_K ? kQ4K : t == DType::Q6_K ? kQ6K : -1; }
+
+int multiprocessors() {
+    static const int sms = [] {
+        int dev = 0, n = 0;
+        cudaGetDevice(&dev);
+        cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev);
+        return n > 0 ? n : 1;
+    }();
+    return sms;
+}
+
+// Parts a weight of n rows and nb super-blocks splits k into: about four
+// blocks a multiprocessor counting its tiles of 32 rows, at most 16 parts
+// and one super-block each (APR_CUDA_MMQ_SPLIT=0: never split). The
+// weight's shape alone decides, so a row's sums never depend on the batch.
+int split_parts(int64_t n, int nb) {
+    static const bool on = [] {
+        const char* e = std::getenv("APR_CUDA_MMQ_SPLIT");
+        return e == nullptr || std::string_view(e) != "0";
+    }();
+    if (!on) return 1;
+    const int64_t tiles = (n + 31) / 32;
+    const int64_t want = 4 * static_cast<int64_t>(multiprocessors()) / std::max<int64_t>(tiles, 1);
+    return static_cast<int>(std::clamp<int64_t>(want, 1, std::min(16, nb)));
+}
+
+// The scratch starts with kTickets counters, the same region for every
+// launch (so one launch's partial sums never land on another's tickets,
+// which must stay zero between launches); the partial sums follow. A launch
+// with more (row tile, activation tile) pairs than that (tens of thousands
+// of rows) does not split.
+constexpr size_t kTickets = 16384;
+
+// How a launch of these jobs splits: each job's parts and partial offset
+// (set in a) and the most parts of a job (the grid's depth).
+struct SplitPlan {
+    int parts = 1;
+    size_t ticket_bytes = kTickets * 4, partial_floats = 0;
+    size_t bytes() const { return parts > 1 ? ticket_bytes + partial_floats * 4 : 0; }
+};
+
+SplitPlan plan_split(MqArgs& a, int count) {
+    SplitPlan p;
+    const TileShape shape = tile_shape(a.rows);
+    size_t tiles = 0;
+    for (int i = 0; i < count; ++i) {
+        a.j[i].parts = split_parts(a.j[i].n, a.nb);
+        a.j[i].part_at = p.partial_floats;
+        if (a.j[i].parts > 1) p.partial_floats += static_cast<size_t>(a.j[i].parts) * a.rows * a.j[i].n;
+        p.parts = std::max(p.parts, a.j[i].parts);
+        tiles += static_cast<size_t>((a.j[i].n + shape.br - 1) / shape.br);
+    }
+    if (tiles * static_cast<size_t>((a.rows + shape.bt - 1) / shape.bt) > kTickets) {
+        for (int i = 0; i < count; ++i) a.j[i].parts = 1;
+        return SplitPlan{};
+    }
+    return p;
+}
+
+MqArgs args_for(const MatmulJob* jobs, int count, int64_t k, const void* act, int64_t rows, bool accumulate) {
+    MqArgs a{};
+    a.count = count;
+    a.nb = static_cast<int>(k / kQKK);
+    a.rows = static_cast<int>(rows);
+    a.act = static_cast<const uint8_t*>(act);
+    a.accumulate = accumulate;
+    for (int i = 0; i < count; ++i)
+        a.j[i] = {static_cast<const uint8_t*>(jobs[i].w), jobs[i].bias, jobs[i].y, static_cast<int>(jobs[i].n), 0, 1, 0};
+    return a;
+}
 
 }  // namespace
 
@@ -376,40 +507,38 @@ bool mmq_supported(DType weight, int64_t k) noexcept {
     return type_code(weight) >= 0 && k > 0 && k % kQKK == 0 && k / kQKK <= (1 << 20);
 }
 
+size_t mmq_scratch_bytes(const MatmulJob* jobs, int count, int64_t k, int64_t rows) {
+    if (count < 1 || count > kMaxJobs || rows <= 0 || k < kQKK) return 0;
+    MqArgs a = args_for(jobs, count, k, nullptr, rows, false);
+    return plan_split(a, count).bytes();
+}
+
 void mmq(DType weight, const MatmulJob* jobs, int count, int64_t k, const void* act, int64_t rows, bool accumulate,
-         Stream s) {
+         Stream s, void* scratch, size_t scratch_bytes) {
     if (count < 1 || count > kMaxJobs) throw std::invalid_argument("apr::cuda::mmq: 1 to 3 jobs");
     if (!mmq_supported(weight, k)) throw std::invalid_argument("apr::cuda::mmq: unsupported weight");
     if (rows <= 0) return;
-    MqArgs a{};
-    a.count = count;
-    a.nb = static_cast<int>(k / kQKK);
-    a.rows = static_cast<int>(rows);
-    a.act = static_cast<const uint8_t*>(act);
-    a.accumulate = accumulate;
-    int n[kMaxJobs];
-    for (int i = 0; i < count; ++i) {
-        a.j[i] = {static_cast<const uint8_t*>(jobs[i].w), jobs[i].bias, jobs[i].y, static_cast<int>(jobs[i].n), 0};
-        n[i] = static_cast<int>(jobs[i].n);
+    MqArgs a = args_for(jobs, count, k, act, rows, accumulate);
+    const SplitPlan plan = plan_split(a, count);
+    if (plan.bytes() > 0) {
+        if (scratch == nullptr || scratch_bytes < plan.bytes())
+            throw std::invalid_argument("apr::cuda::mmq: scratch smaller than mmq_scratch_bytes");
+        a.tickets = static_cast<unsigned*>(scratch);
+        a.partial = reinterpret_cast<float*>(static_cast<uint8_t*>(scratch) + plan.ticket_bytes);
     }
-    if (type_code(weight) == kQ4K) launch_rows<kQ4K, false>(a, n, count, s);
-    else launch_rows<kQ6K, false>(a, n, count, s);
+    if (type_code(weight) == kQ4K) launch_rows<kQ4K, false>(a, count, plan.parts, s);
+    else launch_rows<kQ6K, false>(a, count, plan.parts, s);
 }
 
 void mmq_swiglu(DType weight, const void* gate, const void* up, int64_t n, int64_t k, const void* act, int64_t rows,
                 float* out, Stream s) {
     if (!mmq_supported(weight, k)) throw std::invalid_argument("apr::cuda::mmq_swiglu: unsupported weight");
     if (rows <= 0 || n <= 0) return;
-    MqArgs a{};
-    a.count = 1;
-    a.nb = static_cast<int>(k / kQKK);
-    a.rows = static_cast<int>(rows);
-    a.act = static_cast<const uint8_t*>(act);
+    const MatmulJob job{gate, n, nullptr, out};
+    MqArgs a = args_for(&job, 1, k, act, rows, false);
     a.up = static_cast<const uint8_t*>(up);
-    a.j[0] = {static_cast<const uint8_t*>(gate), nullptr, out, static_cast<int>(n), 0};
-    const int nn = static_cast<int>(n);
-    if (type_code(weight) == kQ4K) launch_rows<kQ4K, true>(a, &nn, 1, s);
-    else launch_rows<kQ6K, true>(a, &nn, 1, s);
+    if (type_code(weight) == kQ4K) launch_rows<kQ4K, true>(a, 1, 1, s);
+    else launch_rows<kQ6K, true>(a, 1, 1, s);
 }
 
 }  // namespace apr::cuda

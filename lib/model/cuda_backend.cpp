@@ -526,11 +526,25 @@ public:
         }
         if (mmq_ok(w, rows)) {
             const void* act = quantize(w.type, x, rows, w.cols);
-            cuda::mmq(w.type, &job, 1, w.cols, act, rows, accumulate, stream_);
-            launched("mmq");
+            mmq_product(w.type, &job, 1, w.cols, act, rows, accumulate);
             return true;
         }
         return false;
+    }
+
+    // cuda::mmq with the scratch its split products need, grown (outside
+    // recordings: the first step of a shape runs op by op) and zeroed here.
+    void mmq_product(DType type, const cuda::MatmulJob* jobs, int count, int64_t k, const void* act, int64_t rows,
+                     bool accumulate) {
+        const size_t need = cuda::mmq_scratch_bytes(jobs, count, k, rows);
+        if (mmq_scratch_.bytes() < need) {
+            if (recording_) fail(ErrorCode::internal, "CUDA: mmq scratch grown during a recording");
+            check(cudaStreamSynchronize(stream_), "growing the mmq scratch");
+            mmq_scratch_.allocate(std::max<size_t>(need * 2, 1 << 20), "the mmq scratch");
+            check(cudaMemsetAsync(mmq_scratch_.get(), 0, mmq_scratch_.bytes(), stream_), "clearing the mmq scratch");
+        }
+        cuda::mmq(type, jobs, count, k, act, rows, accumulate, stream_, mmq_scratch_.get(), mmq_scratch_.bytes());
+        launched("mmq");
     }
 
     void matmul(const Weight& w, const float* x, int64_t rows, float* y) override {
@@ -599,8 +613,7 @@ public:
                     done[j] = true;
                 }
             if (mmq_all) {
-                cuda::mmq(jobs[i].w->type, list, count, jobs[i].w->cols, act, rows, false, stream_);
-                launched("mmq");
+                mmq_product(jobs[i].w->type, list, count, jobs[i].w->cols, act, rows, false);
                 continue;
             }
             cuda::matmul_group(jobs[i].w->type, list, count, jobs[i].w->cols, act, rows, false, stream_);
@@ -1170,6 +1183,7 @@ private:
     PendingRope rope_;
     PendingQkv qkv_;
     DeviceMemory decode_scratch_;  // attention_decode's chunk partials and counters
+    DeviceMemory mmq_scratch_;     // mmq's split products: tickets and partial sums
     DeviceMemory argmax_scratch_;  // argmax_rows' block results and counters
     const float* x16_from_ = nullptr;
     int64_t x16_rows_ = 0, x16_cols_ = 0;

@@ -49,6 +49,7 @@ struct Dev {
     template <typename T> T* as() const { return static_cast<T*>(p); }
     void put(const void* src) const { ok(cudaMemcpy(p, src, bytes, cudaMemcpyHostToDevice)); }
     void poison() const { ok(cudaMemset(p, 0xff, bytes)); }  // NaN for floats
+    void zero() const { ok(cudaMemset(p, 0, bytes)); }
     template <typename T> std::vector<T> get() const {
         ok(cudaDeviceSynchronize());
         ok(cudaGetLastError());
@@ -779,7 +780,7 @@ TEST_CASE("gemm_f16 (the backend's own tensor-core product) matches a double-pre
     }
 }
 
-TEST_CASE("mmq (int8 tensor-core decode-batch products): Q4_K/Q6_K jobs, bias, accumulate, SwiGLU, 1 to 70 rows; match matmul_quantized, each row as alone, bit for bit") {
+TEST_CASE("mmq (int8 tensor-core decode-batch products): Q4_K/Q6_K jobs, bias, accumulate, SwiGLU, 1 to 70 rows, k split; match matmul_quantized, each row as alone, bit for bit") {
     // Shapes: one super-block a row (odd row counts put Q6_K's last block at
     // the tensor's end), several, a tile's worth of rows and more.
     const std::pair<int64_t, int64_t> shapes[] = {{33, 256}, {70, 512}, {130, 1536}, {67, 2304}};
@@ -811,13 +812,19 @@ TEST_CASE("mmq (int8 tensor-core decode-batch products): Q4_K/Q6_K jobs, bias, a
                 dy0.poison();
                 dy1.poison();
                 const cuda::MatmulJob jobs[] = {{dw0.p, n, db.as<float>(), dy0.as<float>()}, {dw1.p, n1, nullptr, dy1.as<float>()}};
-                cuda::mmq(t, jobs, 2, k, dact.p, rows, false, nullptr);
+                // Split products (k in parts added by the tile's last
+                // block) where the weight has few row tiles: every call
+                // below needs at most this launch's scratch.
+                Dev scratch(cuda::mmq_scratch_bytes(jobs, 2, k, rows));
+                scratch.zero();
+                if (k / 256 > 1 && n >= 64) CHECK(scratch.bytes > 0);
+                cuda::mmq(t, jobs, 2, k, dact.p, rows, false, nullptr, scratch.p, scratch.bytes);
                 const std::vector<float> y0 = dy0.get<float>(), y1 = dy1.get<float>();
                 CHECK(rel_error(y0, want0) < 2e-5);
                 CHECK(rel_error(y1, r1) < 2e-5);
                 // Accumulate: y += product, the same sum added.
                 const cuda::MatmulJob acc[] = {{dw1.p, n1, nullptr, dy1.as<float>()}};
-                cuda::mmq(t, acc, 1, k, dact.p, rows, true, nullptr);
+                cuda::mmq(t, acc, 1, k, dact.p, rows, true, nullptr, scratch.p, scratch.bytes);
                 const std::vector<float> twice = dy1.get<float>();
                 bool doubled = true;
                 for (size_t i = 0; i < twice.size(); ++i) doubled = doubled && twice[i] == y1[i] + y1[i];
@@ -837,7 +844,7 @@ TEST_CASE("mmq (int8 tensor-core decode-batch products): Q4_K/Q6_K jobs, bias, a
                     s1.poison();
                     const auto* one_act = static_cast<const std::byte*>(dact.p) + static_cast<size_t>(r) * arow;
                     const cuda::MatmulJob j1[] = {{dw0.p, n, db.as<float>(), d1.as<float>()}};
-                    cuda::mmq(t, j1, 1, k, one_act, 1, false, nullptr);
+                    cuda::mmq(t, j1, 1, k, one_act, 1, false, nullptr, scratch.p, scratch.bytes);
                     cuda::mmq_swiglu(t, dw0.p, dwu.p, n, k, one_act, 1, s1.as<float>(), nullptr);
                     INFO("row " << r);
                     CHECK(d1.get<float>() == row_of(y0, n, r));
