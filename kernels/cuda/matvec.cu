@@ -90,7 +90,6 @@ struct MvArgs {
     Epilogue ep;
     L2Prefetch pf;  // the next products' weights (MatvecInput::prefetch)
     int ahead;      // a warp's own units prefetched this many rounds ahead
-    bool early_norm;  // short rows: norm weights read with x (APR_CUDA_MV_EARLY_NORM=0: after the sum)
 };
 
 __device__ __forceinline__ void grid_wait() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
@@ -170,15 +169,6 @@ __device__ void build_activation(const MvArgs& a, uint8_t* act, float* stage) {
         copy_quantized_activation(a, act);
         return;  // the caller's barrier publishes it
     }
-    // Rows of up to kWarps blocks (every warp quantizes at most one): the
-    // norm weights of the warp's block read now, with x, rather than one
-    // trip to memory after the norm's sum.
-    const bool early_norm = a.early_norm && a.norm_w != nullptr && a.nb <= kWarps;
-    float nw[8];
-    if (early_norm && warp < a.nb) {
-#pragma unroll
-        for (int j = 0; j < 8; ++j) nw[j] = a.norm_w[warp * kQKK + lane * 8 + j];
-    }
     for (int t = 0; t < a.rows; ++t) {
         const float* x = a.x + static_cast<size_t>(t) * k;
         double sum = 0.0;  // in rmsnorm's order: i = thread, thread + 256, ...
@@ -213,8 +203,7 @@ __device__ void build_activation(const MvArgs& a, uint8_t* act, float* stage) {
 #pragma unroll
             for (int j = 0; j < 8; ++j) {
                 const int i = b * kQKK + lane * 8 + j;
-                const float w = early_norm ? nw[j] : a.norm_w != nullptr ? a.norm_w[i] : 1.0f;
-                v[j] = a.norm_w != nullptr ? __fmul_rn(__fmul_rn(stage[i], scale), w) : stage[i];
+                v[j] = a.norm_w != nullptr ? __fmul_rn(__fmul_rn(stage[i], scale), a.norm_w[i]) : stage[i];
                 if (a.norm_w != nullptr && a.norm_y != nullptr && blockIdx.x == 0)
                     a.norm_y[static_cast<size_t>(t) * k + i] = v[j];
             }
@@ -710,7 +699,6 @@ struct Config {
     bool stream = false;  // one row: matvec_stream_kernel (APR_CUDA_MV_STREAM=1)
     bool pdl = false;
     int ahead = 0;  // APR_CUDA_MV_AHEAD: rounds of a warp's own units prefetched into the L2
-    bool early_norm = true;
 };
 
 const Config& config() {
@@ -728,7 +716,6 @@ const Config& config() {
         // passing both ways); APR_CUDA_MV_STREAM=1 turns the rings on.
         k.stream = env_int("APR_CUDA_MV_STREAM", 0) != 0;
         k.ahead = std::max(0, std::min(8, env_int("APR_CUDA_MV_AHEAD", 2)));
-        k.early_norm = env_int("APR_CUDA_MV_EARLY_NORM", 1) != 0;
         allow_smem<false, 1>();
         allow_smem<false, 2>();
         allow_smem<false, 4>();
@@ -840,7 +827,6 @@ MvArgs args_for(int64_t k, int64_t rows, const MatvecInput& in) {
     a.norm_y = in.norm_y;
     a.pf = in.prefetch;
     a.ahead = config().ahead;
-    a.early_norm = config().early_norm;
     return a;
 }
 
