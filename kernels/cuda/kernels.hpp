@@ -65,17 +65,6 @@ void matmul_swiglu(DType weight, const void* gate, const void* up, int64_t n, in
 // summation order. APR_CUDA_PDL=1 launches them with programmatic dependent
 // launch (weights read before the previous kernel's results are waited for).
 constexpr int kMatvecRows = 8;
-// Device memory a product brings into the L2 while it runs (l2_prefetch.cuh):
-// the weights of the products that come next in a decode step, so the
-// memory keeps streaming through the launch gaps, prologues and reductions
-// between kernels. A hint only, never a change to a result; every range must
-// lie inside one allocation (it is rounded inward to 16 bytes).
-constexpr int kMaxL2Prefetch = 8;
-struct L2Prefetch {
-    const void* p[kMaxL2Prefetch] = {};
-    size_t bytes[kMaxL2Prefetch] = {};
-    int count = 0;
-};
 struct MatvecInput {
     const float* x;
     const float* norm_w = nullptr;
@@ -85,8 +74,6 @@ struct MatvecInput {
     // of quantizing x in the product (then norm_w must be null): the same
     // bytes, so the same results.
     const void* xq = nullptr;
-    // Not an input: what to prefetch into the L2 during the product.
-    L2Prefetch prefetch = {};
 };
 // Rows this long (k) are better quantized once before the product (xq) than
 // by every block of it: ffn_down's 8960 values cost each block more than

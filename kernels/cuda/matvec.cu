@@ -34,7 +34,6 @@
 #include "cuda/blocks.cuh"
 #include "cuda/cp_async.cuh"
 #include "cuda/kernels.hpp"
-#include "cuda/l2_prefetch.cuh"
 #include "cuda/quantize.cuh"
 #include "cuda/reduce.cuh"
 
@@ -88,8 +87,6 @@ struct MvArgs {
     const uint8_t* up;  // SwiGLU: up's weight (gate is job 0)
     bool accumulate;
     Epilogue ep;
-    L2Prefetch pf;  // the next products' weights (MatvecInput::prefetch)
-    int ahead;      // a warp's own units prefetched this many rounds ahead
 };
 
 __device__ __forceinline__ void grid_wait() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
@@ -471,15 +468,6 @@ __device__ __forceinline__ void finish_unit(const MvArgs& a, const Unit& u, floa
     }
 }
 
-// Unit u's weight rows into the L2 (when u < u1): rounds ahead of a warp's
-// loads, so those find them there instead of waiting on memory.
-template <bool Swiglu>
-__device__ __forceinline__ void prefetch_unit(const MvArgs& a, int u, int u1, size_t row_bytes, int lane) {
-    if (u >= u1 || lane >= kMaxR) return;
-    const Unit un = unit_at<Swiglu>(a, u, row_bytes);
-    if (lane < un.rows) l2_prefetch(un.row[lane == 0 ? 0 : kMaxR - 1], row_bytes);
-}
-
 // The units [u0, u1) of one weight kind (Lanes / Chunk / Piece) over the
 // blocks [b0, b0 + blocks) of the grid: each warp loads its first chunk,
 // waits for the previous kernel, builds the block's activation, then runs
@@ -496,8 +484,6 @@ __device__ __forceinline__ void run_kind(const MvArgs& a, uint8_t* act, int u0, 
     // The first chunk's weights are read before the previous kernel's
     // results are waited for (weights never change).
     if (u < u1) load_chunk<Lanes, Chunk>(unit_at<Swiglu>(a, u, row_bytes), a.nb, 0, lane, pc, slot, load);
-    l2_prefetch_share(a.pf);
-    for (int i = 1; i <= a.ahead; ++i) prefetch_unit<Swiglu>(a, u + i * stride, u1, row_bytes, lane);
     grid_wait();
     grid_launch_dependents();
     build_activation(a, act, reinterpret_cast<float*>(act + static_cast<size_t>(a.rows) * a.nb * kActStride));
@@ -518,7 +504,6 @@ __device__ __forceinline__ void run_kind(const MvArgs& a, uint8_t* act, int u0, 
         }
         u += stride;
         if (u < u1) load_chunk<Lanes, Chunk>(unit_at<Swiglu>(a, u, row_bytes), a.nb, 0, lane, pc, slot, load);
-        if (a.ahead > 0) prefetch_unit<Swiglu>(a, u + a.ahead * stride, u1, row_bytes, lane);
         finish_unit<Swiglu, NT>(a, un, acc, lane);
     }
 }
@@ -606,7 +591,6 @@ __device__ __forceinline__ void stream_kind(const MvArgs& a, uint8_t* act, uint8
         if (u < u1) fill_slot(unit_at<Swiglu>(a, u, row_bytes), row_bytes, ring + i * slot_bytes, lane);
         cp_async_commit();
     }
-    l2_prefetch_share(a.pf);
     grid_wait();
     grid_launch_dependents();
     build_activation(a, act, reinterpret_cast<float*>(act + static_cast<size_t>(a.nb) * kActStride));
@@ -698,7 +682,6 @@ struct Config {
     int max_rounds = 0;  // 0: as many as one wave of blocks needs
     bool stream = false;  // one row: matvec_stream_kernel (APR_CUDA_MV_STREAM=1)
     bool pdl = false;
-    int ahead = 0;  // APR_CUDA_MV_AHEAD: rounds of a warp's own units prefetched into the L2
 };
 
 const Config& config() {
@@ -715,7 +698,6 @@ const Config& config() {
         // 619-624 with the rings (H200, tg128, 15:47 UTC, whole-model tests
         // passing both ways); APR_CUDA_MV_STREAM=1 turns the rings on.
         k.stream = env_int("APR_CUDA_MV_STREAM", 0) != 0;
-        k.ahead = std::max(0, std::min(8, env_int("APR_CUDA_MV_AHEAD", 2)));
         allow_smem<false, 1>();
         allow_smem<false, 2>();
         allow_smem<false, 4>();
@@ -825,8 +807,6 @@ MvArgs args_for(int64_t k, int64_t rows, const MatvecInput& in) {
     a.norm_w = in.norm_w;
     a.eps = in.eps;
     a.norm_y = in.norm_y;
-    a.pf = in.prefetch;
-    a.ahead = config().ahead;
     return a;
 }
 

@@ -19,7 +19,6 @@
 
 #include "core/fail.hpp"
 #include "cuda/kernels.hpp"
-#include "model/prefetch_plan.hpp"
 #include "model/weights.hpp"
 #include "quant/dequantize.hpp"
 
@@ -399,7 +398,6 @@ public:
         const size_t ints = n_tok + n_pos + n_log + static_cast<size_t>(rows);
         const size_t ptr_at = (ints * 4 + 15) / 16 * 16;
         const size_t bytes = ptr_at + 2 * static_cast<size_t>(rows) * sizeof(void*);
-        prefetch_plan_.begin_step();
         recording_ = false;
         decode_batch_ = false;
         if (bytes > kPinnedBytes) {
@@ -518,8 +516,7 @@ public:
     bool decode_product(const Weight& w, const float* x, int64_t rows, float* y, bool accumulate) {
         const cuda::MatmulJob job{w.data, w.rows, nullptr, y};
         if (matvec_ok(w, rows)) {
-            cuda::MatvecInput in = matvec_input(x, rows, w.cols);
-            in.prefetch = prefetch_after(&job, &w.type, 1, w.cols);
+            const cuda::MatvecInput in = matvec_input(x, rows, w.cols);
             cuda::matvec(&job, &w.type, 1, w.cols, rows, in, accumulate, stream_);
             launched("matvec");
             return true;
@@ -571,7 +568,7 @@ public:
                            jobs[i].y};
                 types[i] = jobs[i].w->type;
             }
-            cuda::MatvecInput in = matvec_input(x, rows, jobs[0].w->cols);
+            const cuda::MatvecInput in = matvec_input(x, rows, jobs[0].w->cols);
             if (qkv_fusion_on_ && jobs.size() == 3) {
                 // Held back: when rope_qk and attention come next, one
                 // kernel multiplies, ropes and stores the cache (attention()).
@@ -583,7 +580,6 @@ public:
                 qkv_.in = in;
                 return;
             }
-            in.prefetch = prefetch_after(list, types, static_cast<int>(jobs.size()), jobs[0].w->cols);
             cuda::matvec(list, types, static_cast<int>(jobs.size()), jobs[0].w->cols, rows, in, false, stream_);
             launched("matvec");
             return;
@@ -636,10 +632,7 @@ public:
     void matmul_swiglu(const Weight& gate, const Weight& up, const float* x, int64_t rows, float* out,
                        float* up_tmp) override {
         if (matvec_ok(gate, rows) && gate.type == up.type && gate.rows == up.rows && gate.cols == up.cols) {
-            cuda::MatvecInput in = matvec_input(x, rows, gate.cols);
-            const cuda::MatmulJob pair[2] = {{gate.data, gate.rows, nullptr, out}, {up.data, up.rows, nullptr, out}};
-            const DType pair_types[2] = {gate.type, up.type};
-            in.prefetch = prefetch_after(pair, pair_types, 2, gate.cols);
+            const cuda::MatvecInput in = matvec_input(x, rows, gate.cols);
             cuda::matvec_swiglu(gate.type, gate.data, up.data, gate.rows, gate.cols, rows, in, out, stream_);
             launched("matvec_swiglu");
             return;
@@ -715,10 +708,9 @@ public:
             cuda::matvec_qkv_supported(qkv_.types[0], qkv_.types[1], qkv_.types[2], qkv_.k, rows, hd)) {
             // The held-back QKV product with the rope and the cache store in
             // its epilogue, then attention over the cache.
-            PendingQkv p = qkv_;
+            const PendingQkv p = qkv_;
             const PendingRope r = rope_;
             qkv_.on = false;
-            p.in.prefetch = prefetch_after(p.list, p.types, 3, p.k);
             rope_ = {};
             const cuda::KVRows kv = batch_active_ && positions == host_positions_ ? kv_rows_ : upload_rows(seqs, rows);
             const int32_t* d_pos = device_ints(positions, rows, positions_);
@@ -904,9 +896,8 @@ private:
     // A held-back QKV product (matmul_group) runs as a plain matvec.
     void flush_qkv() {
         if (!qkv_.on) return;
-        PendingQkv p = qkv_;
+        const PendingQkv p = qkv_;
         qkv_.on = false;
-        p.in.prefetch = prefetch_after(p.list, p.types, 3, p.k);
         cuda::matvec(p.list, p.types, 3, p.k, p.rows, p.in, false, stream_);
         launched("matvec");
     }
@@ -971,22 +962,6 @@ private:
     // batch of up to 8 rows, or the sequence alone) up to f32 summation order.
     bool mmq_rows(int64_t rows) const { return decode_batch_ && mmq_from_ > 0 && rows >= mmq_from_; }
     bool mmq_ok(const Weight& w, int64_t rows) const { return mmq_rows(rows) && cuda::mmq_supported(w.type, w.cols); }
-
-    // A product of these weights (n x k each) is launched: what it brings
-    // into the L2 for the products after it (PrefetchPlan).
-    cuda::L2Prefetch prefetch_after(const cuda::MatmulJob* jobs, const DType* types, int count, int64_t k) {
-        cuda::L2Prefetch pf;
-        if (!prefetch_plan_.enabled()) return pf;
-        PrefetchPlan::Range reads[cuda::kMaxGroup];
-        count = std::min(count, static_cast<int>(std::size(reads)));
-        for (int i = 0; i < count; ++i) reads[i] = {jobs[i].w, dtype_bytes(types[i], jobs[i].n * k)};
-        const auto next = prefetch_plan_.next({reads, static_cast<size_t>(count)}, cuda::kMaxL2Prefetch);
-        for (const PrefetchPlan::Range& r : next) {
-            pf.p[pf.count] = r.p;
-            pf.bytes[pf.count++] = r.bytes;
-        }
-        return pf;
-    }
 
     // The matvec's input: x, or the held-back norm whose output x is, run
     // inside the product (unless it is in place: the product's blocks read x
@@ -1220,16 +1195,6 @@ private:
     const int32_t *dev_tokens_ = nullptr, *dev_positions_ = nullptr, *dev_logit_rows_ = nullptr;
     cuda::KVRows kv_rows_{};
     std::vector<Recorded> graphs_;
-    // APR_CUDA_L2_PREFETCH=N: each decode product prefetches the weights of
-    // the N products after it into the L2 (0: none), at most half the L2.
-    PrefetchPlan prefetch_plan_ = [] {
-        const char* env = std::getenv("APR_CUDA_L2_PREFETCH");
-        const int ahead = env != nullptr && *env != '\0' ? std::max(0, std::atoi(env)) : 2;
-        int dev = 0, l2 = 0;
-        cudaGetDevice(&dev);
-        cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, dev);
-        return PrefetchPlan(ahead, static_cast<size_t>(std::max(l2, 0)) / 2);
-    }();
     EventPool event_pool_;  // the op timers' events (traced passes)
     StepKey pending_key_;
     std::vector<StepKey> seen_once_;

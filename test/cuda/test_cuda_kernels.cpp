@@ -549,13 +549,6 @@ TEST_CASE("matvec (streaming decode products): mixed Q4_K/Q6_K jobs, bias, accum
                         dq2.poison();
                         cuda::MatvecInput pre{dx.as<float>()};
                         pre.xq = da.p;
-                        // With L2 prefetches of other weights (one range
-                        // off 16-byte boundaries at both ends): a hint, the same bits.
-                        pre.prefetch.p[0] = static_cast<const uint8_t*>(dw1.p) + 3;
-                        pre.prefetch.bytes[0] = w1.size() - 5;
-                        pre.prefetch.p[1] = dwu.p;
-                        pre.prefetch.bytes[1] = wu.size();
-                        pre.prefetch.count = 2;
                         const cuda::MatmulJob qjobs[] = {{dw0.p, n, db.as<float>(), dq0.as<float>()},
                                                          {dw2.p, n2, nullptr, dq2.as<float>()}};
                         cuda::matvec(qjobs, types, 2, k, rows, pre, false, nullptr);
