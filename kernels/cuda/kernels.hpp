@@ -104,7 +104,7 @@ void matvec_swiglu(DType weight, const void* gate, const void* up, int64_t n, in
 // once when allocated (the kernels leave its counters so), one launch at a
 // time. The parts follow from each weight's shape and the card alone, so
 // the bit-for-bit promise above holds (past 16,384 tiles of rows and
-// activation rows a launch does not split; APR_CUDA_MMQ_SPLIT=0: none does).
+// activation rows a launch does not split; APR_CUDA_MMQ_SPLIT=N: about N blocks a multiprocessor, 0: no split).
 bool mmq_supported(DType weight, int64_t k) noexcept;
 size_t mmq_scratch_bytes(const MatmulJob* jobs, int count, int64_t k, int64_t rows);
 void mmq(DType weight, const MatmulJob* jobs, int count, int64_t k, const void* act, int64_t rows, bool accumulate,

@@ -40,7 +40,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
-#include <string_view>
 
 #include "cuda/blocks.cuh"
 #include "cuda/cp_async.cuh"
@@ -441,18 +440,18 @@ int multiprocessors() {
     return sms;
 }
 
-// Parts a weight of n rows and nb super-blocks splits k into: about four
-// blocks a multiprocessor counting its tiles of 32 rows, at most 16 parts
-// and one super-block each (APR_CUDA_MMQ_SPLIT=0: never split). The
-// weight's shape alone decides, so a row's sums never depend on the batch.
+// Parts a weight of n rows and nb super-blocks splits k into: about
+// APR_CUDA_MMQ_SPLIT (default 4; 0: never split) blocks a multiprocessor
+// counting its tiles of 32 rows, at most 16 parts and one super-block each.
+// The weight's shape alone decides, so a row's sums never depend on the batch.
 int split_parts(int64_t n, int nb) {
-    static const bool on = [] {
+    static const int per_sm = [] {
         const char* e = std::getenv("APR_CUDA_MMQ_SPLIT");
-        return e == nullptr || std::string_view(e) != "0";
+        return e == nullptr || *e == '\0' ? 4 : std::clamp(std::atoi(e), 0, 64);
     }();
-    if (!on) return 1;
+    if (per_sm == 0) return 1;
     const int64_t tiles = (n + 31) / 32;
-    const int64_t want = 4 * static_cast<int64_t>(multiprocessors()) / std::max<int64_t>(tiles, 1);
+    const int64_t want = per_sm * static_cast<int64_t>(multiprocessors()) / std::max<int64_t>(tiles, 1);
     return static_cast<int>(std::clamp<int64_t>(want, 1, std::min(16, nb)));
 }
 
