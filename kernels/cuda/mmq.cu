@@ -409,22 +409,36 @@ void launch_one(const MqArgs& a, int tiles, int parts, Stream s) {
 
 // The tile shape by activation rows: few rows, the warps split weight rows
 // (64 x 8); more, they split both (32 weight rows x 16, 32 or 64 rows).
+// APR_CUDA_MMQ_TILE_ROWS=32 caps the activation tile at 32 rows (more rows:
+// more tiles of them), for measuring; the sums are the same either way.
+int max_tile_rows() {
+    static const int m = [] {
+        const char* e = std::getenv("APR_CUDA_MMQ_TILE_ROWS");
+        return e != nullptr && std::atoi(e) == 32 ? 32 : 64;
+    }();
+    return m;
+}
 struct TileShape {
     int br, bt;
 };
-TileShape tile_shape(int64_t rows) { return rows <= 8 ? TileShape{64, 8} : rows <= 16 ? TileShape{32, 16} : rows <= 32 ? TileShape{32, 32} : TileShape{32, 64}; }
+TileShape tile_shape(int64_t rows) {
+    if (rows <= 8) return {64, 8};
+    if (rows <= 16) return {32, 16};
+    if (rows <= 32 || max_tile_rows() == 32) return {32, 32};
+    return {32, 64};
+}
 
 template <int Type, bool Swiglu>
 void launch_rows(MqArgs& a, int count, int parts, Stream s) {
-    const int br = tile_shape(a.rows).br;
+    const TileShape shape = tile_shape(a.rows);
     int tiles = 0;
     for (int i = 0; i < count; ++i) {
         a.j[i].tile0 = tiles;
-        tiles += (a.j[i].n + br - 1) / br;
+        tiles += (a.j[i].n + shape.br - 1) / shape.br;
     }
-    if (a.rows <= 8) launch_one<Type, 4, 1, 1, Swiglu>(a, tiles, parts, s);
-    else if (a.rows <= 16) launch_one<Type, 2, 2, 1, Swiglu>(a, tiles, parts, s);
-    else if (a.rows <= 32) launch_one<Type, 2, 2, 2, Swiglu>(a, tiles, parts, s);
+    if (shape.bt == 8) launch_one<Type, 4, 1, 1, Swiglu>(a, tiles, parts, s);
+    else if (shape.bt == 16) launch_one<Type, 2, 2, 1, Swiglu>(a, tiles, parts, s);
+    else if (shape.bt == 32) launch_one<Type, 2, 2, 2, Swiglu>(a, tiles, parts, s);
     else launch_one<Type, 2, 2, 4, Swiglu>(a, tiles, parts, s);
 }
 
