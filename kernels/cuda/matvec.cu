@@ -508,13 +508,15 @@ __device__ __forceinline__ void run_kind(const MvArgs& a, uint8_t* act, int u0, 
     }
 }
 
-// Pieces a lane loads before it multiplies: fewer with more activation rows
-// (their sums take the registers). One row: four Q4_K pieces or two Q6_K
-// ones (a unit of the LM head, two rows of 6 blocks, then costs one trip to
-// memory instead of two), in the 80 registers of three blocks a
-// multiprocessor.
-__host__ __device__ constexpr int q4_chunk(int nt) { return nt == 1 ? 4 : nt <= 4 ? 2 : 1; }
-__host__ __device__ constexpr int q6_chunk(int nt) { return nt == 1 ? 2 : 1; }
+// Pieces a lane loads before it multiplies. One row: four Q4_K pieces or
+// two Q6_K ones (a unit of the LM head, two rows of 6 blocks, then costs one
+// trip to memory instead of two), in the 80 registers of three blocks a
+// multiprocessor. 4 and 8 rows (two blocks a multiprocessor, 128
+// registers): three Q4_K pieces (a unit of 2 x 6 blocks in one trip, where
+// one piece took three) or two Q6_K, 114-127 registers without spills; 2
+// rows (four blocks, 64 registers) two and one.
+__host__ __device__ constexpr int q4_chunk(int nt) { return nt == 1 ? 4 : nt == 2 ? 2 : 3; }
+__host__ __device__ constexpr int q6_chunk(int nt) { return nt == 2 ? 1 : 2; }
 // The kernel's blocks a multiprocessor (its launch bounds), by activation rows.
 __host__ __device__ constexpr int blocks_per_sm(int nt) { return nt == 1 ? 3 : nt >= 4 ? 2 : 4; }
 constexpr int kernel_rows(int rows) { return rows == 1 ? 1 : rows == 2 ? 2 : rows <= 4 ? 4 : 8; }
