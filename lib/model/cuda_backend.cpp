@@ -822,6 +822,7 @@ private:
     // Prompt batches of at least this many rows multiply on tensor cores.
     static constexpr int64_t kTensorCoreRows = 64;
     static constexpr int64_t kDecodeTensorCoreRows = 16;
+    static constexpr int64_t kMmqFromRows = 6;
     // Measurement knobs (defaults measured on the H200, docs/performance.md):
     // APR_CUDA_F16_SCRATCH_MIB, the f16 weight scratch of the tensor-core
     // products; APR_CUDA_CUBLAS_WORKSPACE_KIB, the workspace given to cuBLAS.
@@ -846,8 +847,11 @@ private:
     const int64_t decode_tensor_core_rows_ = std::max<int64_t>(1, env_or("APR_CUDA_DECODE_TC_ROWS", kDecodeTensorCoreRows));
     bool decode_batch_ = false;  // the announced batch is one row per sequence
     // APR_CUDA_MMQ_FROM: decode batches of at least this many rows use mmq
-    // (0: never, for measuring the f16 / dp4a paths it replaced).
-    const int64_t mmq_from_ = env_or("APR_CUDA_MMQ_FROM", cuda::kMatvecRows + 1);
+    // (0: never, for measuring the f16 / dp4a paths it replaced). Measured
+    // on the H200 with the k split (1.5B-shaped, tg64 @ d128): at 8 rows
+    // 2,462 tok/s through mmq against 1,909 through matvec, at 4 rows 1,322
+    // against 1,622, so mmq takes batches from 6 rows (docs/performance.md).
+    const int64_t mmq_from_ = env_or("APR_CUDA_MMQ_FROM", kMmqFromRows);
 
     struct Recorded {
         StepKey key;
