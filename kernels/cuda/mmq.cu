@@ -111,8 +111,17 @@ constexpr size_t smem_bytes(int R) {
            static_cast<size_t>(R) * 8 + static_cast<size_t>(R) * 16 + static_cast<size_t>(R) * 8;
 }
 
-// A split job's part is done: its sums (lane (g, t): rows o0 + wm*16 + g
-// (+8) x activation rows tb + 8j + 2t (+1)) go to the scratch; the tile's
+// Where accumulator e of n-tile j sits: lane (g, t) of warp row wm holds
+// weight rows o0 + wm*16 + g (+8 for e >= 2) x activation rows tb + 8j + 2t
+// (+1 for odd e).
+struct FragAt {
+    int o, tok;
+};
+__device__ __forceinline__ FragAt frag_at(int o0, int tb, int wm, int g, int t, int j, int e) {
+    return {o0 + wm * 16 + g + (e < 2 ? 0 : 8), tb + 8 * j + 2 * t + (e & 1)};
+}
+
+// A split job's part is done: its sums (frag_at) go to the scratch; the tile's
 // last part to arrive adds every part's sums in part order (the same
 // additions whichever block it is) and writes the outputs.
 template <int BR, int BT, int NTW>
@@ -123,8 +132,7 @@ __device__ __forceinline__ void split_finish(const MqArgs& a, const MqJob& job, 
     for (int j = 0; j < NTW; ++j)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-            const int o = o0 + wm * 16 + g + (e < 2 ? 0 : 8);
-            const int tok = tb + 8 * j + 2 * t + (e & 1);
+            const auto [o, tok] = frag_at(o0, tb, wm, g, t, j, e);
             if (o < job.n && tok < a.rows) mine[static_cast<size_t>(tok) * job.n + o] = acc[j][e];
         }
     __threadfence();  // the sums visible to the block that adds them
@@ -372,13 +380,11 @@ __global__ void __launch_bounds__(kThreads) mmq_kernel(MqArgs a) {
         if constexpr (!Swiglu) split_finish<BR, BT>(a, job, acc[0], o0, tb, part, wm, g, t);
         return;
     }
-    // Output: lane (g, t) holds rows o0 + wm*16 + g (+8) x activation rows tb + 8j + 2t (+1).
 #pragma unroll
     for (int j = 0; j < NTW; ++j)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-            const int o = o0 + wm * 16 + g + (e < 2 ? 0 : 8);
-            const int tok = tb + 8 * j + 2 * t + (e & 1);
+            const auto [o, tok] = frag_at(o0, tb, wm, g, t, j, e);
             if (o >= job.n || tok >= a.rows) continue;
             float* y = job.y + static_cast<size_t>(tok) * job.n + o;
             if constexpr (Swiglu) {
