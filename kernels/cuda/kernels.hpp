@@ -99,12 +99,13 @@ void matvec_swiglu(DType weight, const void* gate, const void* up, int64_t n, in
 // (bit for bit the row alone through mmq), and equal matmul_group's and
 // matvec's up to f32 summation order.
 // Weights with few tiles of rows (1,536 outputs) split k into parts that
-// a second step adds in order; they need `scratch`: at least
+// the last part of each tile to finish adds in order; they need `scratch`: at least
 // mmq_scratch_bytes(jobs, count, k, rows) bytes (0: no job splits), zeroed
 // once when allocated (the kernels leave its counters so), one launch at a
 // time. The parts follow from each weight's shape and the card alone, so
 // the bit-for-bit promise above holds (past 16,384 tiles of rows and
-// activation rows a launch does not split; APR_CUDA_MMQ_SPLIT=N: about N blocks a multiprocessor, 0: no split).
+// activation rows a launch does not split; APR_CUDA_MMQ_SPLIT=N: about N
+// blocks a multiprocessor, 0: no split).
 bool mmq_supported(DType weight, int64_t k) noexcept;
 size_t mmq_scratch_bytes(const MatmulJob* jobs, int count, int64_t k, int64_t rows);
 void mmq(DType weight, const MatmulJob* jobs, int count, int64_t k, const void* act, int64_t rows, bool accumulate,
