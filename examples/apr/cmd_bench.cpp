@@ -11,8 +11,10 @@
 // (apr::BatchEvaluator, as `apr serve --parallel` runs its decode rows; like
 // llama-batched-bench's -npl), and reports the aggregate B * M tokens per
 // second. B = 1 is the single-session tgM.
-// One untimed warm-up token runs first, as llama-bench's warm-up run does,
-// so the first repetition does not pay for page faults and cold caches.
+// An untimed warm-up runs first, as llama-bench's warm-up run does: one
+// prompt of N tokens (when --prompt-tokens > 0) and one token, so the first
+// repetition does not pay for page faults, cold caches and one-time setup
+// of the prompt path (on a GPU: loading cuBLAS, its workspace and scratch).
 // The token ids are seeded pseudo-random ids, as llama-bench uses; speed
 // does not depend on them.
 //
@@ -244,7 +246,11 @@ int cmd_bench(const Args& args) {
     }
     TokenStream ids(model->config().vocab_size);
     {
-        // Warm-up (untimed): one token, like llama-bench's warm-up run.
+        // Warm-up (untimed): a prompt and one token, like llama-bench's warm-up run.
+        if (prompt_tokens > 0) {
+            session.evaluate(ids.take(prompt_tokens));
+            session.reset();
+        }
         const std::vector<int32_t> one = ids.take(1);
         session.evaluate(one);
         session.reset();
