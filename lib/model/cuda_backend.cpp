@@ -529,17 +529,23 @@ public:
         return false;
     }
 
-    // cuda::mmq with the scratch its split products need, grown (outside
-    // recordings: the first step of a shape runs op by op) and zeroed here.
+    // A scratch of kernels that count in it (attention_decode, mmq), grown to
+    // `allocate` bytes when it holds fewer than `need`, and zeroed; never
+    // inside a recording (the first step of a shape runs op by op, so the
+    // recording finds it grown).
+    void grow_zeroed(DeviceMemory& mem, size_t need, size_t allocate, std::string_view what) {
+        if (mem.bytes() >= need) return;
+        if (recording_) fail(ErrorCode::internal, "CUDA: {} grown during a recording", what);
+        check(cudaStreamSynchronize(stream_), fmt::format("growing the {}", what).c_str());
+        mem.allocate(allocate, fmt::format("the {}", what));
+        check(cudaMemsetAsync(mem.get(), 0, mem.bytes(), stream_), fmt::format("clearing the {}", what).c_str());
+    }
+
+    // cuda::mmq with the scratch its split products need (grow_zeroed).
     void mmq_product(DType type, const cuda::MatmulJob* jobs, int count, int64_t k, const void* act, int64_t rows,
                      bool accumulate) {
         const size_t need = cuda::mmq_scratch_bytes(jobs, count, k, rows);
-        if (mmq_scratch_.bytes() < need) {
-            if (recording_) fail(ErrorCode::internal, "CUDA: mmq scratch grown during a recording");
-            check(cudaStreamSynchronize(stream_), "growing the mmq scratch");
-            mmq_scratch_.allocate(std::max<size_t>(need * 2, 1 << 20), "the mmq scratch");
-            check(cudaMemsetAsync(mmq_scratch_.get(), 0, mmq_scratch_.bytes(), stream_), "clearing the mmq scratch");
-        }
+        grow_zeroed(mmq_scratch_, need, std::max<size_t>(need * 2, 1 << 20), "mmq scratch");
         cuda::mmq(type, jobs, count, k, act, rows, accumulate, stream_, mmq_scratch_.get(), mmq_scratch_.bytes());
         launched("mmq");
     }
@@ -728,13 +734,7 @@ public:
         const int32_t* d_pos = device_ints(positions, rows, positions_);
         if (fused) {
             const size_t need = cuda::attention_decode_scratch_bytes(rows, shape.heads, shape.head_dim, max_held);
-            if (decode_scratch_.bytes() < need) {
-                if (recording_) fail(ErrorCode::internal, "CUDA: attention scratch grown during a recording");
-                check(cudaStreamSynchronize(stream_), "growing the attention scratch");
-                decode_scratch_.allocate(std::max<size_t>(need * 2, 64 << 10), "the attention scratch");
-                check(cudaMemsetAsync(decode_scratch_.get(), 0, decode_scratch_.bytes(), stream_),
-                      "clearing the attention scratch");
-            }
+            grow_zeroed(decode_scratch_, need, std::max<size_t>(need * 2, 64 << 10), "attention scratch");
             cuda::attention_decode(kv, layer, q, k, v, d_pos, rows, shape.heads, shape.kv_heads, shape.head_dim,
                                    1.0f / std::sqrt(static_cast<float>(shape.head_dim)), rope.table, rope.neox, max_held,
                                    decode_scratch_.get(), out, stream_);
