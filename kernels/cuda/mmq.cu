@@ -426,14 +426,21 @@ TileShape tile_shape(int64_t rows) {
     return {32, 32};
 }
 
-template <int Type, bool Swiglu>
-void launch_rows(MqArgs& a, int count, int parts, Stream s) {
-    const TileShape shape = tile_shape(a.rows);
+// The jobs' first row tiles (tile0, blockIdx.x) for tiles of br rows; the
+// launch's row tiles in all.
+int assign_row_tiles(MqArgs& a, int count, int br) {
     int tiles = 0;
     for (int i = 0; i < count; ++i) {
         a.j[i].tile0 = tiles;
-        tiles += (a.j[i].n + shape.br - 1) / shape.br;
+        tiles += (a.j[i].n + br - 1) / br;
     }
+    return tiles;
+}
+
+template <int Type, bool Swiglu>
+void launch_rows(MqArgs& a, int count, int parts, Stream s) {
+    const TileShape shape = tile_shape(a.rows);
+    const int tiles = assign_row_tiles(a, count, shape.br);
     if (shape.bt == 8) launch_one<Type, 4, 1, 1, Swiglu>(a, tiles, parts, s);
     else if (shape.bt == 16) launch_one<Type, 2, 2, 1, Swiglu>(a, tiles, parts, s);
     else launch_one<Type, 2, 2, 2, Swiglu>(a, tiles, parts, s);
@@ -471,27 +478,26 @@ int split_parts(int64_t n, int nb) {
 // which must stay zero between launches); the partial sums follow. A launch
 // with more (row tile, activation tile) pairs than that (tens of thousands
 // of rows) does not split.
-constexpr size_t kTickets = 16384;
+constexpr size_t kTickets = 16384, kTicketBytes = kTickets * sizeof(unsigned);
 
 // How a launch of these jobs splits: each job's parts and partial offset
 // (set in a) and the most parts of a job (the grid's depth).
 struct SplitPlan {
     int parts = 1;
-    size_t ticket_bytes = kTickets * 4, partial_floats = 0;
-    size_t bytes() const { return parts > 1 ? ticket_bytes + partial_floats * 4 : 0; }
+    size_t partial_floats = 0;
+    size_t bytes() const { return parts > 1 ? kTicketBytes + partial_floats * 4 : 0; }
 };
 
 SplitPlan plan_split(MqArgs& a, int count) {
     SplitPlan p;
-    const TileShape shape = tile_shape(a.rows);
-    size_t tiles = 0;
     for (int i = 0; i < count; ++i) {
         a.j[i].parts = split_parts(a.j[i].n, a.nb);
         a.j[i].part_at = p.partial_floats;
         if (a.j[i].parts > 1) p.partial_floats += static_cast<size_t>(a.j[i].parts) * a.rows * a.j[i].n;
         p.parts = std::max(p.parts, a.j[i].parts);
-        tiles += static_cast<size_t>((a.j[i].n + shape.br - 1) / shape.br);
     }
+    const TileShape shape = tile_shape(a.rows);
+    const size_t tiles = static_cast<size_t>(assign_row_tiles(a, count, shape.br));
     if (tiles * static_cast<size_t>((a.rows + shape.bt - 1) / shape.bt) > kTickets) {
         for (int i = 0; i < count; ++i) a.j[i].parts = 1;
         return SplitPlan{};
@@ -534,7 +540,7 @@ void mmq(DType weight, const MatmulJob* jobs, int count, int64_t k, const void* 
         if (scratch == nullptr || scratch_bytes < plan.bytes())
             throw std::invalid_argument("apr::cuda::mmq: scratch smaller than mmq_scratch_bytes");
         a.tickets = static_cast<unsigned*>(scratch);
-        a.partial = reinterpret_cast<float*>(static_cast<uint8_t*>(scratch) + plan.ticket_bytes);
+        a.partial = reinterpret_cast<float*>(static_cast<uint8_t*>(scratch) + kTicketBytes);
     }
     if (type_code(weight) == kQ4K) launch_rows<kQ4K, false>(a, count, plan.parts, s);
     else launch_rows<kQ6K, false>(a, count, plan.parts, s);
