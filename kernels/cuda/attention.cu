@@ -26,7 +26,7 @@ __global__ void kv_store_kernel(KVRows kv, int layer, const float* __restrict__ 
 }
 
 // kWarps warps per block share the positions: 16 for decode-sized batches
-// (few blocks, long caches), 4 for prompts (many blocks).
+// (few blocks), 4 for prompts (many blocks; see launch_attention).
 template <bool F16, int L, int kWarps>
 __global__ void __launch_bounds__(kWarps * 32)
     attention_kernel(KVRows kv, int layer, const float* __restrict__ q, const int32_t* __restrict__ positions,
@@ -103,12 +103,21 @@ __global__ void __launch_bounds__(kWarps * 32)
     }
 }
 
+constexpr int64_t kManyWarpBlocks = 1024;  // (query head, row) blocks that still take 16 warps
+
 template <bool F16>
 void launch_attention(const KVRows& kv, int layer, const float* q, const int32_t* positions, int64_t rows,
                       int64_t heads, int64_t kv_heads, int64_t hd, float scale, float* out, Stream s) {
     const dim3 grid(static_cast<unsigned>(heads), static_cast<unsigned>(rows));
     const int H = static_cast<int>(heads), KH = static_cast<int>(kv_heads), D = static_cast<int>(hd);
-    const bool decode = rows <= 16;
+    // 16 warps a block while the blocks are few (decode batches): a block's
+    // warps then share its positions four times finer, which pays while
+    // 16-warp blocks take at most about two waves (four 512-thread blocks a
+    // multiprocessor, 528 on an H200) against one wave of 4-warp blocks.
+    // The limit was 16 rows until a 32-sequence decode step's attention took
+    // 35.7 us a layer on 4 warps (ncu, 1.5B-shaped at depth 128,
+    // 2026-12-03). Prompts (many rows) keep 4 warps.
+    const bool decode = heads * rows <= kManyWarpBlocks;
 #define APR_ATTN(LL)                                                                                              \
     do {                                                                                                          \
         if (decode && LL <= 8)                                                                                    \

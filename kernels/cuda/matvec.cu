@@ -21,9 +21,11 @@
 //   weight loads are issued before that, and before waiting for the
 //   previous kernel (programmatic dependent launch: griddepcontrol.wait), so
 //   they overlap the previous kernel's tail and the block's own prologue
-//   (on a stream that allows it; APR_CUDA_PDL=1, off by default: in the
-//   recorded decode graph of the 1.5B model it cost 8%, 579 against 629
-//   tok/s, H200).
+//   (on a stream that allows it; on by default, APR_CUDA_PDL=0 turns it
+//   off: in the recorded decode graph of the 1.5B-shaped model, tg128 868 /
+//   870 tok/s against 812 / 812 without, H200, 2026-12-03; it had cost 8%
+//   when each block quantized its input before the first loads, 579
+//   against 629 tok/s).
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -694,7 +696,7 @@ const Config& config() {
         cudaDeviceGetAttribute(&k.sms, cudaDevAttrMultiProcessorCount, dev);
         if (k.sms <= 0) k.sms = 1;
         k.blocks_per_sm = std::max(1, std::min(4, env_int("APR_CUDA_MV_BLOCKS_PER_SM", 4)));
-        k.pdl = env_int("APR_CUDA_PDL", 0) != 0;
+        k.pdl = env_int("APR_CUDA_PDL", 1) != 0;
         k.max_rounds = std::max(0, env_int("APR_CUDA_MV_ROUNDS", 0));
         // Off by default: from registers measured 658-664 tok/s against
         // 619-624 with the rings (H200, tg128, 15:47 UTC, whole-model tests

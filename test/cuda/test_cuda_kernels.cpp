@@ -223,12 +223,15 @@ TEST_CASE("rope (NEOX and normal pairs) matches the CPU") {
 TEST_CASE("attention over f32 and f16 caches matches the CPU, GQA and odd head sizes") {
     struct Shape { int64_t heads, kv_heads, hd; };
     for (Shape s : {Shape{4, 2, 64}, Shape{12, 2, 128}, Shape{3, 1, 80}, Shape{2, 2, 6}}) {
-        for (bool f16 : {false, true}) {
-            INFO("heads " << s.heads << "/" << s.kv_heads << " hd " << s.hd << (f16 ? " f16" : " f32"));
-            const int64_t layers = 2, cap = 300, kv_dim = s.kv_heads * s.hd, q_dim = s.heads * s.hd, layer = 1;
-            // Fill the cache with random keys/values, then attend from 3 rows.
-            const std::vector<int32_t> pos = {0, 130, 299};
-            const int64_t rows = 3;
+        for (const auto& [f16, rows] : {std::pair{false, int64_t{3}}, std::pair{true, int64_t{3}}, std::pair{false, int64_t{520}},
+                                        std::pair{true, int64_t{520}}}) {
+            INFO("heads " << s.heads << "/" << s.kv_heads << " hd " << s.hd << (f16 ? " f16" : " f32") << ", rows " << rows);
+            const int64_t layers = 2, cap = 600, kv_dim = s.kv_heads * s.hd, q_dim = s.heads * s.hd, layer = 1;
+            // Fill the cache with random keys/values, then attend from 3 rows
+            // (16 warps a block) or 520 (4 warps: over 1,024 blocks for every
+            // shape here), each at its own position.
+            std::vector<int32_t> pos(static_cast<size_t>(rows));
+            for (int64_t r = 0; r < rows; ++r) pos[static_cast<size_t>(r)] = static_cast<int32_t>(r * (cap - 1) / (rows - 1));
             const auto kc = random_floats(static_cast<size_t>(layers * cap * kv_dim));
             const auto vc = random_floats(static_cast<size_t>(layers * cap * kv_dim));
             const size_t esz = f16 ? 2 : 4;
