@@ -159,6 +159,13 @@ void kv_store(const KVRows& kv, int layer, const float* k, const float* v, const
 void attention(const KVRows& kv, int layer, const float* q, const int32_t* positions, int64_t rows, int64_t heads,
                int64_t kv_heads, int64_t head_dim, float scale, float* out, Stream stream);
 
+// rope_qk then kv_store in one kernel: q and k roped in place as rope_qk
+// leaves them, the roped k and v stored at each row's position as kv_store
+// stores them, bit for bit.
+void rope_qk_store(const KVRows& kv, int layer, float* q, float* k, const float* v, const int32_t* positions,
+                   int64_t rows, int64_t heads, int64_t kv_heads, int64_t head_dim, const float* inv_freq, bool neox,
+                   Stream stream);
+
 // Decode attention, for batches whose rows are each their own sequence at
 // one position: ropes q and k (inv_freq as for rope_qk; null: k and q are
 // used as given), stores each row's k and v in its cache at its position,

@@ -727,9 +727,11 @@ public:
             launched("attention");
             return;
         }
-        const PendingRope rope = fused && roped_here ? rope_ : PendingRope{};
-        if (fused) rope_ = {};
-        wrote();  // runs a rope that is not fused here, and a held-back QKV product
+        // Otherwise a held-back rope runs with the cache store (rope_qk_store).
+        const bool take_rope = fused || roped_here;
+        const PendingRope rope = take_rope && roped_here ? rope_ : PendingRope{};
+        if (take_rope) rope_ = {};
+        wrote();  // runs a rope that is not for this attention, and a held-back QKV product
         const cuda::KVRows kv = batch_active_ && positions == host_positions_ ? kv_rows_ : upload_rows(seqs, rows);
         const int32_t* d_pos = device_ints(positions, rows, positions_);
         if (fused) {
@@ -741,9 +743,14 @@ public:
             launched("attention_decode");
             return;
         }
-        const int64_t kv_dim = shape.kv_heads * shape.head_dim;
-        cuda::kv_store(kv, layer, k, v, d_pos, rows, kv_dim, stream_);
-        launched("kv_store");
+        if (rope.q != nullptr) {
+            cuda::rope_qk_store(kv, layer, rope.q, rope.k, v, d_pos, rows, shape.heads, shape.kv_heads, hd, rope.table,
+                                rope.neox, stream_);
+            launched("rope_qk_store");
+        } else {
+            cuda::kv_store(kv, layer, k, v, d_pos, rows, shape.kv_heads * hd, stream_);
+            launched("kv_store");
+        }
         cuda::attention(kv, layer, q, d_pos, rows, shape.heads, shape.kv_heads, shape.head_dim,
                         1.0f / std::sqrt(static_cast<float>(shape.head_dim)), out, stream_);
         launched("attention");
@@ -1169,7 +1176,7 @@ private:
     // The announced batch (begin_batch) and its device copies.
     bool batch_active_ = false, recording_ = false;
     // APR_CUDA_QKV_FUSED=0: the decode QKV product without the rope and the
-    // cache store in its epilogue (rope_qk and kv_store kernels after it).
+    // cache store in its epilogue (a rope_qk_store kernel after it).
     const bool qkv_fusion_on_ = [] {
         const char* env = std::getenv("APR_CUDA_QKV_FUSED");
         return env == nullptr || std::string_view(env) != "0";
@@ -1187,7 +1194,7 @@ private:
         const char* env = std::getenv("APR_CUDA_GRAPHS");
         return env != nullptr && std::string_view(env) == "0";
     }();
-    // APR_CUDA_FUSED_DECODE=0: decode attention always as rope_qk + kv_store
+    // APR_CUDA_FUSED_DECODE=0: decode attention always as rope_qk_store
     // + attention; =1: always fused; unset: fused from kFusedDecodeFrom held
     // positions (for measuring what the fused kernel is worth).
     const int decode_mode_ = [] {

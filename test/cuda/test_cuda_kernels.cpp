@@ -304,6 +304,58 @@ TEST_CASE("attention over f32 and f16 caches matches the CPU, GQA and odd head s
     }
 }
 
+TEST_CASE("rope_qk_store equals rope_qk + kv_store bit for bit") {
+    struct Shape { int64_t heads, kv_heads, hd; };
+    for (Shape s : {Shape{12, 2, 128}, Shape{4, 2, 64}, Shape{3, 1, 80}, Shape{2, 2, 7}}) {
+        for (const auto& [f16, neox] : {std::pair{false, true}, std::pair{true, true}, std::pair{true, false}}) {
+            INFO("heads " << s.heads << "/" << s.kv_heads << " hd " << s.hd << (f16 ? " f16" : " f32") << (neox ? " neox" : " adjacent"));
+            // 40 rows at positions of their own in one cache (a prompt's
+            // shape; decode rows differ only in their caches).
+            const int64_t layers = 2, cap = 200, rows = 40, kv_dim = s.kv_heads * s.hd, q_dim = s.heads * s.hd, layer = 1;
+            const size_t esz = f16 ? 2 : 4, cache_bytes = static_cast<size_t>(layers * cap * kv_dim) * esz;
+            std::vector<int32_t> pos(static_cast<size_t>(rows));
+            for (int64_t r = 0; r < rows; ++r) pos[static_cast<size_t>(r)] = static_cast<int32_t>(r * 5 + 3);
+            const auto q = random_floats(static_cast<size_t>(rows * q_dim));
+            const auto k = random_floats(static_cast<size_t>(rows * kv_dim)), v = random_floats(static_cast<size_t>(rows * kv_dim));
+            std::vector<float> inv(static_cast<size_t>(s.hd / 2));
+            for (int64_t i = 0; i < s.hd / 2; ++i)
+                inv[static_cast<size_t>(i)] = 1.0f / std::pow(1e6f, static_cast<float>(2 * i) / static_cast<float>(s.hd));
+            Dev dq(q.size() * 4), dk(k.size() * 4), dq2(q.size() * 4), dk2(k.size() * 4), dv(v.size() * 4), dpos(rows * 4),
+                dinv(inv.size() * 4), kc(cache_bytes), vc(cache_bytes), kc2(cache_bytes), vc2(cache_bytes), dcap(rows * 4),
+                dkb(rows * sizeof(void*)), dvb(rows * sizeof(void*)), dkb2(rows * sizeof(void*)), dvb2(rows * sizeof(void*));
+            for (const Dev* d : {&dq, &dq2}) d->put(q.data());
+            for (const Dev* d : {&dk, &dk2}) d->put(k.data());
+            dv.put(v.data());
+            dpos.put(pos.data());
+            dinv.put(inv.data());
+            for (const Dev* d : {&kc, &vc, &kc2, &vc2}) ok(cudaMemset(d->p, 0x3c, cache_bytes));
+            const std::vector<int32_t> caps(static_cast<size_t>(rows), static_cast<int32_t>(cap));
+            dcap.put(caps.data());
+            const std::vector<void*> kb(static_cast<size_t>(rows), kc.p), vb(static_cast<size_t>(rows), vc.p),
+                kb2(static_cast<size_t>(rows), kc2.p), vb2(static_cast<size_t>(rows), vc2.p);
+            dkb.put(kb.data());
+            dvb.put(vb.data());
+            dkb2.put(kb2.data());
+            dvb2.put(vb2.data());
+            const cuda::KVRows one{dkb.as<void*>(), dvb.as<void*>(), dcap.as<int32_t>(), f16};
+            const cuda::KVRows two{dkb2.as<void*>(), dvb2.as<void*>(), dcap.as<int32_t>(), f16};
+            cuda::rope_qk_store(one, static_cast<int>(layer), dq.as<float>(), dk.as<float>(), dv.as<float>(), dpos.as<int32_t>(),
+                                rows, s.heads, s.kv_heads, s.hd, dinv.as<float>(), neox, nullptr);
+            cuda::rope_qk(dq2.as<float>(), dk2.as<float>(), dpos.as<int32_t>(), rows, s.heads, s.kv_heads, s.hd,
+                          dinv.as<float>(), neox, nullptr);
+            cuda::kv_store(two, static_cast<int>(layer), dk2.as<float>(), dv.as<float>(), dpos.as<int32_t>(), rows, kv_dim,
+                           nullptr);
+            CHECK(dq.get<uint8_t>() == dq2.get<uint8_t>());
+            CHECK(dk.get<uint8_t>() == dk2.get<uint8_t>());
+            CHECK(kc.get<uint8_t>() == kc2.get<uint8_t>());
+            CHECK(vc.get<uint8_t>() == vc2.get<uint8_t>());
+            // Both did something: q roped, the cache written.
+            CHECK(dq.get<float>() != q);
+            CHECK(kc.get<uint8_t>() != std::vector<uint8_t>(cache_bytes, 0x3c));
+        }
+    }
+}
+
 TEST_CASE("fused decode attention (rope, cache store, split over the cache) equals rope_qk + kv_store + attention") {
     struct Shape { int64_t heads, kv_heads, hd; };
     // Grouped by KV head (head sizes 32/64/128, up to 8 query heads per KV
