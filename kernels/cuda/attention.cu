@@ -12,6 +12,7 @@
 #include "cuda/blocks.cuh"
 #include "cuda/kernels.hpp"
 #include "cuda/kv_access.cuh"
+#include "cuda/rope.cuh"
 
 namespace apr::cuda {
 namespace {
@@ -26,7 +27,7 @@ __global__ void kv_store_kernel(KVRows kv, int layer, const float* __restrict__ 
 }
 
 // rope_qk and kv_store in one launch: block (row, head of q or k), a thread
-// per pair, rope_qk_kernel's arithmetic (ops.cu) and kv_store's conversion,
+// per pair, rope.cuh's arithmetic (as rope_qk's) and kv_store's conversion,
 // so the same bits as the two. q and k are roped in place as rope_qk leaves
 // them; a k head's thread also stores its pair and v's into the cache. Two
 // launches of one block a row took 5.1 + 2.9 us at 8 sequences (H200).
@@ -43,17 +44,15 @@ __global__ void rope_store_kernel(KVRows kv, int layer, float* q, float* k, cons
     const float* vh = v + (r * kv_heads + kvh) * hd;
     const size_t at = (static_cast<size_t>(layer) * kv.capacity[r] + positions[r]) * kv_dim + static_cast<size_t>(kvh) * hd;
     for (int i = threadIdx.x; i < half; i += blockDim.x) {
-        const float theta = __fmul_rn(pos, inv_freq[i]);
         float sn, cs;
-        sincosf(theta, &sn, &cs);
-        const int i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
-        const float x0 = head[i0], x1 = head[i1];
-        const float y0 = __fsub_rn(__fmul_rn(x0, cs), __fmul_rn(x1, sn)), y1 = __fadd_rn(__fmul_rn(x0, sn), __fmul_rn(x1, cs));
-        head[i0] = y0;
-        head[i1] = y1;
+        rope_angle(pos, inv_freq[i], sn, cs);
+        const int i0 = rope_first(i, neox), i1 = rope_second(i, half, neox);
+        const RopePair y = rope_rotate(head[i0], head[i1], sn, cs);
+        head[i0] = y.y0;
+        head[i1] = y.y1;
         if (key) {
-            store_kv<F16>(kv, r, at + i0, y0, vh[i0]);
-            store_kv<F16>(kv, r, at + i1, y1, vh[i1]);
+            store_kv<F16>(kv, r, at + i0, y.y0, vh[i0]);
+            store_kv<F16>(kv, r, at + i1, y.y1, vh[i1]);
         }
     }
     // An odd head's last value has no pair: stored as it is.

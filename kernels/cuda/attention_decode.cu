@@ -16,6 +16,7 @@
 #include "cuda/blocks.cuh"
 #include "cuda/kernels.hpp"
 #include "cuda/kv_access.cuh"
+#include "cuda/rope.cuh"
 
 namespace apr::cuda {
 namespace {
@@ -88,9 +89,8 @@ __global__ void __launch_bounds__(kDecodeThreads)
     if (inv_freq != nullptr) {
         const float fpos = static_cast<float>(pos);
         for (int i = tid; i < half; i += kDecodeThreads) {
-            const float theta = __fmul_rn(fpos, inv_freq[i]);
             float sn, cs;
-            sincosf(theta, &sn, &cs);
+            rope_angle(fpos, inv_freq[i], sn, cs);
             rope_pair(qh, qs, i, half, neox, sn, cs);
             rope_pair(kh, kc, i, half, neox, sn, cs);
         }
@@ -349,9 +349,8 @@ __global__ void __launch_bounds__(kGroupedThreads)
                                  : k + (static_cast<size_t>(r) * kv_heads + kvh) * hd;
         float* dst = g < G ? qs + g * hd : kc;
         if (inv_freq != nullptr) {
-            const float theta = __fmul_rn(fpos, inv_freq[i]);
             float sn, cs;
-            sincosf(theta, &sn, &cs);
+            rope_angle(fpos, inv_freq[i], sn, cs);
             rope_pair(src, dst, i, half, neox, sn, cs);
         } else {
             dst[i] = src[i];

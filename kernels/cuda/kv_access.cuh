@@ -79,14 +79,4 @@ __device__ __forceinline__ void store_kv(const KVRows& kv, int64_t r, size_t at,
     }
 }
 
-// RoPE of pair i of a head of 2 * half values (NEOX: i and i + half; else
-// 2i and 2i + 1), src to dst (which may be src), by the angle whose sine and
-// cosine are given: rope_qk_kernel's arithmetic (ops.cu), so the same bits.
-__device__ __forceinline__ void rope_pair(const float* src, float* dst, int i, int half, bool neox, float sn, float cs) {
-    const int i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
-    const float x0 = src[i0], x1 = src[i1];
-    dst[i0] = __fsub_rn(__fmul_rn(x0, cs), __fmul_rn(x1, sn));
-    dst[i1] = __fadd_rn(__fmul_rn(x0, sn), __fmul_rn(x1, cs));
-}
-
 }  // namespace apr::cuda

@@ -38,6 +38,7 @@
 #include "cuda/kernels.hpp"
 #include "cuda/quantize.cuh"
 #include "cuda/reduce.cuh"
+#include "cuda/rope.cuh"
 
 namespace apr::cuda {
 namespace {
@@ -448,12 +449,11 @@ __device__ __forceinline__ void finish_unit(const MvArgs& a, const Unit& u, floa
             if (job.role != kStoreV) {
                 const int within = u.row0 % a.ep.hd;
                 const int i = a.ep.neox ? within : within / 2;
-                const float theta = __fmul_rn(static_cast<float>(pos), a.ep.inv_freq[i]);
                 float sn, cs;
-                sincosf(theta, &sn, &cs);
-                const float x0 = v[0], x1 = v[kMaxR - 1];
-                v[0] = __fsub_rn(__fmul_rn(x0, cs), __fmul_rn(x1, sn));
-                v[kMaxR - 1] = __fadd_rn(__fmul_rn(x0, sn), __fmul_rn(x1, cs));
+                rope_angle(static_cast<float>(pos), a.ep.inv_freq[i], sn, cs);
+                const RopePair y = rope_rotate(v[0], v[kMaxR - 1], sn, cs);
+                v[0] = y.y0;
+                v[kMaxR - 1] = y.y1;
             }
             const size_t at = (static_cast<size_t>(a.ep.layer) * a.ep.kv.capacity[t] + pos) * a.ep.kv_dim;
 #pragma unroll

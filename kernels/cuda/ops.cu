@@ -11,6 +11,7 @@
 #include "cuda/quantize.cuh"
 #include "cuda/kernels.hpp"
 #include "cuda/reduce.cuh"
+#include "cuda/rope.cuh"
 
 namespace apr::cuda {
 namespace {
@@ -164,13 +165,9 @@ __global__ void rope_qk_kernel(float* q, float* k, const int32_t* __restrict__ p
     for (int64_t t = threadIdx.x; t < (heads + kv_heads) * half; t += blockDim.x) {
         const int64_t h = t / half, i = t % half;
         float* head = h < heads ? q + (r * heads + h) * head_dim : k + (r * kv_heads + (h - heads)) * head_dim;
-        const float theta = __fmul_rn(pos, inv_freq[i]);
         float s, c;
-        sincosf(theta, &s, &c);
-        const int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
-        const float x0 = head[i0], x1 = head[i1];
-        head[i0] = __fsub_rn(__fmul_rn(x0, c), __fmul_rn(x1, s));
-        head[i1] = __fadd_rn(__fmul_rn(x0, s), __fmul_rn(x1, c));
+        rope_angle(pos, inv_freq[i], s, c);
+        rope_pair(head, head, static_cast<int>(i), static_cast<int>(half), neox, s, c);
     }
 }
 
@@ -190,13 +187,9 @@ __global__ void rope_kernel(float* x, const int32_t* __restrict__ positions, int
     for (int64_t t = threadIdx.x; t < heads * half; t += blockDim.x) {
         const int64_t h = t / half, i = t % half;
         float* head = x + (r * heads + h) * head_dim;
-        const float theta = __fmul_rn(pos, inv_freq[i]);
         float s, c;
-        sincosf(theta, &s, &c);
-        const int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
-        const float x0 = head[i0], x1 = head[i1];
-        head[i0] = __fsub_rn(__fmul_rn(x0, c), __fmul_rn(x1, s));
-        head[i1] = __fadd_rn(__fmul_rn(x0, s), __fmul_rn(x1, c));
+        rope_angle(pos, inv_freq[i], s, c);
+        rope_pair(head, head, static_cast<int>(i), static_cast<int>(half), neox, s, c);
     }
 }
 
