@@ -727,10 +727,11 @@ public:
             launched("attention");
             return;
         }
-        // Otherwise a held-back rope runs with the cache store (rope_qk_store).
-        const bool take_rope = fused || roped_here;
-        const PendingRope rope = take_rope && roped_here ? rope_ : PendingRope{};
-        if (take_rope) rope_ = {};
+        // A held-back rope for this attention runs inside attention_decode
+        // or with the cache store (rope_qk_store). (fused needs roped_here or
+        // no rope held, so nothing else is dropped here.)
+        const PendingRope rope = roped_here ? rope_ : PendingRope{};
+        if (roped_here) rope_ = {};
         wrote();  // runs a rope that is not for this attention, and a held-back QKV product
         const cuda::KVRows kv = batch_active_ && positions == host_positions_ ? kv_rows_ : upload_rows(seqs, rows);
         const int32_t* d_pos = device_ints(positions, rows, positions_);
