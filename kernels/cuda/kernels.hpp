@@ -105,8 +105,9 @@ void matvec_swiglu(DType weight, const void* gate, const void* up, int64_t n, in
 // time. The parts follow from each weight's shape and the card alone, so
 // the bit-for-bit promise above holds (past 16,384 tiles of rows and
 // activation rows a launch does not split; APR_CUDA_MMQ_SPLIT=N: about N
-// blocks a multiprocessor, 0: no split).
-bool mmq_supported(DType weight, int64_t k) noexcept;
+// blocks a multiprocessor, 0: no split). A weight of n rows is supported
+// while it is under 2 GiB (the kernel's offsets are 32-bit).
+bool mmq_supported(DType weight, int64_t k, int64_t n) noexcept;
 size_t mmq_scratch_bytes(const MatmulJob* jobs, int count, int64_t k, int64_t rows);
 void mmq(DType weight, const MatmulJob* jobs, int count, int64_t k, const void* act, int64_t rows, bool accumulate,
          Stream stream, void* scratch = nullptr, size_t scratch_bytes = 0);

@@ -50,7 +50,6 @@ namespace {
 
 constexpr int kThreads = 128;
 constexpr int kMaxJobs = 3;
-constexpr int kQ6Raw = 212;  // a Q6_K block's bytes as 53 aligned words (it sits at a 2-byte boundary)
 constexpr int kMaxParts = 16;  // a split product's most parts (split_parts)
 
 enum : int { kQ4K = 0, kQ6K = 1 };
@@ -99,17 +98,25 @@ __device__ __forceinline__ void mma_k16(uint32_t a0, uint32_t a1, uint32_t b, in
 template <int Type>
 struct Layout {
     static constexpr int block_bytes = Type == kQ4K ? kQ4_KBytes : kQ6_KBytes;
-    static constexpr int raw = Type == kQ4K ? kQ4_KBytes : kQ6Raw;  // shared bytes per row and super-block
-    // Row strides of the unpacked values chosen so the fragment reads of a
-    // warp hit 32 distinct banks (Q4_K: 8-byte reads; Q6_K: 4-byte reads).
-    static constexpr int stride = Type == kQ4K ? 288 : 272;
+    // 16-byte pieces copied per row and super-block: Q4_K's 144-byte blocks
+    // sit at 16-byte boundaries; a Q6_K block (210 bytes at a 2-byte
+    // boundary) is copied from the 16-byte boundary below it, 15 pieces
+    // covering it wherever it starts.
+    static constexpr int pieces = Type == kQ4K ? 9 : 15;
+    // Shared bytes per row: Q4_K's 160 put the 8-byte fragment reads of a
+    // half-warp (rows g = 0..3, lanes t = 0..3) on distinct banks; Q6_K's 240
+    // put rows 0..7 four banks apart.
+    static constexpr int stride = Type == kQ4K ? 160 : 240;
 };
 
-// Shared memory of a block with R unpacked rows.
+// Super-blocks of weights in flight: a block waits for super-block b while
+// b + 1 .. b + kStages - 1 are on their way.
+constexpr int kStages = 3;
+
+// Shared memory of a block with R weight rows.
 template <int Type>
 constexpr size_t smem_bytes(int R) {
-    return static_cast<size_t>(R) * Layout<Type>::stride + 2 * static_cast<size_t>(R) * Layout<Type>::raw +
-           static_cast<size_t>(R) * 8 + static_cast<size_t>(R) * 16 + static_cast<size_t>(R) * 8;
+    return static_cast<size_t>(kStages) * R * Layout<Type>::stride;
 }
 
 // Where accumulator e of n-tile j sits: lane (g, t) of warp row wm holds
@@ -165,22 +172,120 @@ __device__ __forceinline__ void split_finish(const MqArgs& a, const MqJob& job, 
     if (threadIdx.x == 0) *ticket = 0u;  // ready for the next launch
 }
 
+// Unsigned byte i (0..3) of w, as an int.
+__device__ __forceinline__ int byte_of(uint32_t w, int i) { return static_cast<int>((w >> (8 * i)) & 0xffu); }
+// Signed byte i (0..3) of w, as an int.
+__device__ __forceinline__ int sbyte_of(uint32_t w, int i) { return static_cast<int>(static_cast<int8_t>((w >> (8 * i)) & 0xffu)); }
+
+// The sums of one m-tile (16 weight rows, NTW n-tiles) over super-block b,
+// from the block's raw copy of it; rows r_lo and r_hi = r_lo + 8 start at
+// p_lo and p_hi. S: sum over sub-blocks of scale x integer dot product; M
+// (Q4_K): sum of min x activation sum, both exact.
+template <int NTW>
+__device__ __forceinline__ void q4k_tile(const uint8_t* p_lo, const uint8_t* p_hi, int t, const uint32_t (&bq)[NTW][16],
+                                         int (&S)[NTW][4], int (&M)[NTW][4], float& d_lo, float& d_hi, float& m_lo,
+                                         float& m_hi) {
+    const uint4 h_lo = *reinterpret_cast<const uint4*>(p_lo), h_hi = *reinterpret_cast<const uint4*>(p_hi);
+    d_lo = half_bits_to_float(static_cast<uint16_t>(h_lo.x & 0xffffu));
+    d_hi = half_bits_to_float(static_cast<uint16_t>(h_hi.x & 0xffffu));
+    m_lo = half_bits_to_float(static_cast<uint16_t>(h_lo.x >> 16));
+    m_hi = half_bits_to_float(static_cast<uint16_t>(h_hi.x >> 16));
+    // k4_scale_min for all eight sub-blocks at once, a byte each: scales
+    // 0-3 / 4-7 and mins 0-3 / 4-7 from the 12 scale bytes (words y, z, w).
+    const uint32_t sc_lo[2] = {h_lo.y & 0x3F3F3F3Fu, (h_lo.w & 0x0F0F0F0Fu) | ((h_lo.y >> 2) & 0x30303030u)};
+    const uint32_t sc_hi[2] = {h_hi.y & 0x3F3F3F3Fu, (h_hi.w & 0x0F0F0F0Fu) | ((h_hi.y >> 2) & 0x30303030u)};
+    const uint32_t mn_lo[2] = {h_lo.z & 0x3F3F3F3Fu, ((h_lo.w >> 4) & 0x0F0F0F0Fu) | ((h_lo.z >> 2) & 0x30303030u)};
+    const uint32_t mn_hi[2] = {h_hi.z & 0x3F3F3F3Fu, ((h_hi.w >> 4) & 0x0F0F0F0Fu) | ((h_hi.z >> 2) & 0x30303030u)};
+#pragma unroll
+    for (int c = 0; c < 4; ++c) {
+        // Nibble bytes 32c + 8t .. 32c + 8t + 7: their low nibbles are
+        // values 8t.. of sub-block 2c, their high nibbles of sub-block 2c + 1.
+        const uint2 q_lo = *reinterpret_cast<const uint2*>(p_lo + 16 + 32 * c + 8 * t);
+        const uint2 q_hi = *reinterpret_cast<const uint2*>(p_hi + 16 + 32 * c + 8 * t);
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            const int s = 2 * c + h;
+            const unsigned sh = 4u * h;
+            const uint32_t af[4] = {(q_lo.x >> sh) & 0x0F0F0F0Fu, (q_hi.x >> sh) & 0x0F0F0F0Fu, (q_lo.y >> sh) & 0x0F0F0F0Fu,
+                                    (q_hi.y >> sh) & 0x0F0F0F0Fu};
+            const int sl = byte_of(sc_lo[s / 4], s % 4), shi = byte_of(sc_hi[s / 4], s % 4);
+            const uint32_t ml = static_cast<uint32_t>(byte_of(mn_lo[s / 4], s % 4)) * 0x01010101u;
+            const uint32_t mh = static_cast<uint32_t>(byte_of(mn_hi[s / 4], s % 4)) * 0x01010101u;
+            const uint32_t am[4] = {ml, mh, ml, mh};
+#pragma unroll
+            for (int j = 0; j < NTW; ++j) {
+                int cc[4] = {0, 0, 0, 0};
+                mma_k32(af, bq[j][2 * s], bq[j][2 * s + 1], cc);
+                mma_k32(am, bq[j][2 * s], bq[j][2 * s + 1], M[j]);
+                S[j][0] += sl * cc[0];
+                S[j][1] += sl * cc[1];
+                S[j][2] += shi * cc[2];
+                S[j][3] += shi * cc[3];
+            }
+        }
+    }
+}
+
+// Q6_K: rows at p_lo, p_hi (2-byte aligned). Group s (16 values, one
+// scale) is values 128n + 32q + l with n = s / 8, q = (s % 8) / 2, l = 16
+// (s % 2) + 0..15; lane t takes l = 16 (s % 2) + 4t .. + 3: ql bytes 64n +
+// 32 (q & 1) + l (low nibbles for q < 2), qh bytes 128 + 32n + l bits 2q.
+template <int NTW>
+__device__ __forceinline__ void q6k_tile(const uint8_t* p_lo, const uint8_t* p_hi, int t, const uint32_t (&bq)[NTW][16],
+                                         int (&S)[NTW][4], float& d_lo, float& d_hi) {
+    d_lo = half_bits_to_float(ld_u16(p_lo + 208));
+    d_hi = half_bits_to_float(ld_u16(p_hi + 208));
+    uint32_t sc_lo[4], sc_hi[4];
+#pragma unroll
+    for (int w = 0; w < 4; ++w) {
+        sc_lo[w] = static_cast<uint32_t>(ld_i32_a2(p_lo + 192 + 4 * w));
+        sc_hi[w] = static_cast<uint32_t>(ld_i32_a2(p_hi + 192 + 4 * w));
+    }
+#pragma unroll
+    for (int n = 0; n < 2; ++n)
+#pragma unroll
+        for (int s2 = 0; s2 < 2; ++s2) {
+            const int l = 16 * s2 + 4 * t;
+            const uint32_t qh_lo = static_cast<uint32_t>(ld_i32_a2(p_lo + 128 + 32 * n + l));
+            const uint32_t qh_hi = static_cast<uint32_t>(ld_i32_a2(p_hi + 128 + 32 * n + l));
+#pragma unroll
+            for (int odd = 0; odd < 2; ++odd) {
+                const uint32_t ql_lo = static_cast<uint32_t>(ld_i32_a2(p_lo + 64 * n + 32 * odd + l));
+                const uint32_t ql_hi = static_cast<uint32_t>(ld_i32_a2(p_hi + 64 * n + 32 * odd + l));
+#pragma unroll
+                for (int q = odd; q < 4; q += 2) {
+                    const int s = 8 * n + 2 * q + s2;
+                    const unsigned lsh = q < 2 ? 0u : 4u;
+                    const int lo = vsub4(static_cast<int>(((ql_lo >> lsh) & 0x0F0F0F0Fu) | (((qh_lo >> (2 * q)) & 0x03030303u) << 4)),
+                                         0x20202020);
+                    const int hi = vsub4(static_cast<int>(((ql_hi >> lsh) & 0x0F0F0F0Fu) | (((qh_hi >> (2 * q)) & 0x03030303u) << 4)),
+                                         0x20202020);
+                    const int sl = sbyte_of(sc_lo[s / 4], s % 4), shi = sbyte_of(sc_hi[s / 4], s % 4);
+#pragma unroll
+                    for (int j = 0; j < NTW; ++j) {
+                        int cc[4] = {0, 0, 0, 0};
+                        mma_k16(static_cast<uint32_t>(lo), static_cast<uint32_t>(hi), bq[j][s], cc);
+                        S[j][0] += sl * cc[0];
+                        S[j][1] += sl * cc[1];
+                        S[j][2] += shi * cc[2];
+                        S[j][3] += shi * cc[3];
+                    }
+                }
+            }
+        }
+}
+
 // WM x WN warps; NTW n-tiles (8 activation rows each) per warp.
 template <int Type, int WM, int WN, int NTW, bool Swiglu>
-__global__ void __launch_bounds__(kThreads) mmq_kernel(MqArgs a) {
+__global__ void __launch_bounds__(kThreads, Swiglu ? 3 : 4) mmq_kernel(MqArgs a) {
     static_assert(WM * WN * 32 == kThreads, "four warps");
     using L = Layout<Type>;
     constexpr int MT = Swiglu ? 2 : 1;  // m-tiles per warp (gate, up)
     constexpr int BR = WM * 16;
-    constexpr int R = BR * MT;  // unpacked rows in shared memory
+    constexpr int R = BR * MT;  // weight rows in shared memory
     constexpr int BT = WN * NTW * 8;
-    extern __shared__ __align__(16) uint8_t smem[];
-    uint8_t* A = smem;                                  // R x stride int8
-    uint8_t* raw = A + R * L::stride;                   // 2 x R x raw
-    float* dsc = reinterpret_cast<float*>(raw + 2 * R * L::raw);  // R: d
-    float* dmn = dsc + R;                               // R: dmin (Q4_K)
-    int8_t* sc = reinterpret_cast<int8_t*>(dmn + R);    // R x 16 scales (Q4_K: 8)
-    uint8_t* mn = reinterpret_cast<uint8_t*>(sc + R * 16);  // R x 8 mins (Q4_K)
+    constexpr int kItems = (R * L::pieces + kThreads - 1) / kThreads;  // a thread's 16-byte copies per super-block
+    extern __shared__ __align__(16) uint8_t smem[];  // kStages x R x stride: raw weight rows
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     const int g = lane / 4, t = lane % 4;
@@ -193,35 +298,41 @@ __global__ void __launch_bounds__(kThreads) mmq_kernel(MqArgs a) {
     if (part >= job.parts) return;  // the launch's parts are its jobs' most
     const int o0 = (static_cast<int>(blockIdx.x) - job.tile0) * BR;
     const int tb = static_cast<int>(blockIdx.y) * BT + wn * NTW * 8;  // this warp's first activation row
-    const size_t row_bytes = static_cast<size_t>(a.nb) * L::block_bytes;
+    const uint32_t row_bytes = static_cast<uint32_t>(a.nb) * L::block_bytes;
+    const uint32_t tensor_bytes = static_cast<uint32_t>(job.n) * row_bytes;  // < 2^31 (mmq_supported)
     const int nb = a.nb;
     const int b_first = part * nb / job.parts, b_end = (part + 1) * nb / job.parts;  // this part's super-blocks
 
-    // Where shared row i's weight row starts (rows past n repeat the last).
-    auto wrow = [&](int i) -> const uint8_t* {
-        const uint8_t* base = Swiglu && i >= BR ? a.up : job.w;
-        const int o = min(o0 + i % BR, job.n - 1);
-        return base + static_cast<size_t>(o) * row_bytes;
-    };
-    auto issue = [&](int b, int buf) {
-        uint8_t* dst = raw + buf * R * L::raw;
-        if constexpr (Type == kQ4K) {
-            for (int i = tid; i < R * 9; i += kThreads) {
-                const int r = i / 9, piece = i % 9;
-                cp_async16(dst + r * L::raw + 16 * piece, wrow(r) + static_cast<size_t>(b) * kQ4_KBytes + 16 * piece);
-            }
-        } else {
-            for (int i = tid; i < R * 53; i += kThreads) {
-                const int r = i / 53, wd = i % 53;
-                const uint8_t* blk = wrow(r) + static_cast<size_t>(b) * kQ6_KBytes;
-                const uint8_t* w0 = reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(blk) & ~uintptr_t{3});
-                const uint8_t* src = w0 + 4 * wd;
-                // Never past the block's end (the first word may begin 2
-                // bytes before it, inside the row or the previous one).
-                cp_async4(dst + r * L::raw + 4 * wd, src, src + 4 <= blk + kQ6_KBytes ? 4 : 2);
+    // Shared row i's weight row: its offset from its tensor's start (rows
+    // past n repeat the last).
+    auto row_offset = [&](int i) -> uint32_t { return static_cast<uint32_t>(min(o0 + i % BR, job.n - 1)) * row_bytes; };
+    auto base_of = [&](int i) -> const uint8_t* { return Swiglu && i >= BR ? a.up : job.w; };
+    // This thread's copies, the same items every super-block: item m is
+    // piece (tid + 128m) % pieces of row (tid + 128m) / pieces.
+    uint32_t src_row[kItems];
+#pragma unroll
+    for (int m = 0; m < kItems; ++m) {
+        const int it = tid + kThreads * m;
+        src_row[m] = it < R * L::pieces ? row_offset(it / L::pieces) : 0u;
+    }
+    auto issue = [&](int b, int stage) {
+        uint8_t* dst = smem + stage * R * L::stride;
+#pragma unroll
+        for (int m = 0; m < kItems; ++m) {
+            const int it = tid + kThreads * m;
+            if (it >= R * L::pieces) break;
+            const int r = it / L::pieces, piece = it % L::pieces;
+            const uint8_t* base = base_of(r);
+            if constexpr (Type == kQ4K) {
+                cp_async16(dst + r * L::stride + 16 * piece, base + src_row[m] + static_cast<uint32_t>(b) * kQ4_KBytes + 16 * piece);
+            } else {
+                // From the 16-byte boundary at or below the block; nothing
+                // read past the tensor's end (the last row's last block).
+                const uint32_t at = ((src_row[m] + static_cast<uint32_t>(b) * kQ6_KBytes) & ~15u) + 16u * piece;
+                const int bytes = at >= tensor_bytes ? 0 : static_cast<int>(min(16u, tensor_bytes - at));
+                cp_async16(dst + r * L::stride + 16 * piece, base + (bytes > 0 ? at : 0u), bytes);
             }
         }
-        cp_async_commit();
     };
 
     float acc[MT][NTW][4];
@@ -232,11 +343,15 @@ __global__ void __launch_bounds__(kThreads) mmq_kernel(MqArgs a) {
 #pragma unroll
             for (int e = 0; e < 4; ++e) acc[m][j][e] = 0.0f;
 
-    issue(b_first, 0);
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s) {
+        if (b_first + s < b_end) issue(b_first + s, s);
+        cp_async_commit();  // one group per super-block, empty past the end
+    }
     for (int b = b_first; b < b_end; ++b) {
-        const int buf = (b - b_first) & 1;
-        if (b + 1 < b_end) issue(b + 1, buf ^ 1);
-        // This warp's activation fragments of super-block b (token tb + 8j + g).
+        const int i = b - b_first;
+        // This warp's activation fragments of super-block b (token tb + 8j + g),
+        // loaded while the weights arrive.
         uint32_t bq[NTW][16];
         float da[NTW][2];
 #pragma unroll
@@ -244,11 +359,11 @@ __global__ void __launch_bounds__(kThreads) mmq_kernel(MqArgs a) {
             const int tok = tb + 8 * j + g;
             const uint8_t* q = a.act + (static_cast<size_t>(min(tok, a.rows - 1)) * nb + b) * kQ8_KBytes + kQ8_KQsAt;
 #pragma unroll
-            for (int i = 0; i < 16; ++i) {
-                // Q4_K: sub-block i/2, bytes 8t..8t+7 (two words); Q6_K: group i, bytes 4t..4t+3.
-                const int at = Type == kQ4K ? 32 * (i / 2) + 8 * t + 4 * (i % 2) : 16 * i + 4 * t;
+            for (int k = 0; k < 16; ++k) {
+                // Q4_K: sub-block k/2, bytes 8t..8t+7 (two words); Q6_K: group k, bytes 4t..4t+3.
+                const int at = Type == kQ4K ? 32 * (k / 2) + 8 * t + 4 * (k % 2) : 16 * k + 4 * t;
                 const uint32_t v = *reinterpret_cast<const uint32_t*>(q + at);
-                bq[j][i] = tok < a.rows ? v : 0u;
+                bq[j][k] = tok < a.rows ? v : 0u;
             }
 #pragma unroll
             for (int e = 0; e < 2; ++e) {
@@ -258,123 +373,30 @@ __global__ void __launch_bounds__(kThreads) mmq_kernel(MqArgs a) {
                                : 0.0f;
             }
         }
-        if (b + 1 < b_end) cp_async_wait<1>();
-        else cp_async_wait<0>();
-        __syncthreads();  // raw[buf] complete for every thread; the last super-block's A reads are done
-        // Unpack raw[buf] into A and the scales.
-        const uint8_t* src = raw + buf * R * L::raw;
-        if constexpr (Type == kQ4K) {
-            // Items [0, R) are the rows' headers, then R * 8 nibble pieces:
-            // a warp's lanes take one kind at a time (mixed, every warp ran
-            // both branches for every item).
-            for (int i = tid; i < R * 9; i += kThreads) {
-                if (i < R) {
-                    const int r = i;
-                    const uint8_t* blk = src + r * L::raw;
-                    dsc[r] = half_bits_to_float(ld_u16(blk));
-                    dmn[r] = half_bits_to_float(ld_u16(blk + 2));
-#pragma unroll
-                    for (int s = 0; s < 8; ++s) {
-                        int scale, min;
-                        k4_scale_min(blk + 4, s, scale, min);
-                        sc[r * 16 + s] = static_cast<int8_t>(scale);
-                        mn[r * 8 + s] = static_cast<uint8_t>(min);
-                    }
-                } else {
-                    // Nibble bytes 16p..16p+15: chunk c of 64 values, low
-                    // nibbles are values 64c + 16h + i, high nibbles
-                    // 64c + 32 + 16h + i.
-                    const int r = (i - R) / 8, p = (i - R) % 8, c = p / 2, h = p % 2;
-                    const uint8_t* blk = src + r * L::raw;
-                    const int4 qs = *reinterpret_cast<const int4*>(blk + 16 + 16 * p);
-                    const int4 lo = make_int4(qs.x & 0x0F0F0F0F, qs.y & 0x0F0F0F0F, qs.z & 0x0F0F0F0F, qs.w & 0x0F0F0F0F);
-                    const int4 hi = make_int4((qs.x >> 4) & 0x0F0F0F0F, (qs.y >> 4) & 0x0F0F0F0F, (qs.z >> 4) & 0x0F0F0F0F,
-                                              (qs.w >> 4) & 0x0F0F0F0F);
-                    *reinterpret_cast<int4*>(A + r * L::stride + 64 * c + 16 * h) = lo;
-                    *reinterpret_cast<int4*>(A + r * L::stride + 64 * c + 32 + 16 * h) = hi;
-                }
-            }
-        } else {
-            for (int i = tid; i < R * 8; i += kThreads) {
-                const int r = i / 8, u = i % 8, n = u / 4, qq = u % 4;
-                const uint8_t* blk = wrow(r) + static_cast<size_t>(b) * kQ6_KBytes;
-                const uint8_t* bp = src + r * L::raw + (reinterpret_cast<uintptr_t>(blk) & 3);  // 2-byte aligned
-                // Values 128n + 32qq + l, l = 0..31: ql bytes 64n + 32(qq & 1) + l
-                // (low nibbles for qq < 2, high after), qh bytes 32n + l bits 2qq.
-                const auto* ql = reinterpret_cast<const uint16_t*>(bp + 64 * n + 32 * (qq & 1));
-                const auto* qh = reinterpret_cast<const uint16_t*>(bp + 128 + 32 * n);
-                uint8_t* out = A + r * L::stride + 128 * n + 32 * qq;
-#pragma unroll
-                for (int w = 0; w < 8; ++w) {
-                    const uint32_t l = static_cast<uint32_t>(ql[2 * w]) | (static_cast<uint32_t>(ql[2 * w + 1]) << 16);
-                    const uint32_t hb = static_cast<uint32_t>(qh[2 * w]) | (static_cast<uint32_t>(qh[2 * w + 1]) << 16);
-                    const uint32_t lq = qq < 2 ? (l & 0x0F0F0F0Fu) : ((l >> 4) & 0x0F0F0F0Fu);
-                    const uint32_t hq = ((hb >> (2 * qq)) & 0x03030303u) << 4;
-                    *reinterpret_cast<int*>(out + 4 * w) = vsub4(static_cast<int>(lq | hq), 0x20202020);
-                }
-                if (u == 0) {
-                    const auto* s16 = reinterpret_cast<const uint16_t*>(bp + 192);
-#pragma unroll
-                    for (int s = 0; s < 8; ++s) {
-                        const uint16_t v = s16[s];
-                        sc[r * 16 + 2 * s] = static_cast<int8_t>(v & 0xff);
-                        sc[r * 16 + 2 * s + 1] = static_cast<int8_t>(v >> 8);
-                    }
-                    dsc[r] = half_bits_to_float(ld_u16(bp + 208));
-                }
-            }
-        }
-        __syncthreads();  // A and the scales ready
+        cp_async_wait<kStages - 2>();  // super-block b's group is complete
+        __syncthreads();  // ... for every thread's pieces; and every warp is done with the stage refilled next
+        if (b + kStages - 1 < b_end) issue(b + kStages - 1, (i + kStages - 1) % kStages);
+        cp_async_commit();
+        const uint8_t* stage = smem + (i % kStages) * R * L::stride;
 
 #pragma unroll
         for (int m = 0; m < MT; ++m) {
             const int r_lo = m * BR + wm * 16 + g, r_hi = r_lo + 8;
-            const uint8_t* a_lo = A + r_lo * L::stride;
-            const uint8_t* a_hi = A + r_hi * L::stride;
+            const uint8_t* p_lo = stage + r_lo * L::stride;
+            const uint8_t* p_hi = stage + r_hi * L::stride;
+            if constexpr (Type == kQ6K) {
+                // Each row's block sits where its 16-byte boundary left it.
+                p_lo += (row_offset(r_lo) + static_cast<uint32_t>(b) * kQ6_KBytes) & 15u;
+                p_hi += (row_offset(r_hi) + static_cast<uint32_t>(b) * kQ6_KBytes) & 15u;
+            }
             int S[NTW][4], M[NTW][4];
 #pragma unroll
             for (int j = 0; j < NTW; ++j)
 #pragma unroll
                 for (int e = 0; e < 4; ++e) S[j][e] = M[j][e] = 0;
-            if constexpr (Type == kQ4K) {
-#pragma unroll
-                for (int s = 0; s < 8; ++s) {
-                    const uint2 lo = *reinterpret_cast<const uint2*>(a_lo + 32 * s + 8 * t);
-                    const uint2 hi = *reinterpret_cast<const uint2*>(a_hi + 32 * s + 8 * t);
-                    const uint32_t af[4] = {lo.x, hi.x, lo.y, hi.y};
-                    const int sl = sc[r_lo * 16 + s], sh = sc[r_hi * 16 + s];
-                    const uint32_t ml = mn[r_lo * 8 + s] * 0x01010101u, mh = mn[r_hi * 8 + s] * 0x01010101u;
-                    const uint32_t am[4] = {ml, mh, ml, mh};
-#pragma unroll
-                    for (int j = 0; j < NTW; ++j) {
-                        int c[4] = {0, 0, 0, 0};
-                        mma_k32(af, bq[j][2 * s], bq[j][2 * s + 1], c);
-                        mma_k32(am, bq[j][2 * s], bq[j][2 * s + 1], M[j]);
-                        S[j][0] += sl * c[0];
-                        S[j][1] += sl * c[1];
-                        S[j][2] += sh * c[2];
-                        S[j][3] += sh * c[3];
-                    }
-                }
-            } else {
-#pragma unroll
-                for (int s = 0; s < 16; ++s) {
-                    const uint32_t lo = *reinterpret_cast<const uint32_t*>(a_lo + 16 * s + 4 * t);
-                    const uint32_t hi = *reinterpret_cast<const uint32_t*>(a_hi + 16 * s + 4 * t);
-                    const int sl = sc[r_lo * 16 + s], sh = sc[r_hi * 16 + s];
-#pragma unroll
-                    for (int j = 0; j < NTW; ++j) {
-                        int c[4] = {0, 0, 0, 0};
-                        mma_k16(lo, hi, bq[j][s], c);
-                        S[j][0] += sl * c[0];
-                        S[j][1] += sl * c[1];
-                        S[j][2] += sh * c[2];
-                        S[j][3] += sh * c[3];
-                    }
-                }
-            }
-            const float d_lo = dsc[r_lo], d_hi = dsc[r_hi];
-            const float m_lo = Type == kQ4K ? dmn[r_lo] : 0.0f, m_hi = Type == kQ4K ? dmn[r_hi] : 0.0f;
+            float d_lo, d_hi, m_lo = 0.0f, m_hi = 0.0f;
+            if constexpr (Type == kQ4K) q4k_tile<NTW>(p_lo, p_hi, t, bq, S, M, d_lo, d_hi, m_lo, m_hi);
+            else q6k_tile<NTW>(p_lo, p_hi, t, bq, S, d_lo, d_hi);
 #pragma unroll
             for (int j = 0; j < NTW; ++j)
 #pragma unroll
@@ -387,6 +409,7 @@ __global__ void __launch_bounds__(kThreads) mmq_kernel(MqArgs a) {
                 }
         }
     }
+    cp_async_wait<0>();  // no copy outlives the block (the groups past the end are empty)
 
     if (job.parts > 1) {
         if constexpr (!Swiglu) split_finish<BR, BT>(a, job, acc[0], o0, tb, part, wm, g, t);
@@ -534,8 +557,10 @@ MqArgs args_for(const MatmulJob* jobs, int count, int64_t k, const void* act, in
 
 }  // namespace
 
-bool mmq_supported(DType weight, int64_t k) noexcept {
-    return type_code(weight) >= 0 && k > 0 && k % kQKK == 0 && k / kQKK <= (1 << 20);
+bool mmq_supported(DType weight, int64_t k, int64_t n) noexcept {
+    if (type_code(weight) < 0 || k <= 0 || k % kQKK != 0 || n <= 0) return false;
+    const int64_t block = type_code(weight) == kQ4K ? kQ4_KBytes : kQ6_KBytes;
+    return (k / kQKK) * block * n < (int64_t{1} << 31);
 }
 
 size_t mmq_scratch_bytes(const MatmulJob* jobs, int count, int64_t k, int64_t rows) {
@@ -547,7 +572,8 @@ size_t mmq_scratch_bytes(const MatmulJob* jobs, int count, int64_t k, int64_t ro
 void mmq(DType weight, const MatmulJob* jobs, int count, int64_t k, const void* act, int64_t rows, bool accumulate,
          Stream s, void* scratch, size_t scratch_bytes) {
     if (count < 1 || count > kMaxJobs) throw std::invalid_argument("apr::cuda::mmq: 1 to 3 jobs");
-    if (!mmq_supported(weight, k)) throw std::invalid_argument("apr::cuda::mmq: unsupported weight");
+    for (int i = 0; i < count; ++i)
+        if (!mmq_supported(weight, k, jobs[i].n)) throw std::invalid_argument("apr::cuda::mmq: unsupported weight");
     if (rows <= 0) return;
     MqArgs a = args_for(jobs, count, k, act, rows, accumulate);
     const SplitPlan plan = plan_split(a, count);
@@ -563,8 +589,8 @@ void mmq(DType weight, const MatmulJob* jobs, int count, int64_t k, const void* 
 
 void mmq_swiglu(DType weight, const void* gate, const void* up, int64_t n, int64_t k, const void* act, int64_t rows,
                 float* out, Stream s) {
-    if (!mmq_supported(weight, k)) throw std::invalid_argument("apr::cuda::mmq_swiglu: unsupported weight");
     if (rows <= 0 || n <= 0) return;
+    if (!mmq_supported(weight, k, n)) throw std::invalid_argument("apr::cuda::mmq_swiglu: unsupported weight");
     const MatmulJob job{gate, n, nullptr, out};
     MqArgs a = args_for(&job, 1, k, act, rows, false);
     a.up = static_cast<const uint8_t*>(up);

@@ -973,7 +973,7 @@ private:
     // depend on the rows beside it (bit for bit), and equal matvec's (a
     // batch of up to 8 rows, or the sequence alone) up to f32 summation order.
     bool mmq_rows(int64_t rows) const { return decode_batch_ && mmq_from_ > 0 && rows >= mmq_from_; }
-    bool mmq_ok(const Weight& w, int64_t rows) const { return mmq_rows(rows) && cuda::mmq_supported(w.type, w.cols); }
+    bool mmq_ok(const Weight& w, int64_t rows) const { return mmq_rows(rows) && cuda::mmq_supported(w.type, w.cols, w.rows); }
 
     // The matvec's input: x, or the held-back norm whose output x is, run
     // inside the product (unless it is in place: the product's blocks read x

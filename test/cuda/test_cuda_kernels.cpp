@@ -834,7 +834,7 @@ TEST_CASE("mmq (int8 tensor-core decode-batch products): Q4_K/Q6_K jobs, bias, a
     const std::pair<int64_t, int64_t> shapes[] = {{33, 256}, {70, 512}, {130, 1536}, {67, 2304}};
     for (DType t : {DType::Q4_K, DType::Q6_K}) {
         for (auto [n, k] : shapes) {
-            REQUIRE(cuda::mmq_supported(t, k));
+            REQUIRE(cuda::mmq_supported(t, k, n));
             const int64_t n1 = 7;
             const auto w0 = random_weight(t, n, k), w1 = random_weight(t, n1, k), wu = random_weight(t, n, k);
             const auto b0 = random_floats(static_cast<size_t>(n));
