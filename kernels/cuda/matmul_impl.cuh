@@ -82,7 +82,7 @@ struct Q6_K {
 #pragma unroll
         for (int c = 0; c < 8; ++c) {
             const int l = ld_i32_a2(ql + 4 * c), h = ld_i32_a2(qh + 4 * c);
-            const int q = vsub4(((l >> shift_l) & 0x0F0F0F0F) | (((h >> shift_h) & 0x03030303) << 4), 0x20202020);
+            const int q = centered_bytes<32>(((l >> shift_l) & 0x0F0F0F0F) | (((h >> shift_h) & 0x03030303) << 4));
             if (c < 4) d0 = __dp4a(q, ld_i32_a4(aq + 4 * c), d0);
             else d1 = __dp4a(q, ld_i32_a4(aq + 4 * c), d1);
         }
@@ -110,8 +110,8 @@ struct Q4_0 {
 #pragma unroll
         for (int c = 0; c < 4; ++c) {
             const int q = ld_i32_a2(w + 2 + 4 * c);
-            s = __dp4a(vsub4(q & 0x0F0F0F0F, 0x08080808), ld_i32_a2(a + 2 + 4 * c), s);
-            s = __dp4a(vsub4((q >> 4) & 0x0F0F0F0F, 0x08080808), ld_i32_a2(a + 18 + 4 * c), s);
+            s = __dp4a(centered_bytes<8>(q & 0x0F0F0F0F), ld_i32_a2(a + 2 + 4 * c), s);
+            s = __dp4a(centered_bytes<8>((q >> 4) & 0x0F0F0F0F), ld_i32_a2(a + 18 + 4 * c), s);
         }
         return static_cast<float>(s) * (half_bits_to_float(ld_u16(w)) * half_bits_to_float(ld_u16(a)));
     }
@@ -142,8 +142,8 @@ struct Q5_0 {
             const int q = ld_i32_a2(w + 6 + 4 * c);
             const int lo = (q & 0x0F0F0F0F) | (spread_bits4(qh >> (4 * c)) << 4);
             const int hi = ((q >> 4) & 0x0F0F0F0F) | (spread_bits4(qh >> (16 + 4 * c)) << 4);
-            s = __dp4a(vsub4(lo, 0x10101010), ld_i32_a2(a + 2 + 4 * c), s);
-            s = __dp4a(vsub4(hi, 0x10101010), ld_i32_a2(a + 18 + 4 * c), s);
+            s = __dp4a(centered_bytes<16>(lo), ld_i32_a2(a + 2 + 4 * c), s);
+            s = __dp4a(centered_bytes<16>(hi), ld_i32_a2(a + 18 + 4 * c), s);
         }
         return static_cast<float>(s) * (half_bits_to_float(ld_u16(w)) * half_bits_to_float(ld_u16(a)));
     }

@@ -313,7 +313,7 @@ __device__ __forceinline__ float q6_dot(const Q6Piece& p, int t, const uint8_t* 
             const uint32_t l = q % 2 == 0 ? p.l0[c] : p.l1[c];
             const uint32_t lq = q < 2 ? (l & 0x0F0F0F0Fu) : ((l >> 4) & 0x0F0F0F0Fu);
             const uint32_t hq = ((p.h[c] >> (2 * q)) & 0x03030303u) << 4;
-            dq = __dp4a(vsub4(static_cast<int>(lq | hq), 0x20202020), ai[c], dq);
+            dq = __dp4a(centered_bytes<32>(lq | hq), ai[c], dq);
         }
         isum += static_cast<int>(static_cast<int8_t>((p.sc >> (8 * q)) & 0xffu)) * dq;
     }

@@ -256,10 +256,8 @@ __device__ __forceinline__ void q6k_tile(const uint8_t* p_lo, const uint8_t* p_h
                 for (int q = odd; q < 4; q += 2) {
                     const int s = 8 * n + 2 * q + s2;
                     const unsigned lsh = q < 2 ? 0u : 4u;
-                    const int lo = vsub4(static_cast<int>(((ql_lo >> lsh) & 0x0F0F0F0Fu) | (((qh_lo >> (2 * q)) & 0x03030303u) << 4)),
-                                         0x20202020);
-                    const int hi = vsub4(static_cast<int>(((ql_hi >> lsh) & 0x0F0F0F0Fu) | (((qh_hi >> (2 * q)) & 0x03030303u) << 4)),
-                                         0x20202020);
+                    const int lo = centered_bytes<32>(((ql_lo >> lsh) & 0x0F0F0F0Fu) | (((qh_lo >> (2 * q)) & 0x03030303u) << 4));
+                    const int hi = centered_bytes<32>(((ql_hi >> lsh) & 0x0F0F0F0Fu) | (((qh_hi >> (2 * q)) & 0x03030303u) << 4));
                     const int sl = sbyte_of(sc_lo[s / 4], s % 4), shi = sbyte_of(sc_hi[s / 4], s % 4);
 #pragma unroll
                     for (int j = 0; j < NTW; ++j) {
