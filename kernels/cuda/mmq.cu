@@ -8,11 +8,15 @@
 //   and the same BR up rows) and BT = WN * NTW * 8 activation rows; warp
 //   (wm, wn) computes 16 weight rows x NTW * 8 activation rows of it.
 // - Per 256-value super-block: the block's weight rows are copied into
-//   shared memory (cp.async, double-buffered, so the next super-block's
-//   bytes are in flight while this one is multiplied), then unpacked once to
-//   int8 values (Q4_K: 0..15, Q6_K: q - 32) plus their scales, for all the
-//   block's activation rows. Each weight byte is read from DRAM once per
-//   launch per BT activation rows (one tile of them for up to 32 rows).
+//   shared memory as stored (cp.async, 16 bytes a copy, kStages super-blocks
+//   in flight); each warp then builds its mma fragments in registers from
+//   that copy (Q4_K: nibbles 0..15 and the 6-bit scales and mins; Q6_K:
+//   q - 32 and the int8 scales), one barrier a super-block. Each weight byte
+//   is read from DRAM once per launch per BT activation rows (one tile of
+//   them for up to 32 rows). An unpacked int8 copy in shared memory, built
+//   once for the block's warps, cost a second barrier and a shared-memory
+//   round trip each super-block: 7,954 against 9,016 tok/s at 32 sequences
+//   (H200, docs/performance.md).
 // - mma.sync m16n8k32 (Q4_K: one k-step = one 32-value sub-block) or
 //   m16n8k16 (Q6_K: one 16-value group) with int32 sums; the sub-block's
 //   scale multiplies its int32 result (exact), and for Q4_K a second mma
