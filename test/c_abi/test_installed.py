@@ -66,10 +66,14 @@ with tempfile.TemporaryDirectory(prefix="apr-install-") as dest:
     check(build.returncode == 0, "examples/c/stream_answer.c builds as C99 -pedantic -Werror against the install",
           build.stdout + build.stderr)
     libdir = os.path.dirname(libs[0])
+    # The install's lib folder first, the caller's library path kept after it
+    # (a machine whose dependencies live outside the system folders, such as
+    # the GPU machine's unpacked Debian kit, needs both).
+    lib_path = os.pathsep.join(p for p in [libdir, os.environ.get("LD_LIBRARY_PATH", "")] if p)
     if build.returncode == 0:
-        linked = run(["ldd", exe], env=dict(os.environ, LD_LIBRARY_PATH=libdir)).stdout
+        linked = run(["ldd", exe], env=dict(os.environ, LD_LIBRARY_PATH=lib_path)).stdout
         check(libdir in linked, "it runs against the installed libapr.so.0", linked)
-        out = run([exe, model], env=dict(os.environ, LD_LIBRARY_PATH=libdir))
+        out = run([exe, model], env=dict(os.environ, LD_LIBRARY_PATH=lib_path))
         check(out.returncode == 0 and re.search(r"^answer: 4$", out.stdout, re.M) is not None,
               "it streams the answer 4", out.stdout + out.stderr)
         check("bad path: not_found: " in out.stdout and "/no/such/model.gguf" in out.stdout,
@@ -77,6 +81,6 @@ with tempfile.TemporaryDirectory(prefix="apr-install-") as dest:
         m = re.search(r"observer: (\d+) matmuls, (\d+) block outputs", out.stdout)
         check(m is not None and int(m.group(1)) > 0 and int(m.group(2)) > 0, "the observer saw the forward passes",
               out.stdout)
-    ver = run([apr_exe[0], "--help"], env=dict(os.environ, LD_LIBRARY_PATH=libdir))
+    ver = run([apr_exe[0], "--help"], env=dict(os.environ, LD_LIBRARY_PATH=lib_path))
     check(ver.returncode == 0 and "run" in ver.stdout, "the installed apr program runs", ver.stdout + ver.stderr)
 done()
