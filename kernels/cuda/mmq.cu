@@ -326,11 +326,11 @@ __global__ void __launch_bounds__(kThreads, Swiglu ? 3 : 4) mmq_kernel(MqArgs a)
             const int r = it / L::pieces, piece = it % L::pieces;
             const uint8_t* base = base_of(r);
             if constexpr (Type == kQ4K) {
-                cp_async16(dst + r * L::stride + 16 * piece, base + src_row[m] + static_cast<uint32_t>(b) * kQ4_KBytes + 16 * piece);
+                cp_async16(dst + r * L::stride + 16 * piece, base + src_row[m] + static_cast<uint32_t>(b) * L::block_bytes + 16 * piece);
             } else {
                 // From the 16-byte boundary at or below the block; nothing
                 // read past the tensor's end (the last row's last block).
-                const uint32_t at = ((src_row[m] + static_cast<uint32_t>(b) * kQ6_KBytes) & ~15u) + 16u * piece;
+                const uint32_t at = ((src_row[m] + static_cast<uint32_t>(b) * L::block_bytes) & ~15u) + 16u * piece;
                 const int bytes = at >= tensor_bytes ? 0 : static_cast<int>(min(16u, tensor_bytes - at));
                 cp_async16(dst + r * L::stride + 16 * piece, base + (bytes > 0 ? at : 0u), bytes);
             }
@@ -388,8 +388,8 @@ __global__ void __launch_bounds__(kThreads, Swiglu ? 3 : 4) mmq_kernel(MqArgs a)
             const uint8_t* p_hi = stage + r_hi * L::stride;
             if constexpr (Type == kQ6K) {
                 // Each row's block sits where its 16-byte boundary left it.
-                p_lo += (row_offset(r_lo) + static_cast<uint32_t>(b) * kQ6_KBytes) & 15u;
-                p_hi += (row_offset(r_hi) + static_cast<uint32_t>(b) * kQ6_KBytes) & 15u;
+                p_lo += (row_offset(r_lo) + static_cast<uint32_t>(b) * L::block_bytes) & 15u;
+                p_hi += (row_offset(r_hi) + static_cast<uint32_t>(b) * L::block_bytes) & 15u;
             }
             int S[NTW][4], M[NTW][4];
 #pragma unroll
@@ -574,8 +574,10 @@ size_t mmq_scratch_bytes(const MatmulJob* jobs, int count, int64_t k, int64_t ro
 void mmq(DType weight, const MatmulJob* jobs, int count, int64_t k, const void* act, int64_t rows, bool accumulate,
          Stream s, void* scratch, size_t scratch_bytes) {
     if (count < 1 || count > kMaxJobs) throw std::invalid_argument("apr::cuda::mmq: 1 to 3 jobs");
+    // An empty job (n = 0) passes, as it did before the size bound.
     for (int i = 0; i < count; ++i)
-        if (!mmq_supported(weight, k, jobs[i].n)) throw std::invalid_argument("apr::cuda::mmq: unsupported weight");
+        if (!mmq_supported(weight, k, std::max<int64_t>(jobs[i].n, 1)))
+            throw std::invalid_argument("apr::cuda::mmq: unsupported weight");
     if (rows <= 0) return;
     MqArgs a = args_for(jobs, count, k, act, rows, accumulate);
     const SplitPlan plan = plan_split(a, count);
@@ -591,8 +593,9 @@ void mmq(DType weight, const MatmulJob* jobs, int count, int64_t k, const void* 
 
 void mmq_swiglu(DType weight, const void* gate, const void* up, int64_t n, int64_t k, const void* act, int64_t rows,
                 float* out, Stream s) {
+    if (!mmq_supported(weight, k, std::max<int64_t>(n, 1)))
+        throw std::invalid_argument("apr::cuda::mmq_swiglu: unsupported weight");
     if (rows <= 0 || n <= 0) return;
-    if (!mmq_supported(weight, k, n)) throw std::invalid_argument("apr::cuda::mmq_swiglu: unsupported weight");
     const MatmulJob job{gate, n, nullptr, out};
     MqArgs a = args_for(&job, 1, k, act, rows, false);
     a.up = static_cast<const uint8_t*>(up);
