@@ -12,6 +12,7 @@
 #include "cuda/blocks.cuh"
 #include "cuda/kernels.hpp"
 #include "cuda/kv_access.cuh"
+#include "cuda/pdl.cuh"
 #include "cuda/rope.cuh"
 
 namespace apr::cuda {
@@ -21,6 +22,8 @@ namespace {
 template <bool F16>
 __global__ void kv_store_kernel(KVRows kv, int layer, const float* __restrict__ k, const float* __restrict__ v,
                                 const int32_t* __restrict__ positions, int64_t kv_dim) {
+    pdl_wait();
+    pdl_release();
     const int64_t r = blockIdx.x;
     const size_t at = (static_cast<size_t>(layer) * kv.capacity[r] + positions[r]) * kv_dim;
     for (int64_t i = threadIdx.x; i < kv_dim; i += blockDim.x) store_kv<F16>(kv, r, at + i, k[r * kv_dim + i], v[r * kv_dim + i]);
@@ -35,6 +38,8 @@ template <bool F16>
 __global__ void rope_store_kernel(KVRows kv, int layer, float* q, float* k, const float* __restrict__ v,
                                   const int32_t* __restrict__ positions, int heads, int kv_heads, int hd,
                                   const float* __restrict__ inv_freq, bool neox) {
+    pdl_wait();
+    pdl_release();
     const int64_t r = blockIdx.x;
     const int h = static_cast<int>(blockIdx.y), kvh = h - heads;
     const bool key = h >= heads;
@@ -65,6 +70,8 @@ template <bool F16, int L, int kWarps>
 __global__ void __launch_bounds__(kWarps * 32)
     attention_kernel(KVRows kv, int layer, const float* __restrict__ q, const int32_t* __restrict__ positions,
                      int heads, int kv_heads, int hd, float scale, float* __restrict__ out) {
+    pdl_wait();
+    pdl_release();
     const int h = blockIdx.x;
     const int64_t r = blockIdx.y;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -155,9 +162,11 @@ void launch_attention(const KVRows& kv, int layer, const float* q, const int32_t
 #define APR_ATTN(LL)                                                                                              \
     do {                                                                                                          \
         if (decode && LL <= 8)                                                                                    \
-            attention_kernel<F16, LL, (LL <= 8 ? 16 : 4)><<<grid, (LL <= 8 ? 16 : 4) * 32, 0, s>>>(kv, layer, q, positions, H, KH, D, scale, out); \
+            launch_pdl(attention_kernel<F16, LL, (LL <= 8 ? 16 : 4)>, grid, dim3((LL <= 8 ? 16 : 4) * 32), 0, s, kv, \
+                       layer, q, positions, H, KH, D, scale, out);                                                \
         else                                                                                                      \
-            attention_kernel<F16, LL, 4><<<grid, 4 * 32, 0, s>>>(kv, layer, q, positions, H, KH, D, scale, out);   \
+            launch_pdl(attention_kernel<F16, LL, 4>, grid, dim3(4 * 32), 0, s, kv, layer, q, positions, H, KH, D,  \
+                       scale, out);                                                                               \
     } while (0)
     if (hd <= 32) APR_ATTN(1);
     else if (hd <= 64) APR_ATTN(2);
@@ -174,8 +183,9 @@ void launch_attention(const KVRows& kv, int layer, const float* q, const int32_t
 void kv_store(const KVRows& kv, int layer, const float* k, const float* v, const int32_t* positions, int64_t rows,
               int64_t kv_dim, Stream s) {
     if (rows == 0) return;
-    if (kv.f16) kv_store_kernel<true><<<static_cast<unsigned>(rows), 256, 0, s>>>(kv, layer, k, v, positions, kv_dim);
-    else kv_store_kernel<false><<<static_cast<unsigned>(rows), 256, 0, s>>>(kv, layer, k, v, positions, kv_dim);
+    const dim3 grid(static_cast<unsigned>(rows));
+    if (kv.f16) launch_pdl(kv_store_kernel<true>, grid, dim3(256), 0, s, kv, layer, k, v, positions, kv_dim);
+    else launch_pdl(kv_store_kernel<false>, grid, dim3(256), 0, s, kv, layer, k, v, positions, kv_dim);
 }
 
 void rope_qk_store(const KVRows& kv, int layer, float* q, float* k, const float* v, const int32_t* positions,
@@ -185,8 +195,8 @@ void rope_qk_store(const KVRows& kv, int layer, float* q, float* k, const float*
     const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>(heads + kv_heads));
     const int threads = static_cast<int>(std::clamp<int64_t>((head_dim / 2 + 31) / 32 * 32, 32, 256));
     const int H = static_cast<int>(heads), KH = static_cast<int>(kv_heads), D = static_cast<int>(head_dim);
-    if (kv.f16) rope_store_kernel<true><<<grid, threads, 0, s>>>(kv, layer, q, k, v, positions, H, KH, D, inv_freq, neox);
-    else rope_store_kernel<false><<<grid, threads, 0, s>>>(kv, layer, q, k, v, positions, H, KH, D, inv_freq, neox);
+    if (kv.f16) launch_pdl(rope_store_kernel<true>, grid, dim3(threads), 0, s, kv, layer, q, k, v, positions, H, KH, D, inv_freq, neox);
+    else launch_pdl(rope_store_kernel<false>, grid, dim3(threads), 0, s, kv, layer, q, k, v, positions, H, KH, D, inv_freq, neox);
 }
 
 void attention(const KVRows& kv, int layer, const float* q, const int32_t* positions, int64_t rows, int64_t heads,

@@ -16,6 +16,7 @@
 #include "cuda/blocks.cuh"
 #include "cuda/kernels.hpp"
 #include "cuda/kv_access.cuh"
+#include "cuda/pdl.cuh"
 #include "cuda/rope.cuh"
 
 namespace apr::cuda {
@@ -65,6 +66,8 @@ __global__ void __launch_bounds__(kDecodeThreads)
                             int hd, float scale, const float* __restrict__ inv_freq, bool neox, int chunk,
                             int max_splits, int* __restrict__ counters, float* __restrict__ partial,
                             float* __restrict__ out) {
+    pdl_wait();
+    pdl_release();
     const int h = blockIdx.x, r = blockIdx.y, split = blockIdx.z;
     const int pos = positions[r];
     const int n = pos + 1;
@@ -266,9 +269,9 @@ void launch_decode(const KVRows& kv, int layer, const float* q, const float* k, 
     auto* partial = reinterpret_cast<float*>(static_cast<std::byte*>(scratch) + counter_bytes);
     const dim3 grid(static_cast<unsigned>(heads), static_cast<unsigned>(rows), static_cast<unsigned>(splits));
     const size_t smem = static_cast<size_t>(3 * hd + std::max(chunk, splits)) * sizeof(float);
-    attention_decode_kernel<F16, L><<<grid, kDecodeThreads, smem, s>>>(
-        kv, layer, q, k, v, positions, static_cast<int>(heads), static_cast<int>(kv_heads), static_cast<int>(hd), scale,
-        inv_freq, neox, chunk, splits, counters, partial, out);
+    launch_pdl(attention_decode_kernel<F16, L>, grid, dim3(kDecodeThreads), smem, s, kv, layer, q, k, v, positions,
+               static_cast<int>(heads), static_cast<int>(kv_heads), static_cast<int>(hd), scale, inv_freq, neox, chunk,
+               splits, counters, partial, out);
 }
 
 
@@ -301,7 +304,10 @@ __global__ void __launch_bounds__(kGroupedThreads)
     const int pos = positions[r];
     const int n = pos + 1;
     const int nsplit = (n + chunk - 1) / chunk;
-    if (split >= nsplit) return;
+    if (split >= nsplit) {
+        pdl_wait();  // no block leaves before the kernel before it is done (pdl.cuh)
+        return;
+    }
     const int kv_dim = kv_heads * hd, h0 = kvh * G;
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     extern __shared__ float smem[];
@@ -339,6 +345,10 @@ __global__ void __launch_bounds__(kGroupedThreads)
         const int j = j0 + tid / tp;
         load_keys(j, j < j1 && j != pos);
     }
+    // Those keys are earlier steps' (this position's is stored below), so
+    // they were read before waiting for the kernel that made q, k and v.
+    pdl_wait();
+    pdl_release();
 
     // RoPE of the G queries and the key, pair by pair (rope_qk_kernel's arithmetic).
     constexpr int half = hd / 2;
@@ -566,6 +576,8 @@ template <int L>
 __global__ void __launch_bounds__(kMergeThreads)
     attention_decode_merge_kernel(const int32_t* __restrict__ positions, int heads, int chunk, int max_splits,
                                   const float* __restrict__ partial, float* __restrict__ out) {
+    pdl_wait();
+    pdl_release();
     constexpr int hd = 32 * L, stride = hd + 4, quads = hd / 4;
     const int h = blockIdx.x, r = blockIdx.y, tid = threadIdx.x;
     const int nsplit = (positions[r] + 1 + chunk - 1) / chunk;
@@ -664,9 +676,9 @@ void launch_grouped_g(const KVRows& kv, int layer, const float* q, const float* 
         allowed = smem;
     }
     const dim3 grid(static_cast<unsigned>(kv_heads), static_cast<unsigned>(rows), static_cast<unsigned>(splits));
-    attention_decode_grouped_kernel<F16, L, G><<<grid, kGroupedThreads, smem, s>>>(
-        kv, layer, q, k, v, positions, static_cast<int>(heads), static_cast<int>(kv_heads), scale, inv_freq, neox, chunk,
-        splits, partial, out);
+    launch_pdl(attention_decode_grouped_kernel<F16, L, G>, grid, dim3(kGroupedThreads), smem, s, kv, layer, q, k, v,
+               positions, static_cast<int>(heads), static_cast<int>(kv_heads), scale, inv_freq, neox, chunk, splits,
+               partial, out);
     if (splits == 1) return;
     const size_t merge_smem = static_cast<size_t>(splits + kMergeGroups * 32 * L) * sizeof(float);
     static size_t merge_allowed = 48 << 10;
@@ -676,8 +688,8 @@ void launch_grouped_g(const KVRows& kv, int layer, const float* q, const float* 
             throw std::runtime_error("apr::cuda::attention_decode: shared memory for the merge kernel");
         merge_allowed = merge_smem;
     }
-    attention_decode_merge_kernel<L><<<dim3(static_cast<unsigned>(heads), static_cast<unsigned>(rows)), kMergeThreads,
-                                       merge_smem, s>>>(positions, static_cast<int>(heads), chunk, splits, partial, out);
+    launch_pdl(attention_decode_merge_kernel<L>, dim3(static_cast<unsigned>(heads), static_cast<unsigned>(rows)),
+               dim3(kMergeThreads), merge_smem, s, positions, static_cast<int>(heads), chunk, splits, partial, out);
 }
 
 template <bool F16, int L>

@@ -17,6 +17,7 @@
 #include "cuda/quantize.cuh"
 #include "cuda/kernels.hpp"
 #include "cuda/matmul_entries.hpp"
+#include "cuda/pdl.cuh"
 
 namespace apr::cuda {
 namespace {
@@ -34,6 +35,8 @@ __device__ __forceinline__ float warp_sum(float v) {
 // One warp per 32-value block; lane = value. WithSum: Q8_1 (s = d * sum q).
 template <bool WithSum>
 __global__ void quantize_q8_0_kernel(const float* __restrict__ x, int64_t rows, int64_t k, uint8_t* __restrict__ out) {
+    pdl_wait();
+    pdl_release();
     const int64_t nb = k / kQK;
     const int64_t block = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
     const int lane = threadIdx.x % 32;
@@ -44,6 +47,8 @@ __global__ void quantize_q8_0_kernel(const float* __restrict__ x, int64_t rows, 
 
 // One warp per 256-value block; lane l holds values 8l..8l+7.
 __global__ void quantize_q8_K_kernel(const float* __restrict__ x, int64_t rows, int64_t k, uint8_t* __restrict__ out) {
+    pdl_wait();
+    pdl_release();
     const int64_t nb = k / kQKK;
     const int64_t block = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
     const int lane = threadIdx.x % 32;
@@ -167,19 +172,19 @@ size_t activation_row_bytes(DType t, int64_t k) {
 
 void quantize_activations(DType t, const float* x, int64_t rows, int64_t k, void* act, Stream s) {
     auto* out = static_cast<uint8_t*>(act);
-    auto grid = [](int64_t blocks) { return static_cast<unsigned>((blocks * 32 + 127) / 128); };
+    auto grid = [](int64_t blocks) { return dim3(static_cast<unsigned>((blocks * 32 + 127) / 128)); };
     switch (t) {
         case DType::F32: case DType::F16: case DType::BF16:
             cudaMemcpyAsync(act, x, static_cast<size_t>(rows * k) * 4, cudaMemcpyDeviceToDevice, s);
             return;
         case DType::Q8_0: case DType::Q4_0: case DType::Q5_0:
-            quantize_q8_0_kernel<false><<<grid(rows * (k / kQK)), 128, 0, s>>>(x, rows, k, out);
+            launch_pdl(quantize_q8_0_kernel<false>, grid(rows * (k / kQK)), dim3(128), 0, s, x, rows, k, out);
             return;
         case DType::Q4_1: case DType::Q5_1:
-            quantize_q8_0_kernel<true><<<grid(rows * (k / kQK)), 128, 0, s>>>(x, rows, k, out);
+            launch_pdl(quantize_q8_0_kernel<true>, grid(rows * (k / kQK)), dim3(128), 0, s, x, rows, k, out);
             return;
         case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
-            quantize_q8_K_kernel<<<grid(rows * (k / kQKK)), 128, 0, s>>>(x, rows, k, out);
+            launch_pdl(quantize_q8_K_kernel, grid(rows * (k / kQKK)), dim3(128), 0, s, x, rows, k, out);
             return;
         default: throw std::invalid_argument("apr::cuda::quantize_activations: unsupported weight type");
     }

@@ -36,6 +36,7 @@
 #include "cuda/blocks.cuh"
 #include "cuda/cp_async.cuh"
 #include "cuda/kernels.hpp"
+#include "cuda/pdl.cuh"
 #include "cuda/quantize.cuh"
 #include "cuda/reduce.cuh"
 #include "cuda/rope.cuh"
@@ -91,9 +92,6 @@ struct MvArgs {
     bool accumulate;
     Epilogue ep;
 };
-
-__device__ __forceinline__ void grid_wait() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
-__device__ __forceinline__ void grid_launch_dependents() { asm volatile("griddepcontrol.launch_dependents;" :::); }
 
 
 // quantize_q8_K_warp's arithmetic (quantize.cuh), written to the shared
@@ -486,8 +484,8 @@ __device__ __forceinline__ void run_kind(const MvArgs& a, uint8_t* act, int u0, 
     // The first chunk's weights are read before the previous kernel's
     // results are waited for (weights never change).
     if (u < u1) load_chunk<Lanes, Chunk>(unit_at<Swiglu>(a, u, row_bytes), a.nb, 0, lane, pc, slot, load);
-    grid_wait();
-    grid_launch_dependents();
+    pdl_wait();
+    pdl_release();
     build_activation(a, act, reinterpret_cast<float*>(act + static_cast<size_t>(a.rows) * a.nb * kActStride));
     __syncthreads();
     while (u < u1) {
@@ -595,8 +593,8 @@ __device__ __forceinline__ void stream_kind(const MvArgs& a, uint8_t* act, uint8
         if (u < u1) fill_slot(unit_at<Swiglu>(a, u, row_bytes), row_bytes, ring + i * slot_bytes, lane);
         cp_async_commit();
     }
-    grid_wait();
-    grid_launch_dependents();
+    pdl_wait();
+    pdl_release();
     build_activation(a, act, reinterpret_cast<float*>(act + static_cast<size_t>(a.nb) * kActStride));
     __syncthreads();
     for (int i = 0, u = first; u < u1; ++i, u += stride) {
@@ -696,7 +694,7 @@ const Config& config() {
         cudaDeviceGetAttribute(&k.sms, cudaDevAttrMultiProcessorCount, dev);
         if (k.sms <= 0) k.sms = 1;
         k.blocks_per_sm = std::max(1, std::min(4, env_int("APR_CUDA_MV_BLOCKS_PER_SM", 4)));
-        k.pdl = env_int("APR_CUDA_PDL", 1) != 0;
+        k.pdl = pdl_enabled();
         k.max_rounds = std::max(0, env_int("APR_CUDA_MV_ROUNDS", 0));
         // Off by default: from registers measured 658-664 tok/s against
         // 619-624 with the rings (H200, tg128, 15:47 UTC, whole-model tests

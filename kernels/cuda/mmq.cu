@@ -48,6 +48,7 @@
 #include "cuda/blocks.cuh"
 #include "cuda/cp_async.cuh"
 #include "cuda/kernels.hpp"
+#include "cuda/pdl.cuh"
 
 namespace apr::cuda {
 namespace {
@@ -297,7 +298,10 @@ __global__ void __launch_bounds__(kThreads, Swiglu ? 3 : 4) mmq_kernel(MqArgs a)
     if (a.count > 2 && static_cast<int>(blockIdx.x) >= a.j[2].tile0) ji = 2;
     const MqJob job = job_of(a, ji);
     const int part = static_cast<int>(blockIdx.z);
-    if (part >= job.parts) return;  // the launch's parts are its jobs' most
+    if (part >= job.parts) {  // the launch's parts are its jobs' most
+        pdl_wait();  // no block leaves before the kernel before it is done (pdl.cuh)
+        return;
+    }
     const int o0 = (static_cast<int>(blockIdx.x) - job.tile0) * BR;
     const int tb = static_cast<int>(blockIdx.y) * BT + wn * NTW * 8;  // this warp's first activation row
     const uint32_t row_bytes = static_cast<uint32_t>(a.nb) * L::block_bytes;
@@ -350,6 +354,10 @@ __global__ void __launch_bounds__(kThreads, Swiglu ? 3 : 4) mmq_kernel(MqArgs a)
         if (b_first + s < b_end) issue(b_first + s, s);
         cp_async_commit();  // one group per super-block, empty past the end
     }
+    // The weights above were asked for before the activations' kernel is
+    // done (pdl.cuh); everything below reads its results.
+    pdl_wait();
+    pdl_release();
     for (int b = b_first; b < b_end; ++b) {
         const int i = b - b_first;
         // This warp's activation fragments of super-block b (token tb + 8j + g),
@@ -447,7 +455,7 @@ void launch_one(const MqArgs& a, int tiles, int parts, Stream s) {
     (void)attr;
     const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>((a.rows + BT - 1) / BT),
                     static_cast<unsigned>(parts));
-    mmq_kernel<Type, WM, WN, NTW, Swiglu><<<grid, kThreads, smem, s>>>(a);
+    launch_pdl(mmq_kernel<Type, WM, WN, NTW, Swiglu>, grid, dim3(kThreads), smem, s, a);
 }
 
 // The tile shape by activation rows: few rows, the warps split weight rows

@@ -10,6 +10,7 @@
 #include "cuda/blocks.cuh"
 #include "cuda/quantize.cuh"
 #include "cuda/kernels.hpp"
+#include "cuda/pdl.cuh"
 #include "cuda/reduce.cuh"
 #include "cuda/rope.cuh"
 
@@ -130,6 +131,8 @@ __global__ void rmsnorm_kernel(const float* __restrict__ x, const float* __restr
 template <int Kind>
 __global__ void rmsnorm_quantize_kernel(const float* __restrict__ x, const float* __restrict__ w, float eps, int64_t cols,
                                         float* y, uint8_t* __restrict__ act) {
+    pdl_wait();
+    pdl_release();
     const float* xr = x + blockIdx.x * cols;
     float* yr = y + blockIdx.x * cols;
     const float scale = rms_scale(xr, cols, eps);
@@ -255,6 +258,8 @@ constexpr int kArgmaxThreads = 256;
 
 __global__ void __launch_bounds__(kArgmaxThreads)
     argmax_kernel(const float* __restrict__ x, int64_t n, int32_t* out, float* best_v, int32_t* best_i, int* counters) {
+    pdl_wait();
+    pdl_release();
     const int64_t r = blockIdx.y;
     const float* xr = x + r * n;
     const int64_t per = (n + kArgmaxBlocks - 1) / kArgmaxBlocks;
@@ -389,14 +394,14 @@ void rmsnorm_quantize(const float* x, const float* w, float eps, int64_t rows, i
                       void* act, Stream s) {
     if (rows == 0) return;
     auto* a = static_cast<uint8_t*>(act);
-    const unsigned grid = static_cast<unsigned>(rows);
+    const dim3 grid(static_cast<unsigned>(rows)), block(256);
     switch (weight) {
         case DType::Q8_0: case DType::Q4_0: case DType::Q5_0:
-            return rmsnorm_quantize_kernel<0><<<grid, 256, 0, s>>>(x, w, eps, cols, y, a);
+            return launch_pdl(rmsnorm_quantize_kernel<0>, grid, block, 0, s, x, w, eps, cols, y, a);
         case DType::Q4_1: case DType::Q5_1:
-            return rmsnorm_quantize_kernel<1><<<grid, 256, 0, s>>>(x, w, eps, cols, y, a);
+            return launch_pdl(rmsnorm_quantize_kernel<1>, grid, block, 0, s, x, w, eps, cols, y, a);
         case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
-            return rmsnorm_quantize_kernel<2><<<grid, 256, 0, s>>>(x, w, eps, cols, y, a);
+            return launch_pdl(rmsnorm_quantize_kernel<2>, grid, block, 0, s, x, w, eps, cols, y, a);
         default: throw std::invalid_argument("apr::cuda::rmsnorm_quantize: a quantized weight type is needed");
     }
 }
@@ -441,8 +446,8 @@ void argmax_rows(const float* x, int64_t rows, int64_t n, int32_t* out, void* sc
     auto* counters = static_cast<int*>(scratch);
     auto* best_v = reinterpret_cast<float*>(counters + scratch_rows);
     auto* best_i = reinterpret_cast<int32_t*>(best_v + scratch_rows * kArgmaxBlocks);
-    argmax_kernel<<<dim3(kArgmaxBlocks, static_cast<unsigned>(rows)), kArgmaxThreads, 0, s>>>(x, n, out, best_v, best_i,
-                                                                                          counters);
+    launch_pdl(argmax_kernel, dim3(kArgmaxBlocks, static_cast<unsigned>(rows)), dim3(kArgmaxThreads), 0, s, x, n, out,
+               best_v, best_i, counters);
 }
 
 }  // namespace apr::cuda
