@@ -647,9 +647,9 @@ __global__ void __launch_bounds__(kThreads, 3) matvec_stream_kernel(const MvArgs
 }
 
 // A block's shared memory: the rows' Q8_K blocks, then one row of floats
-// (build_activation's stage).
-size_t matvec_smem(int nb, int rows) {
-    return static_cast<size_t>(rows) * nb * kActStride + static_cast<size_t>(nb) * kQKK * 4;
+// (build_activation's stage), which rows handed over quantized do not use.
+size_t matvec_smem(int nb, int rows, bool quantized_input = false) {
+    return static_cast<size_t>(rows) * nb * kActStride + (quantized_input ? 0 : static_cast<size_t>(nb) * kQKK * 4);
 }
 
 int type_code(DType t) {
@@ -767,7 +767,7 @@ void launch(const MvArgs& a, int q4_units, bool swiglu, int unit_rows, Stream s)
     if (a.units == 0 || a.rows == 0) return;
     const Config& c = config();
     if (a.rows == 1 && c.stream && launch_stream(a, q4_units, swiglu, unit_rows, s)) return;
-    const size_t smem = matvec_smem(a.nb, a.rows);
+    const size_t smem = matvec_smem(a.nb, a.rows, a.xq != nullptr);
     const int fit = static_cast<int>(std::max<size_t>(1, kSmemPerSm / (smem + 2048)));
     const int regs_fit = blocks_per_sm(kernel_rows(a.rows));
     const int max_blocks = c.sms * std::min({c.blocks_per_sm, fit, regs_fit});

@@ -128,6 +128,16 @@ struct BatchInfo {
     bool may_record = true;  // false while an observer reads the ops' outputs
 };
 
+// True when `rows` is 0, 1, ..., n - 1: every row of an n-row pass in order
+// (decode steps), so the LM head needs no gather_rows (transformer.cpp),
+// and a recorded step then has none.
+inline bool every_row_in_order(std::span<const int32_t> rows, int64_t n) {
+    if (static_cast<int64_t>(rows.size()) != n) return false;
+    for (size_t i = 0; i < rows.size(); ++i)
+        if (rows[i] != static_cast<int32_t>(i)) return false;
+    return true;
+}
+
 // One product of a group sharing an input: y = x W^T (+ bias).
 struct LinearJob {
     const Weight* w;

@@ -447,7 +447,7 @@ public:
         // Decode steps (one row per sequence, logits of each) replay a graph.
         if (!b.may_record || !decode || graphs_disabled_) return false;
         StepKey key;
-        key.shape = {rows, static_cast<int64_t>(f16)};
+        key.shape = {rows, static_cast<int64_t>(f16), static_cast<int64_t>(every_row_in_order(b.logit_rows, rows))};
         for (const float* p : b.buffers) key.pointers.push_back(p);
         for (int64_t r = 0; r < rows; ++r) {
             key.pointers.push_back(kb[r]);

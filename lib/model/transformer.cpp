@@ -394,9 +394,16 @@ void forward(const ModelConfig& c, const ModelWeights& w, ForwardBuffers& buf, c
             be.end_step();
             return;
         }
-        be.gather_rows(x, batch.logit_rows.data(), m, d, selected);
+        // Decode steps want every row in order: no gather then. The norm
+        // writes another buffer than it reads, so a backend may fold it into
+        // the LM head's product (xn is free after the last layer).
+        const float* final_in = x;
+        if (!every_row_in_order(batch.logit_rows, n)) {
+            be.gather_rows(x, batch.logit_rows.data(), m, d, xn);
+            final_in = xn;
+        }
         trace.start();
-        be.rmsnorm(selected, w.output_norm, eps, m, d, selected);
+        be.rmsnorm(final_in, w.output_norm, eps, m, d, selected);
         trace.op(OpKind::rmsnorm, -1, w.output_norm.name, selected, m, d);
         trace.layer(LayerStage::final_norm, static_cast<int>(w.layers.size()), selected, m, d);
         // The LM head in passes of logit_capacity rows (rows are independent,
