@@ -456,6 +456,9 @@ public:
         key.pointers.push_back(act_.get());
         key.pointers.push_back(rope_table_.get());
         key.pointers.push_back(decode_scratch_.get());
+        // A larger batch may have grown (and moved) mmq's scratch since a
+        // recording that baked the old address in.
+        key.pointers.push_back(mmq_scratch_.get());
         for (auto& g : graphs_)
             if (g.key == key) {
                 check(cudaGraphLaunch(g.exec, stream_), "cudaGraphLaunch");
