@@ -683,7 +683,6 @@ struct Config {
     int blocks_per_sm = 4;
     int max_rounds = 0;  // 0: as many as one wave of blocks needs
     bool stream = false;  // one row: matvec_stream_kernel (APR_CUDA_MV_STREAM=1)
-    bool pdl = false;
 };
 
 const Config& config() {
@@ -694,7 +693,6 @@ const Config& config() {
         cudaDeviceGetAttribute(&k.sms, cudaDevAttrMultiProcessorCount, dev);
         if (k.sms <= 0) k.sms = 1;
         k.blocks_per_sm = std::max(1, std::min(4, env_int("APR_CUDA_MV_BLOCKS_PER_SM", 4)));
-        k.pdl = pdl_enabled();
         k.max_rounds = std::max(0, env_int("APR_CUDA_MV_ROUNDS", 0));
         // Off by default: from registers measured 658-664 tok/s against
         // 619-624 with the rings (H200, tg128, 15:47 UTC, whole-model tests
@@ -716,12 +714,13 @@ const Config& config() {
     return c;
 }
 
+// The kernel for this many activation rows.
 template <bool Swiglu>
-cudaError_t launch_nt(const cudaLaunchConfig_t& cfg, const MvArgs& a, int q4_units, int q4_blocks) {
-    if (a.rows == 1) return cudaLaunchKernelEx(&cfg, matvec_kernel<Swiglu, 1>, a, q4_units, q4_blocks);
-    if (a.rows == 2) return cudaLaunchKernelEx(&cfg, matvec_kernel<Swiglu, 2>, a, q4_units, q4_blocks);
-    if (a.rows <= 4) return cudaLaunchKernelEx(&cfg, matvec_kernel<Swiglu, 4>, a, q4_units, q4_blocks);
-    return cudaLaunchKernelEx(&cfg, matvec_kernel<Swiglu, 8>, a, q4_units, q4_blocks);
+auto kernel_for(int rows) {
+    if (rows == 1) return matvec_kernel<Swiglu, 1>;
+    if (rows == 2) return matvec_kernel<Swiglu, 2>;
+    if (rows <= 4) return matvec_kernel<Swiglu, 4>;
+    return matvec_kernel<Swiglu, 8>;
 }
 
 // One row through shared-memory rings (matvec_stream_kernel); false when
@@ -747,17 +746,11 @@ bool launch_stream(const MvArgs& a, int q4_units, bool swiglu, int unit_rows, St
     int q6_blocks = q6_units == 0 ? 0 : std::max(1, blocks - q4_blocks);
     q4_blocks = std::min(q4_blocks, (q4_units + kWarps - 1) / kWarps);
     q6_blocks = std::min(q6_blocks, (q6_units + kWarps - 1) / kWarps);
-    cudaLaunchConfig_t cfg{};
-    cfg.gridDim = dim3(static_cast<unsigned>(q4_blocks + q6_blocks));
-    cfg.blockDim = dim3(kThreads);
-    cfg.dynamicSmemBytes = smem;
-    cfg.stream = s;
+    const dim3 grid(static_cast<unsigned>(q4_blocks + q6_blocks)), block(kThreads);
     const int sb = static_cast<int>(slot);
-    // Errors surface through cudaGetLastError, as for <<< >>>.
-    if (swiglu) (void)(slots == 4 ? cudaLaunchKernelEx(&cfg, matvec_stream_kernel<true, 4>, a, q4_units, q4_blocks, sb)
-                                  : cudaLaunchKernelEx(&cfg, matvec_stream_kernel<true, 2>, a, q4_units, q4_blocks, sb));
-    else (void)(slots == 4 ? cudaLaunchKernelEx(&cfg, matvec_stream_kernel<false, 4>, a, q4_units, q4_blocks, sb)
-                           : cudaLaunchKernelEx(&cfg, matvec_stream_kernel<false, 2>, a, q4_units, q4_blocks, sb));
+    const auto kernel = swiglu ? (slots == 4 ? matvec_stream_kernel<true, 4> : matvec_stream_kernel<true, 2>)
+                               : (slots == 4 ? matvec_stream_kernel<false, 4> : matvec_stream_kernel<false, 2>);
+    launch_pdl(kernel, grid, block, smem, s, a, q4_units, q4_blocks, sb);
     return true;
 }
 
@@ -778,25 +771,8 @@ void launch(const MvArgs& a, int q4_units, bool swiglu, int unit_rows, Stream s)
     const int per_block = rounds * kWarps;
     const int q4_blocks = (q4_units + per_block - 1) / per_block;
     const int q6_blocks = (a.units - q4_units + per_block - 1) / per_block;
-    cudaLaunchConfig_t cfg{};
-    cfg.gridDim = dim3(static_cast<unsigned>(q4_blocks + q6_blocks));
-    cfg.blockDim = dim3(kThreads);
-    cfg.dynamicSmemBytes = smem;
-    cfg.stream = s;
-    cudaLaunchAttribute attr[1];
-    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attr[0].val.programmaticStreamSerializationAllowed = 1;
-    cfg.attrs = attr;
-    cfg.numAttrs = c.pdl ? 1 : 0;
-    auto go = [&] {
-        return swiglu ? launch_nt<true>(cfg, a, q4_units, q4_blocks) : launch_nt<false>(cfg, a, q4_units, q4_blocks);
-    };
-    if (go() != cudaSuccess && cfg.numAttrs != 0) {
-        // A stream that takes no programmatic launch: an ordinary one.
-        cudaGetLastError();
-        cfg.numAttrs = 0;
-        go();
-    }
+    launch_pdl(swiglu ? kernel_for<true>(a.rows) : kernel_for<false>(a.rows),
+               dim3(static_cast<unsigned>(q4_blocks + q6_blocks)), dim3(kThreads), smem, s, a, q4_units, q4_blocks);
 }
 
 MvArgs args_for(int64_t k, int64_t rows, const MatvecInput& in) {
