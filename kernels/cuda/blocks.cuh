@@ -52,6 +52,11 @@ __device__ __forceinline__ int centered_bytes(uint32_t v) {
     return static_cast<int>((v ^ c) | ((~v & c) * ((0x100u - 2 * C) / C)));
 }
 
+// Unsigned byte i (0..3) of w, as an int.
+__device__ __forceinline__ int byte_of(uint32_t w, int i) { return static_cast<int>((w >> (8 * i)) & 0xffu); }
+// Signed byte i (0..3) of w, as an int.
+__device__ __forceinline__ int sbyte_of(uint32_t w, int i) { return static_cast<int>(static_cast<int8_t>((w >> (8 * i)) & 0xffu)); }
+
 // Spreads 4 bits into the low bit of 4 bytes: bit i -> bit 8i.
 __device__ __forceinline__ int spread_bits4(uint32_t b) {
     return static_cast<int>((b & 1u) | ((b & 2u) << 7) | ((b & 4u) << 14) | ((b & 8u) << 21));

@@ -313,7 +313,7 @@ __device__ __forceinline__ float q6_dot(const Q6Piece& p, int t, const uint8_t* 
             const uint32_t hq = ((p.h[c] >> (2 * q)) & 0x03030303u) << 4;
             dq = __dp4a(centered_bytes<32>(lq | hq), ai[c], dq);
         }
-        isum += static_cast<int>(static_cast<int8_t>((p.sc >> (8 * q)) & 0xffu)) * dq;
+        isum += sbyte_of(p.sc, q) * dq;
     }
     const float da = *reinterpret_cast<const float*>(a);
     return __fmul_rn(__fmul_rn(half_bits_to_float(static_cast<uint16_t>(p.d)), da), static_cast<float>(isum));

@@ -177,11 +177,6 @@ __device__ __forceinline__ void split_finish(const MqArgs& a, const MqJob& job, 
     if (threadIdx.x == 0) *ticket = 0u;  // ready for the next launch
 }
 
-// Unsigned byte i (0..3) of w, as an int.
-__device__ __forceinline__ int byte_of(uint32_t w, int i) { return static_cast<int>((w >> (8 * i)) & 0xffu); }
-// Signed byte i (0..3) of w, as an int.
-__device__ __forceinline__ int sbyte_of(uint32_t w, int i) { return static_cast<int>(static_cast<int8_t>((w >> (8 * i)) & 0xffu)); }
-
 // The sums of one m-tile (16 weight rows, NTW n-tiles) over super-block b,
 // from the block's raw copy of it; rows r_lo and r_hi = r_lo + 8 start at
 // p_lo and p_hi. S: sum over sub-blocks of scale x integer dot product; M
